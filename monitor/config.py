@@ -1,0 +1,263 @@
+"""Load ``config.yaml`` into a frozen, typed settings object.
+
+Secrets never live in the file: each is named by an environment variable
+(``bearer_token_env: X_BEARER_TOKEN``) and read when the settings are loaded.
+Every problem becomes one :class:`ConfigError` whose message names the key, so the
+CLI can print a single clear line instead of a traceback. This module imports no
+other project module and reads nothing at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+CONFIG_ENV = "COMPLAINT_MONITOR_CONFIG"
+DATABASE_URL_ENV = "DATABASE_URL"
+DEFAULT_CONFIG = "config.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///complaint-monitor.db"
+    echo: bool = False
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Signs session cookies. Required outside demo/development.
+    session_secret_env: str = "COMPLAINT_MONITOR_SECRET"
+    secure_cookies: bool = True
+    run_scheduler: bool = True
+
+
+class TwitterSourceSettings(_Section):
+    enabled: bool = False
+    user_id: str = ""
+    bearer_token_env: str = "X_BEARER_TOKEN"
+    # OAuth 1.0a user context: needed for DMs and for replying.
+    consumer_key_env: str | None = None
+    consumer_secret_env: str | None = None
+    access_token_env: str | None = None
+    access_token_secret_env: str | None = None
+    poll_seconds: int = Field(default=60, ge=5)
+    poll_dms: bool = False
+    api_base_url: str = "https://api.x.com"
+    timeout_seconds: float = Field(default=15.0, gt=0)
+    max_pages: int = Field(default=10, ge=1)
+
+
+class EmailSourceSettings(_Section):
+    enabled: bool = False
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    tls: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str = ""
+    password_env: str = "IMAP_PASSWORD"
+    folders: tuple[str, ...] = ("INBOX",)
+    poll_seconds: int = Field(default=60, ge=5)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Addresses that belong to us (never treated as customers), e.g. support@example.com
+    own_addresses: tuple[str, ...] = ()
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+
+class SourcesSettings(_Section):
+    twitter: TwitterSourceSettings = TwitterSourceSettings()
+    email: EmailSourceSettings = EmailSourceSettings()
+
+
+class SmtpResponderSettings(_Section):
+    enabled: bool = False
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    tls: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    from_address: str = ""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class SlackResponderSettings(_Section):
+    enabled: bool = False
+    token_env: str = "SLACK_BOT_TOKEN"
+    api_base_url: str = "https://slack.com/api/"
+    default_channel: str = ""
+    mode: Literal["member", "connect"] = "member"
+    alert_channel: str = ""
+
+
+class TwitterResponderSettings(_Section):
+    # Replies and DMs use the OAuth 1.0a credentials of sources.twitter.
+    enabled: bool = False
+    max_chars: int = Field(default=280, ge=1)
+
+
+class RespondersSettings(_Section):
+    twitter: TwitterResponderSettings = TwitterResponderSettings()
+    email: SmtpResponderSettings = SmtpResponderSettings()
+    slack: SlackResponderSettings = SlackResponderSettings()
+
+
+class EscalationStep(_Section):
+    after_minutes: int = Field(ge=0)
+    notify: Literal["owner", "lead", "channel"]
+
+
+class AlertsSettings(_Section):
+    channels: tuple[Literal["slack", "email", "webhook"], ...] = ()
+    remind_before_minutes: int = Field(default=60, ge=0)
+    repeat_minutes: int = Field(default=240, ge=1)
+    ladder: tuple[EscalationStep, ...] = (
+        EscalationStep(after_minutes=0, notify="owner"),
+        EscalationStep(after_minutes=60, notify="lead"),
+        EscalationStep(after_minutes=240, notify="channel"),
+    )
+
+
+class ScoringSettings(_Section):
+    """Weights of the frustration score (owned by ``monitor.scoring``)."""
+
+    model_path: str | None = None
+
+
+class QueueSettings(_Section):
+    claim_timeout_minutes: int = Field(default=15, ge=1)
+    hop_window_days: int = Field(default=14, ge=0)
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    sources: SourcesSettings = SourcesSettings()
+    responders: RespondersSettings = RespondersSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    queue: QueueSettings = QueueSettings()
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """Settings plus the secrets they name, read from the environment once."""
+
+    settings: Settings
+    secrets: Mapping[str, SecretStr]
+    path: Path | None
+
+    def secret(self, env_name: str | None) -> str | None:
+        if not env_name:
+            return None
+        value = self.secrets.get(env_name)
+        return value.get_secret_value() if value is not None else None
+
+
+def resolve_path(cli_path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    if cli_path:
+        return Path(cli_path)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return Path(DEFAULT_CONFIG)
+
+
+def _format_validation(error: ValidationError, origin: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{origin}: unknown key '{key}' (check the spelling against config.yaml)"
+    return f"{origin}: {key}: {first['msg']}"
+
+
+def parse_settings(data: Any, origin: str = "config") -> Settings:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{origin}: the top level must be a mapping of sections")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, origin)) from None
+
+
+def required_secrets(settings: Settings) -> dict[str, str]:
+    """Key path -> environment variable name, for every secret an enabled part needs."""
+    needed: dict[str, str] = {}
+    tw = settings.sources.twitter
+    if tw.enabled:
+        needed["sources.twitter.bearer_token_env"] = tw.bearer_token_env
+        if tw.poll_dms or settings.responders.twitter.enabled:
+            for key in ("consumer_key_env", "consumer_secret_env", "access_token_env",
+                        "access_token_secret_env"):
+                env_name = getattr(tw, key)
+                if not env_name:
+                    raise ConfigError(
+                        f"sources.twitter.{key}: required for DMs and replies "
+                        "(name the environment variable that holds it)"
+                    )
+                needed[f"sources.twitter.{key}"] = env_name
+    em = settings.sources.email
+    if em.enabled:
+        needed["sources.email.password_env"] = em.password_env
+    smtp = settings.responders.email
+    if smtp.enabled and smtp.password_env:
+        needed["responders.email.password_env"] = smtp.password_env
+    slack = settings.responders.slack
+    if slack.enabled:
+        needed["responders.slack.token_env"] = slack.token_env
+    return needed
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    require_file: bool = True,
+) -> LoadedConfig:
+    """Read, validate and resolve the configuration. Raises :class:`ConfigError`."""
+    env = os.environ if environ is None else environ
+    cfg_path = resolve_path(path, env)
+    data: Any = {}
+    if cfg_path.exists():
+        try:
+            data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{cfg_path}: not valid YAML{where}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_path}: cannot be read: {exc}") from None
+    elif require_file:
+        raise ConfigError(
+            f"{cfg_path}: config file not found (pass --config PATH or set {CONFIG_ENV})"
+        )
+    settings = parse_settings(data, str(cfg_path))
+    if env.get(DATABASE_URL_ENV):
+        settings = settings.model_copy(
+            update={"database": settings.database.model_copy(update={"url": env[DATABASE_URL_ENV]})}
+        )
+    secrets: dict[str, SecretStr] = {}
+    for key, env_name in required_secrets(settings).items():
+        value = env.get(env_name)
+        if not value:
+            raise ConfigError(
+                f"{key}: environment variable {env_name} is not set (it holds a secret)"
+            )
+        secrets[env_name] = SecretStr(value)
+    session_env = settings.server.session_secret_env
+    if env.get(session_env):
+        secrets[session_env] = SecretStr(env[session_env])
+    return LoadedConfig(settings=settings, secrets=secrets,
+                        path=cfg_path if cfg_path.exists() else None)
