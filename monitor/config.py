@@ -66,6 +66,8 @@ class EmailSourceSettings(_Section):
     host: str = ""
     port: int = Field(default=993, ge=1, le=65535)
     tls: Literal["ssl", "starttls", "none"] = "ssl"
+    # PEM file of the CA (or self-signed certificate) to trust; default: the system store
+    ca_file: str | None = None
     username: str = ""
     password_env: str = "IMAP_PASSWORD"
     folders: tuple[str, ...] = ("INBOX",)
