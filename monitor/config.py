@@ -201,8 +201,12 @@ def required_secrets(settings: Settings) -> dict[str, str]:
     if tw.enabled:
         needed["sources.twitter.bearer_token_env"] = tw.bearer_token_env
         if tw.poll_dms or settings.responders.twitter.enabled:
-            for key in ("consumer_key_env", "consumer_secret_env", "access_token_env",
-                        "access_token_secret_env"):
+            for key in (
+                "consumer_key_env",
+                "consumer_secret_env",
+                "access_token_env",
+                "access_token_secret_env",
+            ):
                 env_name = getattr(tw, key)
                 if not env_name:
                     raise ConfigError(
@@ -261,5 +265,6 @@ def load_config(
     session_env = settings.server.session_secret_env
     if env.get(session_env):
         secrets[session_env] = SecretStr(env[session_env])
-    return LoadedConfig(settings=settings, secrets=secrets,
-                        path=cfg_path if cfg_path.exists() else None)
+    return LoadedConfig(
+        settings=settings, secrets=secrets, path=cfg_path if cfg_path.exists() else None
+    )

@@ -1,0 +1,49 @@
+"""Alembic environment: the URL comes from the project's config, never from alembic.ini.
+
+Callers inside the project (``complaint-monitor db upgrade``, the tests) pass an open
+connection in ``config.attributes["connection"]``; the plain ``alembic`` command loads
+the config the same way the CLI does.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from monitor import models  # noqa: F401  (registers every table on Base.metadata)
+from monitor.config import load_config
+from monitor.db import Base, make_engine
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        url = load_config(require_file=False).settings.database.url
+    engine = make_engine(url, pool=False)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit(
+        "offline (--sql) migrations are not supported; run `complaint-monitor db upgrade`"
+    )
+run_migrations_online()

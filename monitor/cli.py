@@ -1,0 +1,338 @@
+"""The ``complaint-monitor`` command. Parsing and dispatch only; the work lives elsewhere.
+
+Every expected failure (bad config, missing secret, unreachable database, bad input)
+ends as one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor.config import ConfigError, LoadedConfig, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_NOT_YET = 4
+
+
+class CommandError(Exception):
+    """A user-facing failure of a command, with its exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _config(args: argparse.Namespace, *, require_file: bool = True) -> LoadedConfig:
+    return load_config(args.config, require_file=require_file)
+
+
+def _engine(loaded: LoadedConfig) -> Engine:
+    from monitor.db import check_connection, make_engine
+
+    engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
+    check_connection(engine)
+    return engine
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from monitor import migrate
+
+    engine = _engine(_config(args, require_file=False))
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)} (head)")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from monitor import migrate
+
+    engine = _engine(_config(args, require_file=False))
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    print(f"current: {current or '(empty)'}  head: {head}")
+    return 0 if current == head else 1
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise CommandError("passwords do not match")
+    return first
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from monitor import accounts
+    from monitor.db import make_sessionmaker, utcnow
+
+    engine = _engine(_config(args, require_file=False))
+    password = _read_password(args)
+    with make_sessionmaker(engine).begin() as session:
+        try:
+            staff = accounts.create_staff(
+                session,
+                name=args.name,
+                password=password,
+                role=args.role,
+                now=utcnow(),
+                display_name=args.display_name or "",
+                email=args.email,
+                timezone=args.timezone,
+            )
+        except accounts.AccountError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"staff {staff.name!r} added with role {staff.role} (id {staff.id})")
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from monitor.db import make_sessionmaker
+    from monitor.models import Staff
+
+    engine = _engine(_config(args, require_file=False))
+    with make_sessionmaker(engine)() as session:
+        for s in session.scalars(select(Staff).order_by(Staff.name)):
+            print(f"{s.id}\t{s.name}\t{s.role}\t{'active' if s.active else 'disabled'}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from monitor import accounts
+    from monitor.db import make_sessionmaker, utcnow
+    from monitor.models import Staff
+
+    engine = _engine(_config(args, require_file=False))
+    scopes = [s for part in args.scopes for s in part.split(",") if s]
+    with make_sessionmaker(engine).begin() as session:
+        staff = None
+        if args.staff:
+            staff = session.scalar(select(Staff).where(Staff.name == args.staff))
+            if staff is None:
+                raise CommandError(f"no staff member named {args.staff!r}")
+        try:
+            issued = accounts.create_token(
+                session, name=args.name, scopes=scopes, now=utcnow(), staff=staff
+            )
+        except accounts.AccountError as exc:
+            raise CommandError(str(exc)) from None
+        print(issued.secret)
+        print(
+            f"token {issued.token.id} ({', '.join(issued.token.scopes)}): shown once, "
+            "store it now; only its hash is kept",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from monitor.db import make_sessionmaker
+    from monitor.models import ApiToken
+
+    engine = _engine(_config(args, require_file=False))
+    with make_sessionmaker(engine)() as session:
+        for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            state = "revoked" if t.revoked_at else "active"
+            print(f"{t.id}\t{t.name}\t{t.prefix}…\t{','.join(t.scopes)}\t{state}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from monitor import accounts
+    from monitor.db import make_sessionmaker, utcnow
+
+    engine = _engine(_config(args, require_file=False))
+    with make_sessionmaker(engine).begin() as session:
+        try:
+            accounts.revoke_token(session, args.id, now=utcnow())
+        except accounts.AccountError as exc:
+            raise CommandError(str(exc)) from None
+    print(f"token {args.id} revoked")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from monitor import runtime
+
+    loaded = _config(args)
+    return runtime.serve(loaded, host=args.host, port=args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor import runtime
+
+    return runtime.demo(host=args.host, port=args.port, db_path=args.db)
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from monitor import runtime
+
+    if not args.once:
+        raise CommandError(
+            "poll runs one cycle and exits: pass --once (serve polls continuously)", EXIT_USAGE
+        )
+    loaded = _config(args)
+    return runtime.poll_once(loaded, _engine(loaded), out=sys.stdout)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from monitor.scoring import load_model
+    from monitor.scoring.commands import score_stream
+
+    loaded = _config(args, require_file=False)
+    model = load_model(loaded.settings.scoring.model_path)
+    return score_stream(sys.stdin.buffer, sys.stdout, model=model, settings=loaded.settings.scoring)
+
+
+def cmd_train_scorer(args: argparse.Namespace) -> int:
+    from monitor.scoring.commands import train_scorer
+
+    if not args.data.is_dir():
+        raise CommandError(f"--data {args.data}: not a directory", EXIT_USAGE)
+    figures = train_scorer(args.data, args.out)
+    for name, value in figures.items():
+        print(f"{name}\t{value:.4f}")
+    print(f"model written to {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from monitor import runtime
+
+    loaded = _config(args, require_file=False)
+    return runtime.export(loaded, _engine(loaded), what=args.what, out=sys.stdout)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from monitor import runtime
+
+    loaded = _config(args, require_file=False)
+    return runtime.import_file(loaded, _engine(loaded), path=args.file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="complaint-monitor",
+        description="Service-recovery desk: watch complaints on X and email, reply "
+        "personally, keep every promise.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $COMPLAINT_MONITOR_CONFIG or ./config.yaml)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("serve", cmd_serve, "run the console, REST API and scheduler in one process")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p = add(
+        "demo", cmd_demo, "try it: embedded SQLite, simulated X/email/Slack traffic, no credentials"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--db", type=Path, help="SQLite file for the demo (default: a temp file)")
+    p = add("poll", cmd_poll, "poll every enabled source once and exit (cron-friendly)")
+    p.add_argument("--once", action="store_true", help="run one cycle, then exit")
+    add("score", cmd_score, "score JSON Lines from stdin for frustration, one line out per line in")
+    p = add("train-scorer", cmd_train_scorer, "train the frustration text model from data sets")
+    p.add_argument("--data", type=Path, required=True, help="datasets directory")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
+    p = add("export", cmd_export, "write JSON Lines of stored records to stdout")
+    p.add_argument("what", choices=["mentions"])
+    p = add("import", cmd_import, "backfill mentions from a JSON Lines export or X API v2 dump")
+    p.add_argument("file", type=Path)
+
+    db = add("db", lambda a: _usage(db), "database schema: upgrade, current")
+    db_sub = db.add_subparsers(dest="db_command", metavar="<db command>")
+    db_sub.add_parser("upgrade", help="migrate the database to the latest schema").set_defaults(
+        handler=cmd_db_upgrade
+    )
+    db_sub.add_parser("current", help="show the schema revision").set_defaults(
+        handler=cmd_db_current
+    )
+
+    staff = add("staff", lambda a: _usage(staff), "manage staff accounts: add, list")
+    staff_sub = staff.add_subparsers(dest="staff_command", metavar="<staff command>")
+    p = staff_sub.add_parser("add", help="add a staff member (password prompted or on stdin)")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
+    p.add_argument("--display-name")
+    p.add_argument("--email")
+    p.add_argument("--timezone", default="UTC")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(handler=cmd_staff_add)
+    staff_sub.add_parser("list", help="list staff").set_defaults(handler=cmd_staff_list)
+
+    token = add("token", lambda a: _usage(token), "manage API tokens: create, list, revoke")
+    token_sub = token.add_subparsers(dest="token_command", metavar="<token command>")
+    p = token_sub.add_parser("create", help="create an API token; printed once, stored hashed")
+    p.add_argument("--name", default="api")
+    p.add_argument(
+        "--scopes",
+        nargs="+",
+        required=True,
+        help="e.g. queue:read cases:write (comma or space separated)",
+    )
+    p.add_argument("--staff", help="act as this staff member")
+    p.set_defaults(handler=cmd_token_create)
+    token_sub.add_parser("list", help="list tokens").set_defaults(handler=cmd_token_list)
+    p = token_sub.add_parser("revoke", help="revoke a token by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=cmd_token_revoke)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from monitor.db import DatabaseUnavailable
+    from monitor.runtime import NotYetAvailable
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except ConfigError as exc:
+        print(f"complaint-monitor: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseUnavailable as exc:
+        print(f"complaint-monitor: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except CommandError as exc:
+        print(f"complaint-monitor: {exc}", file=sys.stderr)
+        return exc.code
+    except NotYetAvailable as exc:
+        print(f"complaint-monitor: {exc}: not available yet in this version", file=sys.stderr)
+        return EXIT_NOT_YET
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,94 @@
+"""Process-level entry points behind the CLI: serve, poll once, export, import, demo."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+
+from monitor.config import ConfigError, LoadedConfig
+from monitor.db import check_connection, make_engine
+
+log = logging.getLogger(__name__)
+
+
+class NotYetAvailable(Exception):
+    """A command whose feature is planned but not built yet."""
+
+
+def _session_secret(loaded: LoadedConfig) -> str:
+    env_name = loaded.settings.server.session_secret_env
+    secret = loaded.secret(env_name)
+    if not secret:
+        raise ConfigError(
+            f"server.session_secret_env: environment variable {env_name} is not set "
+            "(it signs session cookies; e.g. export it from a secrets manager)"
+        )
+    if len(secret) < 32:
+        raise ConfigError(f"server.session_secret_env: {env_name} must be at least 32 characters")
+    return secret
+
+
+def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from monitor import migrate
+    from monitor.scheduler import Scheduler
+    from monitor.web.app import create_app
+    from monitor.wiring import scheduled_jobs
+
+    _session_secret(loaded)
+    engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
+    check_connection(engine)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        raise ConfigError(
+            "database.url: the schema is not at the latest revision; "
+            "run `complaint-monitor db upgrade` first"
+        )
+    background = (
+        Scheduler(scheduled_jobs(loaded, engine)) if loaded.settings.server.run_scheduler else None
+    )
+    app = create_app(loaded, engine, background=background)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        app,
+        host=host or loaded.settings.server.host,
+        port=port if port is not None else loaded.settings.server.port,
+        log_level="info",
+    )
+    return 0
+
+
+def poll_once(loaded: LoadedConfig, engine: Engine, *, out: TextIO) -> int:
+    from monitor.wiring import poll_all
+
+    results = poll_all(loaded, engine)
+    if not results:
+        print("no sources are enabled (sources.twitter.enabled / sources.email.enabled)", file=out)
+        return 0
+    failed = 0
+    for r in results:
+        print(r.summary(), file=out)
+        failed += 0 if r.ok else 1
+    return 1 if failed == len(results) else 0
+
+
+def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> int:
+    from monitor.transfer import export_mentions
+
+    if what != "mentions":
+        raise NotYetAvailable(f"export {what}")
+    export_mentions(engine, out)
+    return 0
+
+
+def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path) -> int:
+    from monitor.transfer import import_mentions
+
+    return import_mentions(loaded, engine, path)
+
+
+def demo(*, host: str, port: int, db_path: Path | None) -> int:
+    raise NotYetAvailable("demo (the live console arrives with issue 5)")

@@ -1,0 +1,70 @@
+"""APScheduler wiring only: each job owns its session and one failure never stops the rest.
+
+Jobs are plain callables ``job(now) -> None`` built elsewhere (``runtime``); here they
+get an interval trigger with ``max_instances=1, coalesce=True`` so a slow run is never
+overlapped or replayed in a burst. Cross-process exclusivity is the job's own business
+(leases), because several `serve` processes may share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.db import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    seconds: float
+    run: Callable[[datetime], None]
+
+
+def _guarded(spec: JobSpec) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            spec.run(utcnow())
+        except Exception:  # one failing job must not take the scheduler down
+            log.exception("scheduled job %s failed", spec.id)
+
+    return run
+
+
+class Scheduler:
+    """Starts and stops a background APScheduler running the given jobs."""
+
+    def __init__(self, jobs: list[JobSpec]) -> None:
+        self._jobs = jobs
+        self._scheduler: BackgroundScheduler | None = None
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [j.id for j in self._jobs]
+
+    def start(self) -> None:
+        scheduler = BackgroundScheduler(timezone="UTC")
+        for spec in self._jobs:
+            scheduler.add_job(
+                _guarded(spec),
+                "interval",
+                seconds=spec.seconds,
+                id=spec.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utcnow(),
+                misfire_grace_time=max(1, int(spec.seconds)),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None

@@ -1,0 +1,39 @@
+"""FastAPI dependencies: a database session per request, the clock, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.config import LoadedConfig
+from monitor.db import utcnow
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+    return maker
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; committed if the handler returns, rolled back if it raises."""
+    with get_sessionmaker(request).begin() as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
+
+
+def get_config(request: Request) -> LoadedConfig:
+    loaded: LoadedConfig = request.app.state.config
+    return loaded
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+Now = Annotated[datetime, Depends(get_now)]
+Config = Annotated[LoadedConfig, Depends(get_config)]

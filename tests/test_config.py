@@ -1,0 +1,78 @@
+"""Config loading: typed, frozen, secrets from the environment, one clear error each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from monitor.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "config.yaml"
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+def test_shipped_config_loads_and_is_frozen() -> None:
+    loaded = load_config(REPO / "config.yaml", environ={})
+    assert loaded.settings.database.url.startswith("sqlite:///")
+    assert loaded.settings.sources.email.folders == ("INBOX",)
+    with pytest.raises(ValidationError):
+        loaded.settings.database.url = "x"  # type: ignore[misc]
+
+
+def test_database_url_env_overrides(tmp_path: Path) -> None:
+    p = write(tmp_path, "database:\n  url: sqlite:///a.db\n")
+    loaded = load_config(p, environ={"DATABASE_URL": "postgresql://u@h/db"})
+    assert loaded.settings.database.url == "postgresql://u@h/db"
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    p = write(tmp_path, "queue:\n  claim_timeout_minutes: 7\n")
+    loaded = load_config(None, environ={"COMPLAINT_MONITOR_CONFIG": str(p)})
+    assert loaded.settings.queue.claim_timeout_minutes == 7
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    p = write(tmp_path, "sources:\n  twitter:\n    bearer_tokn_env: X\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'sources\.twitter\.bearer_tokn_env'"):
+        load_config(p, environ={})
+
+
+def test_bad_value_is_named(tmp_path: Path) -> None:
+    p = write(tmp_path, "sources:\n  email:\n    port: not-a-port\n")
+    with pytest.raises(ConfigError, match=r"sources\.email\.port"):
+        load_config(p, environ={})
+
+
+def test_missing_secret_names_key_and_variable(tmp_path: Path) -> None:
+    p = write(tmp_path, "sources:\n  twitter:\n    enabled: true\n    user_id: '1'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(p, environ={})
+    assert "sources.twitter.bearer_token_env" in str(err.value)
+    assert "X_BEARER_TOKEN" in str(err.value)
+    loaded = load_config(p, environ={"X_BEARER_TOKEN": "s3cret"})
+    assert loaded.secret("X_BEARER_TOKEN") == "s3cret"
+    assert "s3cret" not in repr(loaded)
+
+
+def test_malformed_yaml_gives_position(tmp_path: Path) -> None:
+    p = write(tmp_path, "database:\n  url: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML \(line \d+, column \d+\)"):
+        load_config(p, environ={})
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    p = write(tmp_path, "- a\n- b\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(p, environ={})
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml", environ={})
