@@ -150,6 +150,14 @@ class Case(Base):
     score: Mapped[int] = mapped_column(Integer, default=0)
     band: Mapped[str] = mapped_column(String(16), default="low")
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # What the score is computed from, kept so it can be recomputed when only the
+    # context changes: the strongest text score among unanswered messages, how many
+    # contacts are unanswered, the channel hopped from while unanswered, visibility.
+    text_score: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    unanswered_count: Mapped[int] = mapped_column(Integer, default=0)
+    hop_from: Mapped[str | None] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    followers: Mapped[int | None] = mapped_column(Integer)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     claimed_at: Mapped[datetime | None]
     claim_expires_at: Mapped[datetime | None]
@@ -201,6 +209,10 @@ class Mention(Base):
     band: Mapped[str | None] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     text_score: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    case: Mapped[Case] = relationship()
+    customer: Mapped[Customer] = relationship()
+    identity: Mapped[Identity] = relationship()
 
 
 class Reply(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:11:56.577884
+Create Date: 2026-11-23 13:18:46.685699
 """
 
 from collections.abc import Sequence
@@ -102,6 +102,11 @@ def upgrade() -> None:
     sa.Column('score', sa.Integer(), nullable=False),
     sa.Column('band', sa.String(length=16), nullable=False),
     sa.Column('reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('text_score', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('unanswered_count', sa.Integer(), nullable=False),
+    sa.Column('hop_from', sa.String(length=16), nullable=True),
+    sa.Column('public', sa.Boolean(), nullable=False),
+    sa.Column('followers', sa.Integer(), nullable=True),
     sa.Column('claimed_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('claimed_at', monitor.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claim_expires_at', monitor.db.UTCDateTime(timezone=True), nullable=True),

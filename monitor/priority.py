@@ -1,0 +1,108 @@
+"""Frustration score of a case: gather the context from the database, combine, store.
+
+The text part of a score is computed once per message (it is the expensive part) and
+kept on the mention and, for the strongest unanswered message, on the case. Whenever
+the context changes (a new contact, a staff reply, a promise going overdue) the case is
+re-scored from those stored parts without running the text model again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.models import Case, Customer, Promise, PromiseState
+from monitor.scoring import OverduePromise, Score, ScoreContext
+
+UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
+
+
+class Scorer(Protocol):
+    """What ingest and the queue need from the scoring package."""
+
+    def text_parts(self, texts: list[str], channels: list[str]) -> list[dict[str, Any]]: ...
+
+    def strength(self, text_part: Mapping[str, Any]) -> float: ...
+
+    def combine(self, text_part: Mapping[str, Any] | None, context: ScoreContext) -> Score: ...
+
+
+def overdue_promises(
+    session: Session, customer_ids: Iterable[int], *, now: datetime
+) -> dict[int, tuple[OverduePromise, ...]]:
+    """Unkept promises past their deadline, per customer, in one query."""
+    ids = set(customer_ids)
+    found: dict[int, list[OverduePromise]] = {cid: [] for cid in ids}
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(Promise).where(
+            Promise.customer_id.in_(ids), Promise.state.in_(UNKEPT), Promise.due_at < now
+        )
+    )
+    for p in rows:
+        found[p.customer_id].append(
+            OverduePromise(kind=p.kind, wording=p.wording, overdue_by=now - p.due_at)
+        )
+    return {cid: tuple(v) for cid, v in found.items()}
+
+
+def context_for(
+    case: Case,
+    *,
+    now: datetime,
+    customer_value: float,
+    overdue: tuple[OverduePromise, ...],
+) -> ScoreContext:
+    return ScoreContext(
+        now=now,
+        channel=case.channel,
+        public=case.public,
+        followers=case.followers,
+        first_unanswered_at=case.first_unanswered_at,
+        unanswered_contacts=case.unanswered_count,
+        channel_hop=(case.hop_from, case.channel) if case.hop_from else None,
+        overdue_promises=overdue,
+        customer_value=customer_value,
+    )
+
+
+def apply(case: Case, score: Score) -> bool:
+    """Store a score on the case; True when anything visible changed."""
+    reasons = list(score.reasons)
+    changed = case.score != score.value or case.reasons != reasons
+    case.score = score.value
+    case.band = score.band
+    case.reasons = reasons
+    case.priority = float(score.value)
+    return changed
+
+
+def rescore_cases(
+    session: Session, cases: list[Case], *, scorer: Scorer, now: datetime
+) -> list[Case]:
+    """Recompute the scores of these cases from their stored parts; returns the changed."""
+    if not cases:
+        return []
+    customer_ids = {c.customer_id for c in cases}
+    overdue = overdue_promises(session, customer_ids, now=now)
+    values = dict(
+        session.execute(select(Customer.id, Customer.value).where(Customer.id.in_(customer_ids)))
+        .tuples()
+        .all()
+    )
+    changed = []
+    for case in cases:
+        ctx = context_for(
+            case,
+            now=now,
+            customer_value=values.get(case.customer_id, 0.0),
+            overdue=overdue.get(case.customer_id, ()),
+        )
+        if apply(case, scorer.combine(case.text_score, ctx)):
+            changed.append(case)
+    return changed

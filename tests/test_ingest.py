@@ -1,0 +1,234 @@
+"""Ingest: one customer per person, one case per problem, exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor import linking
+from monitor.ingest import IngestOptions, ingest_batch
+from monitor.models import Case, CaseStatus, Customer, Event, Identity, Mention, Quarantine
+from monitor.priority import Scorer
+from monitor.queue import record_staff_reply
+from monitor.sources.base import Batch, Quarantined
+from tests.factories import T0, email, later, tweet
+
+OPTS = IngestOptions(own_addresses=("support@acme.test",))
+
+
+def ingest(
+    session: Session,
+    scorer: Scorer,
+    mentions: list,
+    *,
+    now=None,
+    source="test",
+    cursor=None,
+    quarantined=(),
+):
+    batch = Batch(
+        mentions=mentions, next_cursor=cursor or {"n": len(mentions)}, quarantined=list(quarantined)
+    )
+    result = ingest_batch(
+        session, batch, source=source, now=now or later(hours=1), scorer=scorer, options=OPTS
+    )
+    session.flush()
+    return result
+
+
+def count(session: Session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def events_of(session: Session, kind: str) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.kind == kind).order_by(Event.id)))
+
+
+def test_same_author_same_customer_same_case(session: Session, scorer: Scorer) -> None:
+    r = ingest(
+        session,
+        scorer,
+        [
+            tweet(1, "@acme my card was charged twice"),
+            tweet(2, "@acme hello?? still charged twice", at=later(10)),
+        ],
+    )
+    assert r is not None and r.new == 2 and r.cases_opened == 1
+    assert count(session, Customer) == 1 and count(session, Case) == 1
+    case = session.scalars(select(Case)).one()
+    assert case.unanswered_count == 2 and case.first_unanswered_at == T0
+    assert case.status == CaseStatus.OPEN and case.public
+    assert 0 <= case.score <= 100 and case.reasons
+    mentions = session.scalars(select(Mention)).all()
+    assert all(m.case_id == case.id and m.score is not None for m in mentions)
+    assert len(events_of(session, "mention.created")) == 2
+
+
+def test_redelivery_is_harmless(session: Session, scorer: Scorer) -> None:
+    items = [tweet(1, "one"), tweet(2, "two")]
+    ingest(session, scorer, items)
+    again = ingest(session, scorer, [*items, items[0], tweet(3, "three")])
+    assert again is not None and again.new == 1 and again.duplicates == 3
+    assert count(session, Mention) == 3
+
+
+def test_channel_hop_links_stated_address_and_raises_score(
+    session: Session, scorer: Scorer
+) -> None:
+    ingest(session, scorer, [email("m1@example.org", "Where is my Slack invite? You promised.")])
+    case = session.scalars(select(Case)).one()
+    before = case.score
+    r = ingest(
+        session,
+        scorer,
+        [
+            tweet(
+                10,
+                "@acme I emailed you from dan@example.org three days ago and nothing. "
+                "Where is my Slack invite?",
+                at=later(days=3),
+            ),
+        ],
+        now=later(days=3),
+    )
+    assert r is not None and r.hops == 1 and r.cases_opened == 0
+    assert count(session, Customer) == 1 and count(session, Case) == 1
+    ident = session.scalars(select(Identity).where(Identity.kind == "x")).one()
+    assert ident.linked_by == "stated"
+    session.refresh(case)
+    assert case.hop_from == "email" and case.channel == "x"
+    hop = events_of(session, "case.channel_hop")
+    assert hop and hop[0].payload["from"] == "email" and hop[0].payload["to"] == "x"
+    assert case.score > before
+    assert any("hop" in r.lower() or "channel" in r.lower() for r in case.reasons), case.reasons
+
+
+def test_stated_unknown_address_is_registered_for_later_email(
+    session: Session, scorer: Scorer
+) -> None:
+    ingest(session, scorer, [tweet(1, "@acme please mail me at Dan.New@Example.org")])
+    ingest(
+        session,
+        scorer,
+        [email("m2@x", "Following up by mail", sender="dan.new@example.org")],
+        now=later(hours=2),
+    )
+    assert count(session, Customer) == 1 and count(session, Case) == 1
+    assert events_of(session, "case.channel_hop")
+
+
+def test_own_addresses_are_not_linked(session: Session, scorer: Scorer) -> None:
+    ingest(session, scorer, [tweet(1, "@acme I wrote to support@acme.test already")])
+    assert count(session, Identity) == 1
+
+
+def test_email_thread_reopens_resolved_case(session: Session, scorer: Scorer) -> None:
+    ingest(session, scorer, [email("a@x", "My order 123 never arrived")])
+    case = session.scalars(select(Case)).one()
+    case.status, case.resolved_at = CaseStatus.RESOLVED, later(hours=2)
+    ingest(
+        session,
+        scorer,
+        [
+            email(
+                "b@x",
+                "It still has not arrived",
+                subject="Re: Slack invite",
+                in_reply_to="a@x",
+                references=["a@x"],
+                at=later(days=1),
+            ),
+        ],
+        now=later(days=1),
+    )
+    assert count(session, Case) == 1
+    session.refresh(case)
+    assert case.status == CaseStatus.OPEN and case.resolved_at is None
+    assert events_of(session, "case.reopened")
+
+
+def test_new_problem_after_resolution_opens_new_case(session: Session, scorer: Scorer) -> None:
+    ingest(session, scorer, [tweet(1, "@acme app crashes")])
+    session.scalars(select(Case)).one().status = CaseStatus.RESOLVED
+    ingest(session, scorer, [tweet(2, "@acme billing question")], now=later(days=20))
+    assert count(session, Case) == 2 and count(session, Customer) == 1
+
+
+def test_staff_reply_resets_waiting_state(session: Session, scorer: Scorer) -> None:
+    ingest(session, scorer, [tweet(1, "@acme this is the third time I ask!!!")])
+    case = session.scalars(select(Case)).one()
+    record_staff_reply(case, now=later(hours=1))
+    assert case.unanswered_count == 0 and case.first_unanswered_at is None
+    ingest(
+        session,
+        scorer,
+        [tweet(2, "@acme thanks, that worked", at=later(hours=2))],
+        now=later(hours=2),
+    )
+    session.refresh(case)
+    assert case.unanswered_count == 1 and case.first_unanswered_at == later(hours=2)
+    assert case.hop_from is None
+
+
+def test_quarantine_keeps_raw_bytes_and_cursor_advances(session: Session, scorer: Scorer) -> None:
+    bad = Quarantined(source="test", reason="not JSON", raw=b"\xff\xfe{broken")
+    r = ingest(session, scorer, [tweet(1, "fine")], quarantined=[bad], cursor={"since": "1"})
+    assert r is not None and r.quarantined == 1 and r.new == 1
+    q = session.scalars(select(Quarantine)).one()
+    assert q.raw == b"\xff\xfe{broken" and q.reason == "not JSON"
+    from monitor.models import SourceCursor
+
+    cur = session.get(SourceCursor, "test")
+    assert cur is not None and cur.cursor == {"since": "1"} and cur.quarantined_total == 1
+
+
+def test_manual_link_merges_customers(session: Session, scorer: Scorer) -> None:
+    ingest(
+        session,
+        scorer,
+        [
+            tweet(1, "@acme hi", user_id="77", username="zoe"),
+            email("z@x", "hello", sender="zoe@example.org"),
+        ],
+    )
+    assert count(session, Customer) == 2
+    x = session.scalars(select(Identity).where(Identity.kind == "x")).one()
+    em = session.scalars(select(Identity).where(Identity.kind == "email")).one()
+    linking.link_identity(
+        session, identity_id=em.id, customer_id=x.customer_id, actor="maria", now=later(hours=3)
+    )
+    session.flush()
+    assert {m.customer_id for m in session.scalars(select(Mention))} == {x.customer_id}
+    assert {c.customer_id for c in session.scalars(select(Case))} == {x.customer_id}
+    assert events_of(session, "identity.linked")[0].actor == "maria"
+
+
+def test_waiting_longer_ranks_higher(session: Session, scorer: Scorer) -> None:
+    from monitor.priority import rescore_cases
+
+    ingest(session, scorer, [tweet(1, "@acme my invoice is wrong")])
+    case = session.scalars(select(Case)).one()
+    rescore_cases(session, [case], scorer=scorer, now=later(hours=1))
+    early = case.score
+    rescore_cases(session, [case], scorer=scorer, now=later(days=4))
+    assert case.score > early
+
+
+@pytest.mark.parametrize("n", [300])
+def test_large_batch(session: Session, scorer: Scorer, n: int) -> None:
+    items = [
+        tweet(
+            i,
+            f"@acme order {i} is late",
+            user_id=str(5000 + i % 40),
+            username=f"user{i % 40}",
+            at=T0 + timedelta(seconds=i),
+        )
+        for i in range(n)
+    ]
+    r = ingest(session, scorer, items)
+    assert r is not None and r.new == n
+    assert count(session, Customer) == 40 and count(session, Case) == 40
