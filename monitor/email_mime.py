@@ -28,7 +28,7 @@ TRUNCATION_MARKER = "[… message truncated: the body was {size} bytes; the orig
 
 # Charsets that are declared as Latin-1/ASCII but are in practice windows-1252
 # (the WHATWG encoding standard makes the same substitution).
-_CP1252_ALIASES = {"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1"}
+_CP1252_ALIASES = frozenset({"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin-1", "latin1"})
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS_RUN = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_RUN = re.compile(r"\n{3,}")
@@ -55,9 +55,6 @@ class ParsedEmail:
     attachments: tuple[Attachment, ...]
 
 
-# --------------------------------------------------------------------------- decoding
-
-
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode text whatever its declared charset; never raises.
 
@@ -68,7 +65,7 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     if declared_codec is not None:
         try:
             return data.decode(declared_codec)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):  # LookupError: "zlib", "rot13"... not text codecs
             pass
     try:
         return data.decode("utf-8")
@@ -163,9 +160,6 @@ def _date(msg: Message, fallback: datetime, now: datetime) -> datetime:
     return fallback.astimezone(UTC)
 
 
-# --------------------------------------------------------------------------- HTML
-
-
 class _HtmlText(HTMLParser):
     # fmt: off
     _DROP = frozenset({"script", "style", "head", "title", "noscript", "template", "iframe",
@@ -226,9 +220,6 @@ def html_to_text(html: str) -> str:
     return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
 
 
-# --------------------------------------------------------------------------- body
-
-
 def _payload(part: Message) -> bytes:
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
@@ -237,7 +228,7 @@ def _payload(part: Message) -> bytes:
 def _size(part: Message) -> int:
     if part.get_content_maintype() != "message":
         return len(_payload(part))
-    try:  # message/rfc822 and friends: the payload is the enclosed message(s)
+    try:  # message/rfc822: the payload is the enclosed message
         inner = part.get_payload()
         if isinstance(inner, str):
             return len(inner.encode("utf-8", "surrogateescape"))
@@ -247,6 +238,12 @@ def _size(part: Message) -> int:
 
 
 def _walk(msg: Message, plain: list[str], html: list[str], files: list[Attachment]) -> None:
+    if msg.get_content_maintype() == "message":  # a forwarded message: an attachment
+        name = decode_header_value(msg.get_filename()) or "forwarded message"
+        files.append(
+            Attachment(filename=name, content_type=msg.get_content_type(), size=_size(msg))
+        )
+        return
     if msg.is_multipart():
         for sub in msg.get_payload():
             if isinstance(sub, Message):
@@ -284,9 +281,6 @@ def _body(msg: Message, limit: int) -> tuple[str, bool, tuple[Attachment, ...]]:
         texts = [t for t in texts if t]
     text, truncated = _truncate("\n\n".join(texts), limit)
     return text, truncated, tuple(files)
-
-
-# --------------------------------------------------------------------------- public
 
 
 def parse_email(
@@ -383,8 +377,6 @@ def to_mention(
         extra=extra,
     )
 
-
-# --------------------------------------------------------------------------- stripping
 
 _ATTRIBUTION = re.compile(
     r"^\s*(on\b.{0,300}\bwrote|le\b.{0,300}\ba écrit|am\b.{0,300}\bschrieb\b.{0,200}|"

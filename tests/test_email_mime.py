@@ -106,6 +106,21 @@ def test_attachments_are_recorded_not_stored() -> None:
     assert m.created_at == datetime(2024, 6, 6, 17, 0, tzinfo=UTC)
 
 
+def test_forwarded_message_is_an_attachment_not_body() -> None:
+    inner = b"From: old@example.com\r\nSubject: old\r\n\r\nINNER TEXT\r\n"
+    raw = (
+        b"From: a@example.com\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--b--\r\n"
+    )
+    m = to_mention(raw, folder="INBOX", uid=1, now=NOW)
+    assert m.text == "See below."
+    (att,) = m.attachments
+    assert att.content_type == "message/rfc822" and att.filename == "forwarded message"
+    assert att.size >= len(b"INNER TEXT")
+
+
 def test_unknown_charset_and_raw_8bit_header_do_not_crash() -> None:
     m = mention("broken_charset.eml")
     assert m.text == "Die Lieferung kam nie an. Größe 42, Farbe grün."
@@ -171,6 +186,8 @@ def test_naive_date_is_read_as_utc() -> None:
         ("Größe".encode("latin-1"), "utf-8", "Größe"),
         ("Größe".encode(), None, "Größe"),
         (b"ok \xff\xfe", "us-ascii", "ok ÿþ"),
+        ("Größe".encode(), "zlib", "Größe"),  # a bytes-to-bytes codec is not a charset
+        ("Größe".encode(), "rot13", "Größe"),
     ],
 )
 def test_decode_bytes_fallbacks(data: bytes, declared: str | None, expected: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config import EmailSourceSettings
 from monitor.sources.base import PermanentSourceError, Source, TransientSourceError
-from monitor.sources.email import ImapFolderSource, from_settings
+from monitor.sources.email import ImapFolderSource, from_settings, imap_utf7
 from tests.fixtures.dovecot import DovecotServer, ImapAccount
 
 EMAILS = Path(__file__).parent / "emails"
@@ -209,10 +209,23 @@ def test_from_settings_builds_one_source_per_folder(
     assert [s.name for s in sources] == ["email:INBOX", "email:Complaints"]
     assert sources[0].fetch(None, now=NOW).mentions == []
     assert len(sources[1].fetch(None, now=NOW).mentions) == 1
-    assert from_settings(EmailSourceSettings(enabled=False), secrets.get) == []
+    # No password in the environment: building works, polling says what is missing.
+    (unset,) = from_settings(EmailSourceSettings(host="127.0.0.1"), {}.get)
+    with pytest.raises(PermanentSourceError, match="IMAP_PASSWORD"):
+        unset.fetch(None, now=NOW)
 
 
 def test_dovecot_runs_unprivileged(dovecot_server: DovecotServer) -> None:
     status = Path(f"/proc/{dovecot_server.pid}/status").read_text()
     uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
     assert "0" not in uids
+
+
+def test_non_ascii_folder_and_internaldate_fallback(imap_account: ImapAccount) -> None:
+    folder = "Réclamations & Co"
+    when = datetime(2024, 6, 9, 22, 0, 5, tzinfo=UTC)
+    imap_account.deliver(eml("mislabelled_charset.eml"), folder=folder, when=when)
+    (m,) = source(imap_account, folder).fetch(None, now=NOW).mentions
+    assert m.created_at == when  # no Date header: the server's INTERNALDATE
+    assert m.extra["folder"] == folder
+    assert imap_utf7(folder) == "R&AOk-clamations &- Co"

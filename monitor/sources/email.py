@@ -12,6 +12,7 @@ Cursor shape: ``{"uidvalidity": int, "last_uid": int}``.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import logging
 import re
@@ -258,9 +259,10 @@ class ImapFolderSource:
 def from_settings(
     settings: EmailSourceSettings, secret: Callable[[str | None], str | None]
 ) -> list[ImapFolderSource]:
-    """One source per configured folder (none when ``sources.email`` is disabled)."""
-    if not settings.enabled:
-        return []
+    """One source per configured folder; ``secret`` maps an env var name to its value.
+
+    Whether ``sources.email`` is enabled is the caller's (wiring's) decision.
+    """
     password = secret(settings.password_env)
     return [ImapFolderSource(settings, folder, password) for folder in settings.folders]
 
@@ -310,9 +312,25 @@ def _internal_date(head: bytes) -> datetime | None:
 
 
 def _quote(folder: str) -> str:
-    """A mailbox name as an IMAP quoted string (names may contain spaces)."""
-    escaped = folder.replace("\\", "\\\\").replace('"', '\\"')
+    """A mailbox name as an IMAP quoted string, in modified UTF-7 (RFC 3501 5.1.3)."""
+    escaped = imap_utf7(folder).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def imap_utf7(name: str) -> str:
+    """Encode a mailbox name: printable ASCII as is, ``&`` as ``&-``, the rest base64."""
+    out: list[str] = []
+    pending: list[str] = []
+    for ch in [*name, ""]:
+        if ch and not 0x20 <= ord(ch) <= 0x7E:
+            pending.append(ch)
+            continue
+        if pending:
+            b64 = base64.b64encode("".join(pending).encode("utf-16-be")).rstrip(b"=")
+            out.append("&" + b64.decode().replace("/", ",") + "-")
+            pending.clear()
+        out.append("&-" if ch == "&" else ch)
+    return "".join(out)
 
 
 def _logout(imap: imaplib.IMAP4) -> None:
