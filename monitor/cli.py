@@ -225,7 +225,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from monitor import runtime
 
     loaded = _config(args, require_file=False)
-    return runtime.import_file(loaded, _engine(loaded), path=args.file)
+    return runtime.import_file(loaded, _engine(loaded), path=args.file, out=sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:

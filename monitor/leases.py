@@ -35,9 +35,9 @@ def acquire(session: Session, name: str, *, holder: str, now: datetime, ttl: tim
         insert(Lease)
         .values(name=name, holder=holder, expires_at=expires)
         .on_conflict_do_nothing(index_elements=["name"])
+        .returning(Lease.name)
     )
-    inserted = session.execute(stmt)
-    return isinstance(inserted, CursorResult) and inserted.rowcount == 1
+    return session.execute(stmt).first() is not None
 
 
 def holds(session: Session, name: str, *, holder: str, now: datetime) -> bool:

@@ -9,6 +9,7 @@ re-scored from those stored parts without running the text model again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.models import Case, Customer, Promise, PromiseState
-from monitor.scoring import OverduePromise, Score, ScoreContext
+from monitor.config import ScoringSettings
+from monitor.scoring import OverduePromise, Score, ScoreContext, TextModel, TextScore, combine
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
@@ -106,3 +108,25 @@ def rescore_cases(
         if apply(case, scorer.combine(case.text_score, ctx)):
             changed.append(case)
     return changed
+
+
+class ModelScorer:
+    """The shipped text model plus the configured weights, behind :class:`Scorer`."""
+
+    def __init__(self, model: TextModel, settings: ScoringSettings) -> None:
+        self.model = model
+        self.settings = settings
+
+    def text_parts(self, texts: list[str], channels: list[str]) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in self.model.text_scores(texts, channels)]
+
+    def strength(self, text_part: Mapping[str, Any]) -> float:
+        return float(TextScore.from_dict(text_part).total_points)
+
+    def combine(self, text_part: Mapping[str, Any] | None, context: ScoreContext) -> Score:
+        if text_part:
+            return combine(TextScore.from_dict(text_part), context, self.settings)
+        # Nothing unanswered to read: the context alone (waiting, promises) counts.
+        silent = TextScore(complaint=0.0, severity=0.0, label="none", points=0)
+        score = combine(silent, context, self.settings)
+        return replace(score, reasons=tuple(r for r in score.reasons if not r.startswith("text:")))

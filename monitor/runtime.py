@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -84,10 +85,27 @@ def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> i
     return 0
 
 
-def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path) -> int:
+def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO) -> int:
     from monitor.transfer import import_mentions
+    from monitor.wiring import build_scorer, ingest_options
 
-    return import_mentions(loaded, engine, path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file to import")
+    summary = import_mentions(
+        engine,
+        path,
+        scorer=build_scorer(loaded),
+        options=ingest_options(loaded),
+        progress=sys.stderr.isatty(),
+    )
+    print(
+        f"imported {path}: {summary.lines} lines, {summary.new} new mentions, "
+        f"{summary.duplicates} already stored, {len(summary.bad)} quarantined",
+        file=out,
+    )
+    for q in summary.bad[:10]:
+        print(f"  quarantined: {q.reason}", file=out)
+    return 0
 
 
 def demo(*, host: str, port: int, db_path: Path | None) -> int:

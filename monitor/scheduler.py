@@ -1,6 +1,6 @@
 """APScheduler wiring only: each job owns its session and one failure never stops the rest.
 
-Jobs are plain callables ``job(now) -> None`` built elsewhere (``runtime``); here they
+Jobs are plain callables ``job(now)`` built elsewhere (``runtime``); here they
 get an interval trigger with ``max_instances=1, coalesce=True`` so a slow run is never
 overlapped or replayed in a burst. Cross-process exclusivity is the job's own business
 (leases), because several `serve` processes may share one PostgreSQL.
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class JobSpec:
     id: str
     seconds: float
-    run: Callable[[datetime], None]
+    run: Callable[[datetime], object]
 
 
 def _guarded(spec: JobSpec) -> Callable[[], None]:

@@ -165,3 +165,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{backend}: {c['passed']} passed, {c['failed']} failed, "
             f"{c['skipped']} skipped, {c['error']} errors"
         )
+
+
+@pytest.fixture(scope="session")
+def scorer() -> Any:
+    """The real frustration scorer with the shipped model and default weights."""
+    from monitor.config import ScoringSettings
+    from monitor.priority import ModelScorer
+    from monitor.scoring import load_model
+
+    return ModelScorer(load_model(None), ScoringSettings())

@@ -197,8 +197,8 @@ def _dump(item: Any, includes: JSONObj) -> bytes:
 class _Page:
     """One response body, or the reason it is not a usable page."""
 
-    def __init__(self, response: requests.Response) -> None:
-        self.raw = response.content
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
         self.items: list[Any] = []
         self.users: dict[str, JSONObj] = {}
         self.tweets: dict[str, JSONObj] = {}
@@ -328,6 +328,26 @@ def _add(page: _Page, item: JSONObj, item_id: str, author_key: str, c: _Collecto
         c.quarantine(f"malformed item: {exc}", _dump(item, {}), item_id)
 
 
+def mentions_from_page(raw: bytes, *, source: str) -> tuple[list[MentionIn], list[Quarantined]]:
+    """Parse one saved X API v2 response body (mentions, a timeline or DM events).
+
+    Used by ``complaint-monitor import`` to backfill from API dumps; the same parsing
+    and quarantine rules as polling apply.
+    """
+    c = _Collector(source)
+    try:
+        page = _Page(raw)
+    except PermanentSourceError as exc:
+        return [], [Quarantined(source, str(exc), raw)]
+    if page.error:
+        return [], [Quarantined(source, page.error, raw)]
+    for item in page.items:
+        if item_id := _item_id(item, page, c):
+            dm = isinstance(item, dict) and "sender_id" in item and "author_id" not in item
+            _add(page, item, item_id, "sender_id" if dm else "author_id", c)
+    return sorted(c.mentions.values(), key=lambda m: int(m.external_id)), c.quarantined
+
+
 class _XSource:
     """Shared construction: credentials, client, paging limits."""
 
@@ -410,7 +430,7 @@ class XMentionsSource(_XSource):
         for number in range(self.max_pages):
             response = _call(self.name, self._page, since, until, token)
             c.note_response(response)
-            page = _Page(response)
+            page = _Page(response.content)
             if page.error:
                 c.quarantine(page.error, page.raw)
                 break
@@ -476,7 +496,7 @@ class XDirectMessagesSource(_XSource):
                 token, pending = None, None  # stale resume token: re-read from the top
                 response = _call(self.name, self._page, None)
             c.note_response(response)
-            page = _Page(response)
+            page = _Page(response.content)
             if page.error:
                 c.quarantine(page.error, page.raw)
                 break

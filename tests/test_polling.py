@@ -1,0 +1,168 @@
+"""Polling under faults: crashes, rate limits, back-off and competing pollers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from monitor import leases
+from monitor.db import make_sessionmaker
+from monitor.ingest import IngestOptions
+from monitor.models import Mention, SourceCursor
+from monitor.polling import poll_source
+from monitor.priority import Scorer
+from monitor.sources.base import PermanentSourceError, RateLimited, TransientSourceError
+from tests.factories import ListSource, T0, later, tweet
+
+OPTS = IngestOptions()
+
+
+def stored_ids(engine: Engine) -> list[str]:
+    with make_sessionmaker(engine)() as s:
+        return sorted(s.scalars(select(Mention.external_id)), key=int)
+
+
+def cursor(engine: Engine, name: str) -> SourceCursor | None:
+    with make_sessionmaker(engine)() as s:
+        return s.get(SourceCursor, name)
+
+
+def poll(engine: Engine, source: ListSource, scorer: Scorer, now=None, holder="p1", **kw):
+    return poll_source(
+        make_sessionmaker(engine),
+        source,
+        now=now or later(hours=1),
+        holder=holder,
+        scorer=scorer,
+        options=OPTS,
+        poll_seconds=60,
+        **kw,
+    )
+
+
+def test_crash_between_fetch_and_commit_loses_and_duplicates_nothing(
+    committed_engine: Engine, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = ListSource("list", [tweet(i, f"@acme problem {i}") for i in range(1, 8)], page_size=5)
+    import monitor.polling as polling
+
+    real = polling.ingest_batch
+
+    def crash(*args, **kwargs):
+        real(*args, **kwargs)  # everything is written ... then the process "dies"
+        raise SystemExit("killed before commit")
+
+    monkeypatch.setattr(polling, "ingest_batch", crash)
+    with pytest.raises(SystemExit):
+        poll(committed_engine, src, scorer)
+    assert stored_ids(committed_engine) == []
+    row = cursor(committed_engine, "list")
+    assert row is None or row.cursor is None
+    monkeypatch.setattr(polling, "ingest_batch", real)
+    # The lease of the dead process is still held; another process waits for it to expire.
+    assert poll(committed_engine, src, scorer, holder="p2").status == "skipped"
+    after = later(hours=1, minutes=6)
+    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
+    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
+    assert stored_ids(committed_engine) == [str(i) for i in range(1, 8)]
+    assert cursor(committed_engine, "list").cursor == {"pos": 7}
+
+
+def test_rate_limit_skips_until_reset(committed_engine: Engine, scorer: Scorer) -> None:
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    reset = later(hours=1, minutes=15)
+    src.fail_with = RateLimited("429", reset_at=reset)
+    assert poll(committed_engine, src, scorer).status == "rate_limited"
+    row = cursor(committed_engine, "list")
+    assert row.rate_limit_reset_at == reset and row.rate_limit_remaining == 0
+    fetches = src.fetches
+    r = poll(committed_engine, src, scorer, now=later(hours=1, minutes=5), ignore_backoff=True)
+    assert r.status == "rate_limited" and src.fetches == fetches  # did not even ask
+    assert poll(committed_engine, src, scorer, now=reset + timedelta(seconds=1)).status == "ok"
+    assert stored_ids(committed_engine) == ["1"]
+
+
+def test_transient_errors_back_off_exponentially(committed_engine: Engine, scorer: Scorer) -> None:
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    now = later(hours=1)
+    src.fail_with = TransientSourceError("503")
+    assert poll(committed_engine, src, scorer, now=now).status == "failed"
+    first = cursor(committed_engine, "list").next_poll_at - now
+    src.fail_with = TransientSourceError("timeout")
+    now2 = now + first
+    assert poll(committed_engine, src, scorer, now=now2).status == "failed"
+    second = cursor(committed_engine, "list").next_poll_at - now2
+    assert second == 2 * first
+    assert poll(committed_engine, src, scorer, now=now2 + timedelta(seconds=1)).status == "skipped"
+    assert poll(committed_engine, src, scorer, now=now2 + second).status == "ok"
+    row = cursor(committed_engine, "list")
+    assert row.consecutive_failures == 0 and row.last_error is None
+
+
+def test_permanent_error_is_recorded_for_the_health_page(
+    committed_engine: Engine, scorer: Scorer
+) -> None:
+    src = ListSource("list", [])
+    src.fail_with = PermanentSourceError("401 Unauthorized: check X_BEARER_TOKEN")
+    assert poll(committed_engine, src, scorer).status == "failed"
+    assert "401" in (cursor(committed_engine, "list").last_error or "")
+
+
+def test_lease_is_exclusive_and_expires(committed_engine: Engine) -> None:
+    sessions = make_sessionmaker(committed_engine)
+    ttl = timedelta(minutes=5)
+    with sessions.begin() as s:
+        assert leases.acquire(s, "job", holder="a", now=T0, ttl=ttl)
+    with sessions.begin() as s:
+        assert not leases.acquire(s, "job", holder="b", now=T0 + timedelta(minutes=1), ttl=ttl)
+        assert leases.acquire(s, "job", holder="a", now=T0 + timedelta(minutes=1), ttl=ttl)
+    with sessions.begin() as s:
+        assert leases.acquire(s, "job", holder="b", now=T0 + timedelta(minutes=7), ttl=ttl)
+        assert leases.holds(s, "job", holder="b", now=T0 + timedelta(minutes=7))
+
+
+def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, scorer: Scorer) -> None:
+    """Two pollers (own engines, as two processes would have) race over one source."""
+    items = [tweet(i, f"@acme order {i} late", user_id=str(i % 9 + 1)) for i in range(1, 121)]
+    src_a = ListSource("shared", items, page_size=7)
+    src_b = ListSource("shared", items, page_size=7)
+    from monitor.db import make_engine
+
+    errors: list[BaseException] = []
+    results: list[str] = []
+
+    def run(src: ListSource, holder: str) -> None:
+        eng = make_engine(committed_engine.url.render_as_string(hide_password=False))
+        try:
+            for step in range(60):
+                # each poll happens "later" so an expired lease can be taken over
+                r = poll(
+                    eng,
+                    src,
+                    scorer,
+                    holder=holder,
+                    now=later(hours=1, minutes=step * 6),
+                    lease_ttl=timedelta(minutes=5),
+                )
+                results.append(r.status)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            eng.dispose()
+
+    threads = [
+        threading.Thread(target=run, args=(src_a, "a")),
+        threading.Thread(target=run, args=(src_b, "b")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert stored_ids(committed_engine) == [str(i) for i in range(1, 121)]
+    with make_sessionmaker(committed_engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Mention)) == 120
+    assert "ok" in results
