@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Case, Customer, Promise, PromiseState
 from monitor.config import ScoringSettings
+from monitor.models import Case, Customer, Promise, PromiseState
 from monitor.scoring import OverduePromise, Score, ScoreContext, TextModel, TextScore, combine
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)

@@ -15,7 +15,7 @@ from monitor.models import Mention, SourceCursor
 from monitor.polling import poll_source
 from monitor.priority import Scorer
 from monitor.sources.base import PermanentSourceError, RateLimited, TransientSourceError
-from tests.factories import ListSource, T0, later, tweet
+from tests.factories import T0, ListSource, later, tweet
 
 OPTS = IngestOptions()
 
@@ -148,7 +148,7 @@ def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, score
                     lease_ttl=timedelta(minutes=5),
                 )
                 results.append(r.status)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             eng.dispose()
