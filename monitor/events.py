@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.models import Event
@@ -26,6 +26,18 @@ class EventKind(StrEnum):
     SCORE_CHANGED = "case.score_changed"
     IDENTITY_LINKED = "identity.linked"
     NOTE_ADDED = "case.note"
+    CLAIMED = "case.claimed"
+    CLAIM_TAKEN_OVER = "case.claim_taken_over"
+    RELEASED = "case.released"
+    STAGE_CHANGED = "case.stage"
+
+
+# PostgreSQL channel on which every transaction that appends events says so. The payload
+# is empty: PostgreSQL folds identical notifications of one transaction into one, and
+# delivers it only on commit, so listeners wake once per committed change and then read
+# the table by id (the table, not the notification, is the source of truth).
+NOTIFY_CHANNEL = "complaint_monitor_events"
+_NOTIFIED = "complaint_monitor.notified_tx"
 
 
 def append(
@@ -41,7 +53,25 @@ def append(
         case_id=case_id, kind=str(kind), actor=actor, payload=dict(payload or {}), created_at=now
     )
     session.add(event)
+    _notify(session)
     return event
+
+
+def _notify(session: Session) -> None:
+    """pg_notify once per transaction (a no-op on SQLite, whose readers poll)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    tx = session.get_transaction()
+    if tx is not None and session.info.get(_NOTIFIED) is tx:
+        return
+    # On the session's connection, not through the ORM: no autoflush as a side effect.
+    session.connection().execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    session.info[_NOTIFIED] = tx
+
+
+def latest_id(session: Session) -> int:
+    """The id of the newest event (0 when there is none): where a new tailer starts."""
+    return int(session.scalar(select(func.max(Event.id))) or 0)
 
 
 def since(session: Session, after_id: int, *, limit: int = 500) -> list[Event]:

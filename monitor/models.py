@@ -176,6 +176,17 @@ class Case(Base):
     customer: Mapped[Customer] = relationship()
 
 
+# The live queue's order (priority first, then longest waiting), so a page of it is an
+# index range scan however many cases are open. See monitor/queue_list.py.
+Index(
+    "ix_cases_queue",
+    Case.status,
+    Case.priority.desc(),
+    Case.first_unanswered_at,
+    Case.id,
+)
+
+
 class Mention(Base):
     """An inbound message exactly as received, plus what we derived from it."""
 
