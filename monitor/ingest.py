@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from monitor import events
 from monitor.linking import Linker
 from monitor.mentions import MentionIn
-from monitor.models import Case, Mention, Quarantine, SourceCursor
+from monitor.models import Case, Event, Identity, Mention, Quarantine, SourceCursor
 from monitor.priority import Scorer, rescore_cases
 from monitor.queue import CaseFinder, record_contact
 from monitor.sources.base import Batch
@@ -44,7 +44,7 @@ class IngestResult:
     quarantined: int
     cases_opened: int
     hops: int
-    mention_ids: tuple[int, ...] = ()
+    case_ids: tuple[int, ...] = ()
 
 
 def cursor_row(session: Session, source: str, *, now: datetime, lock: bool = False) -> SourceCursor:
@@ -96,6 +96,106 @@ def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any
     return current is None or scorer.strength(new) >= scorer.strength(current)
 
 
+def _mention_row(
+    m: MentionIn, identity: Identity, case: Case, part: dict[str, Any], *, source: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "channel": str(m.channel),
+        "external_id": m.external_id,
+        "source": source,
+        "customer_id": identity.customer_id,
+        "identity_id": identity.id,
+        "case_id": case.id,
+        "author": m.author.username or m.author.handle,
+        "author_name": m.author.name,
+        "text": m.text,
+        "text_for_scoring": m.text_for_scoring,
+        "subject": m.subject,
+        "public": m.public,
+        "followers": m.author.followers,
+        "in_reply_to": m.in_reply_to,
+        "thread_refs": list(m.thread_refs),
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in m.attachments
+        ],
+        "created_at": m.created_at,
+        "received_at": now,
+        "raw": m.raw,
+        "text_score": part,
+        "score": case.score,
+        "band": case.band,
+        "reasons": list(case.reasons),
+    }
+
+
+@dataclass(frozen=True)
+class Placed:
+    mention: MentionIn
+    identity: Identity
+    case: Case
+    part: dict[str, Any]
+    opened: bool
+    reopened: bool
+    hop_from: str | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    new: int
+    duplicates: int
+    cases_opened: int
+    hops: int
+    case_ids: tuple[int, ...]
+
+
+def _place_all(
+    session: Session, fresh: list[MentionIn], parts: list[dict[str, Any]], *, now: datetime,
+    scorer: Scorer, options: IngestOptions,
+) -> list[Placed]:
+    linker = Linker(session, now, link_stated=options.link_stated,
+                    own_addresses=options.own_addresses, own_handles=options.own_handles)
+    linker.warm(fresh)
+    finder = CaseFinder(session, now, options.hop_window)
+    finder.warm(fresh, {i.customer_id for i in linker.cache.values() if i.customer_id})
+    placed: list[Placed] = []
+    with session.no_autoflush:  # one flush for the whole batch, not one per lookup
+        for m, part in zip(fresh, parts, strict=True):
+            identity, _new = linker.resolve(m)
+            where = finder.place(m, customer=identity.customer)
+            record_contact(where.case, m, now=now, hop_from=where.hop_from)
+            if _stronger(scorer, where.case.text_score, part):
+                where.case.text_score = part
+            placed.append(Placed(m, identity, where.case, part, where.opened, where.reopened,
+                                 where.hop_from))
+            finder.note_pending(m.external_id, where.case)
+    return placed
+
+
+def _events(placed: list[Placed], cases: list[Case], *, now: datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: str, case_id: int, payload: dict[str, Any]) -> None:
+        rows.append({"case_id": case_id, "kind": kind, "actor": "system", "payload": payload,
+                     "created_at": now})
+
+    for p in placed:
+        if p.reopened:
+            add(events.EventKind.CASE_REOPENED, p.case.id, {})
+        if p.hop_from is not None:
+            add(events.EventKind.CHANNEL_HOP, p.case.id,
+                {"from": p.hop_from, "to": str(p.mention.channel),
+                 "external_id": p.mention.external_id})
+        add(events.EventKind.MENTION_CREATED, p.case.id,
+            {"channel": str(p.mention.channel), "external_id": p.mention.external_id,
+             "opened_case": p.opened})
+    for case in cases:
+        add(events.EventKind.CASE_UPDATED, case.id,
+            {"score": case.score, "band": case.band, "status": case.status})
+    return rows
+
+
 def store_mentions(
     session: Session,
     mentions: list[MentionIn],
@@ -104,106 +204,34 @@ def store_mentions(
     now: datetime,
     scorer: Scorer,
     options: IngestOptions,
-) -> tuple[list[Mention], int, int, int]:
-    """Store new mentions on their cases. Returns (stored, duplicates, opened, hops)."""
+) -> Stored:
+    """Store new mentions on their cases, with their events, in the caller's transaction.
+
+    Customers, identities and cases go through the ORM (their ids are needed); mentions
+    and events, the bulk of the rows, are inserted in bulk without fetching ids back.
+    """
     fresh, duplicates = _fresh(session, mentions)
     if not fresh:
-        return [], duplicates, 0, 0
+        return Stored(0, duplicates, 0, 0, ())
     fresh.sort(key=lambda m: m.created_at)
     parts = scorer.text_parts([m.scoring_text() for m in fresh], [str(m.channel) for m in fresh])
-    linker = Linker(
-        session,
-        now,
-        link_stated=options.link_stated,
-        own_addresses=options.own_addresses,
-        own_handles=options.own_handles,
+    placed = _place_all(session, fresh, parts, now=now, scorer=scorer, options=options)
+    cases = list({id(p.case): p.case for p in placed}.values())
+    with session.no_autoflush:
+        rescore_cases(session, cases, scorer=scorer, now=now)
+    session.flush()  # one round of INSERT/UPDATE for customers, identities and cases
+    rows = [_mention_row(p.mention, p.identity, p.case, p.part, source=source, now=now)
+            for p in placed]
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(Mention), rows[i : i + CHUNK])
+    event_rows = _events(placed, cases, now=now)
+    for i in range(0, len(event_rows), CHUNK):
+        session.execute(insert(Event), event_rows[i : i + CHUNK])
+    return Stored(
+        new=len(placed), duplicates=duplicates, cases_opened=sum(p.opened for p in placed),
+        hops=sum(p.hop_from is not None for p in placed),
+        case_ids=tuple(c.id for c in cases),
     )
-    linker.warm(fresh)
-    finder = CaseFinder(session, now, options.hop_window)
-    finder.warm(fresh, {i.customer_id for i in linker.cache.values() if i.customer_id})
-    stored: list[tuple[Mention, MentionIn, bool, str | None, bool]] = []
-    touched: dict[int, Case] = {}
-    opened = hops = 0
-    for m, part in zip(fresh, parts, strict=True):
-        identity, _new_identity = linker.resolve(m)
-        placement = finder.place(m, customer=identity.customer)
-        case = placement.case
-        record_contact(case, m, now=now, hop_from=placement.hop_from)
-        if _stronger(scorer, case.text_score, part):
-            case.text_score = part
-        row = Mention(
-            channel=str(m.channel),
-            external_id=m.external_id,
-            source=source,
-            customer=identity.customer,
-            identity=identity,
-            case=case,
-            author=m.author.username or m.author.handle,
-            author_name=m.author.name,
-            text=m.text,
-            text_for_scoring=m.text_for_scoring,
-            subject=m.subject,
-            public=m.public,
-            followers=m.author.followers,
-            in_reply_to=m.in_reply_to,
-            thread_refs=list(m.thread_refs),
-            attachments=[
-                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                for a in m.attachments
-            ],
-            created_at=m.created_at,
-            received_at=now,
-            raw=m.raw,
-            text_score=part,
-            reasons=[],
-        )
-        session.add(row)
-        stored.append((row, m, placement.opened, placement.hop_from, placement.reopened))
-        opened += placement.opened
-        hops += placement.hop_from is not None
-        touched[id(case)] = case
-    session.flush()
-    for row, _m, was_opened, hop_from, reopened in stored:
-        finder.remember(row.external_id, row.case_id)
-        if was_opened:
-            events.append(
-                session,
-                events.EventKind.CASE_OPENED,
-                now=now,
-                case_id=row.case_id,
-                payload={"channel": row.channel},
-            )
-        if reopened:
-            events.append(session, events.EventKind.CASE_REOPENED, now=now, case_id=row.case_id)
-        if hop_from is not None:
-            events.append(
-                session,
-                events.EventKind.CHANNEL_HOP,
-                now=now,
-                case_id=row.case_id,
-                payload={"from": hop_from, "to": row.channel, "mention_id": row.id},
-            )
-        events.append(
-            session,
-            events.EventKind.MENTION_CREATED,
-            now=now,
-            case_id=row.case_id,
-            payload={"mention_id": row.id, "channel": row.channel, "external_id": row.external_id},
-        )
-    cases = list(touched.values())
-    rescore_cases(session, cases, scorer=scorer, now=now)
-    for row, _m, *_ in stored:
-        case = row.case
-        row.score, row.band, row.reasons = case.score, case.band, list(case.reasons)
-    for case in cases:
-        events.append(
-            session,
-            events.EventKind.CASE_UPDATED,
-            now=now,
-            case_id=case.id,
-            payload={"score": case.score, "band": case.band, "status": case.status},
-        )
-    return [r for r, *_ in stored], duplicates, opened, hops
 
 
 def ingest_batch(
@@ -225,7 +253,7 @@ def ingest_batch(
     row = cursor_row(session, source, now=now, lock=check_cursor)
     if check_cursor and _canonical(row.cursor) != _canonical(expected_cursor):
         return None
-    stored, duplicates, opened, hops = store_mentions(
+    stored = store_mentions(
         session, batch.mentions, source=source, now=now, scorer=scorer, options=options
     )
     for q in batch.quarantined:
@@ -240,7 +268,7 @@ def ingest_batch(
         )
     row.cursor = batch.next_cursor
     row.updated_at = now
-    row.fetched_total = (row.fetched_total or 0) + len(stored)
+    row.fetched_total = (row.fetched_total or 0) + stored.new
     row.quarantined_total = (row.quarantined_total or 0) + len(batch.quarantined)
     if batch.rate_limit_remaining is not None:
         row.rate_limit_remaining = batch.rate_limit_remaining
@@ -249,12 +277,12 @@ def ingest_batch(
     return IngestResult(
         source=source,
         fetched=len(batch.mentions),
-        new=len(stored),
-        duplicates=duplicates,
+        new=stored.new,
+        duplicates=stored.duplicates,
         quarantined=len(batch.quarantined),
-        cases_opened=opened,
-        hops=hops,
-        mention_ids=tuple(r.id for r in stored),
+        cases_opened=stored.cases_opened,
+        hops=stored.hops,
+        case_ids=stored.case_ids,
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from monitor import events
 from monitor.mentions import Author, IdentityKind, MentionIn, normalise_email
@@ -38,7 +38,11 @@ def prefetch(session: Session, authors: Iterable[Author]) -> dict[Key, Identity]
     keys = {identity_key(a) for a in authors}
     if not keys:
         return {}
-    rows = session.scalars(select(Identity).where(tuple_(Identity.kind, Identity.handle).in_(keys)))
+    rows = session.scalars(
+        select(Identity)
+        .where(tuple_(Identity.kind, Identity.handle).in_(keys))
+        .options(joinedload(Identity.customer))
+    )
     return {(i.kind, i.handle): i for i in rows}
 
 
@@ -64,16 +68,19 @@ class Linker:
 
     def __post_init__(self) -> None:
         self.cache: dict[Key, Identity] = {}
+        self.looked_up: set[Key] = set()  # keys whose absence from the database is known
 
     def warm(self, mentions: Iterable[MentionIn]) -> None:
-        self.cache.update(prefetch(self.session, (m.author for m in mentions)))
+        authors = [m.author for m in mentions]
+        self.cache.update(prefetch(self.session, authors))
+        self.looked_up.update(identity_key(a) for a in authors)
 
     def resolve(self, mention: MentionIn) -> tuple[Identity, bool]:
         """The author's identity (created if new) and whether it was new."""
         author = mention.author
         key = identity_key(author)
         identity = self.cache.get(key)
-        if identity is None:
+        if identity is None and key not in self.looked_up:
             identity = self.session.scalar(
                 select(Identity).where(Identity.kind == key[0], Identity.handle == key[1])
             )

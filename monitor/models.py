@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from monitor.db import Base, JSONType
 
@@ -112,6 +112,9 @@ class Customer(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     value: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime]
+    # Lets SQLite insert many new rows in one statement and still match the ids it
+    # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     identities: Mapped[list[Identity]] = relationship(back_populates="customer")
 
@@ -131,6 +134,9 @@ class Identity(Base):
     followers: Mapped[int | None] = mapped_column(Integer)
     linked_by: Mapped[str] = mapped_column(String(32), default="auto")
     created_at: Mapped[datetime]
+    # Lets SQLite insert many new rows in one statement and still match the ids it
+    # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
@@ -172,6 +178,9 @@ class Case(Base):
     acted_at: Mapped[datetime | None]
     followed_up_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # Lets SQLite insert many new rows in one statement and still match the ids it
+    # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     customer: Mapped[Customer] = relationship()
 

@@ -90,20 +90,25 @@ def rescore_cases(
     """Recompute the scores of these cases from their stored parts; returns the changed."""
     if not cases:
         return []
-    customer_ids = {c.customer_id for c in cases}
+    customer_ids = {c.customer_id for c in cases if c.customer_id is not None}
     overdue = overdue_promises(session, customer_ids, now=now)
-    values = dict(
-        session.execute(select(Customer.id, Customer.value).where(Customer.id.in_(customer_ids)))
-        .tuples()
-        .all()
-    )
+    values: dict[int, float] = {}
+    if customer_ids:
+        values = dict(
+            session.execute(
+                select(Customer.id, Customer.value).where(Customer.id.in_(customer_ids))
+            )
+            .tuples()
+            .all()
+        )
     changed = []
     for case in cases:
+        known = case.customer_id is not None  # new customers have no history yet
         ctx = context_for(
             case,
             now=now,
-            customer_value=values.get(case.customer_id, 0.0),
-            overdue=overdue.get(case.customer_id, ()),
+            customer_value=values.get(case.customer_id, 0.0) if known else 0.0,
+            overdue=overdue.get(case.customer_id, ()) if known else (),
         )
         if apply(case, scorer.combine(case.text_score, ctx)):
             changed.append(case)

@@ -50,6 +50,7 @@ class CaseFinder:
         self.by_external_id: dict[str, int] = {}
         self.open_by_customer: dict[int, Case | None] = {}
         self.open_by_new_customer: dict[int, Case] = {}  # keyed by id() of unflushed customers
+        self.pending: dict[str, Case] = {}  # messages of this batch, not stored yet
 
     def warm(self, mentions: list[MentionIn], known_customer_ids: set[int]) -> None:
         refs = {r for m in mentions for r in (m.in_reply_to, *m.thread_refs) if r}
@@ -70,8 +71,13 @@ class CaseFinder:
             for case in rows2:  # latest wins
                 self.open_by_customer[case.customer_id] = case
 
+    def note_pending(self, external_id: str, case: Case) -> None:
+        self.pending[external_id] = case
+
     def _threaded(self, mention: MentionIn) -> Case | None:
         for ref in (mention.in_reply_to, *reversed(mention.thread_refs)):
+            if ref and ref in self.pending:
+                return self.pending[ref]
             if ref and ref in self.by_external_id:
                 return self.session.get(Case, self.by_external_id[ref])
         return None
@@ -136,9 +142,6 @@ class CaseFinder:
         else:
             self.open_by_customer[customer.id] = case
         return Placement(case=case, opened=opened, reopened=reopened, hop_from=hop_from)
-
-    def remember(self, external_id: str, case_id: int) -> None:
-        self.by_external_id[external_id] = case_id
 
 
 def record_contact(case: Case, mention: MentionIn, *, now: datetime, hop_from: str | None) -> None:

@@ -172,11 +172,11 @@ def import_mentions(
 
     def flush() -> None:
         with sessions.begin() as s:
-            stored, dups, _, _ = store_mentions(
+            stored = store_mentions(
                 s, pending, source=source, now=utcnow(), scorer=scorer, options=options
             )
-        summary.new += len(stored)
-        summary.duplicates += dups
+        summary.new += stored.new
+        summary.duplicates += stored.duplicates
         pending.clear()
 
     with bar:

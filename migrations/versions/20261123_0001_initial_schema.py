@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:18:46.685699
+Create Date: 2026-11-23 13:29:42.016263
 """
 
 from collections.abc import Sequence
@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('created_at', monitor.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers'))
     )
     op.create_table('leases',
@@ -121,6 +122,7 @@ def upgrade() -> None:
     sa.Column('acted_at', monitor.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('followed_up_at', monitor.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', monitor.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['staff.id'], name=op.f('fk_cases_claimed_by_id_staff')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_cases_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases'))
@@ -139,6 +141,7 @@ def upgrade() -> None:
     sa.Column('followers', sa.Integer(), nullable=True),
     sa.Column('linked_by', sa.String(length=32), nullable=False),
     sa.Column('created_at', monitor.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('_sentinel', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_identities_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identities')),
     sa.UniqueConstraint('kind', 'handle', name=op.f('uq_identities_kind_handle'))

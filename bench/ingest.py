@@ -1,0 +1,161 @@
+"""Ingest throughput, end to end: parse X API pages, link, score, persist.
+
+Prints mentions/s for N generated mentions on SQLite and PostgreSQL, and the ratio to a
+raw ``executemany`` insert of the same rows in the same run.
+
+    .venv/bin/python bench/ingest.py [--n 100000] [--pg URL] [--batch 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from monitor import migrate  # noqa: E402
+from monitor.config import ScoringSettings  # noqa: E402
+from monitor.db import make_engine, make_sessionmaker  # noqa: E402
+from monitor.ingest import IngestOptions, ingest_batch  # noqa: E402
+from monitor.priority import ModelScorer  # noqa: E402
+from monitor.scoring import load_model  # noqa: E402
+from monitor.sources.base import Batch  # noqa: E402
+from monitor.sources.twitter import mentions_from_page  # noqa: E402
+
+PHRASES = [
+    "my order {n} still has not arrived, third time I ask",
+    "thanks for the quick help with ticket {n}!",
+    "you charged me twice for invoice {n}. Fix it or I cancel",
+    "where is the Slack invite you promised? ({n})",
+    "app keeps crashing since the update, build {n}",
+    "is there a discount for annual plans? ref {n}",
+]
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def pages(n: int, authors: int, per_page: int = 100) -> list[bytes]:
+    rng = random.Random(7)
+    out = []
+    base_id = 1_860_000_000_000_000_000
+    for start in range(0, n, per_page):
+        data, users = [], {}
+        for i in range(start, min(n, start + per_page)):
+            uid = str(10_000 + rng.randrange(authors))
+            users[uid] = {"id": uid, "username": f"user{uid}", "name": f"User {uid}",
+                          "public_metrics": {"followers_count": rng.randrange(20_000)}}
+            data.append({"id": str(base_id + i), "author_id": uid,
+                         "text": "@acme " + rng.choice(PHRASES).format(n=i),
+                         "created_at": (T0 + timedelta(seconds=i)).isoformat().replace(
+                             "+00:00", ".000Z"),
+                         "conversation_id": str(base_id + i)})
+        out.append(json.dumps({"data": data, "includes": {"users": list(users.values())},
+                               "meta": {"result_count": len(data)}}).encode())
+    return out
+
+
+def run_ingest(url: str, raw_pages: list[bytes], batch_pages: int, scorer: ModelScorer) -> float:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    opts = IngestOptions()
+    start = time.perf_counter()
+    total = 0
+    for i in range(0, len(raw_pages), batch_pages):
+        mentions = []
+        for raw in raw_pages[i : i + batch_pages]:
+            found, _bad = mentions_from_page(raw, source="bench")
+            mentions.extend(found)
+        with sessions.begin() as s:
+            r = ingest_batch(s, Batch(mentions, {"page": i}), source="bench",
+                             now=T0 + timedelta(days=1), scorer=scorer, options=opts)
+            assert r is not None
+            total += r.new
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return total / elapsed
+
+
+def run_raw(url: str, raw_pages: list[bytes]) -> float:
+    rows = []
+    for raw in raw_pages:
+        for item in json.loads(raw)["data"]:
+            rows.append({"channel": "x", "external_id": item["id"], "author": item["author_id"],
+                         "text": item["text"], "created_at": item["created_at"],
+                         "raw": json.dumps(item).encode()})
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS raw_bench"))
+        blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
+        conn.execute(text(
+            "CREATE TABLE raw_bench (id INTEGER PRIMARY KEY, channel VARCHAR(16), "
+            "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
+            f"raw {blob}, UNIQUE (channel, external_id))"
+            if engine.dialect.name == "sqlite" else
+            "CREATE TABLE raw_bench (id BIGSERIAL PRIMARY KEY, channel VARCHAR(16), "
+            "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
+            f"raw {blob}, UNIQUE (channel, external_id))"))
+    start = time.perf_counter()
+    stmt = text("INSERT INTO raw_bench (channel, external_id, author, text, created_at, raw) "
+                "VALUES (:channel, :external_id, :author, :text, :created_at, :raw)")
+    for i in range(0, len(rows), 10_000):
+        with engine.begin() as conn:
+            conn.execute(stmt, rows[i : i + 10_000])
+    elapsed = time.perf_counter() - start
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE raw_bench"))
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+def pg_database(admin_url: str) -> tuple[str, object]:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"cm_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin_url.rsplit("/", 1)[0] + "/" + name, admin
+
+
+def drop_pg(admin, url: str) -> None:  # type: ignore[no-untyped-def]
+    name = url.rsplit("/", 1)[1]
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--authors", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=10, help="pages (of 100) per transaction")
+    ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--skip-pg", action="store_true")
+    args = ap.parse_args()
+    raw_pages = pages(args.n, args.authors)
+    scorer = ModelScorer(load_model(None), ScoringSettings())
+    print(f"{args.n} mentions from {args.authors} authors, {args.batch * 100} per transaction")
+    print(f"{'backend':<12}{'ingest/s':>12}{'raw insert/s':>15}{'ratio':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        ingest = run_ingest(url, raw_pages, args.batch, scorer)
+        raw = run_raw(f"sqlite:///{tmp}/raw.db", raw_pages)
+        print(f"{'sqlite':<12}{ingest:>12,.0f}{raw:>15,.0f}{raw / ingest:>7.1f}x")
+    if not args.skip_pg:
+        url, admin = pg_database(args.pg)
+        try:
+            ingest = run_ingest(url, raw_pages, args.batch, scorer)
+            raw = run_raw(url, raw_pages)
+            print(f"{'postgresql':<12}{ingest:>12,.0f}{raw:>15,.0f}{raw / ingest:>7.1f}x")
+        finally:
+            drop_pg(admin, url)
+
+
+if __name__ == "__main__":
+    main()
