@@ -132,9 +132,37 @@ class AlertsSettings(_Section):
 
 
 class ScoringSettings(_Section):
-    """Weights of the frustration score (owned by ``monitor.scoring``)."""
+    """Weights of the frustration score (owned by ``monitor.scoring``).
+
+    The score is the sum of the text points (0-75, from the model file) and these
+    context points, capped at 100. Every context part only ever adds points.
+    """
 
     model_path: str | None = None
+    # band = the highest threshold the score reaches (below `medium` it is "low")
+    band_medium: int = Field(default=30, ge=0, le=100)
+    band_high: int = Field(default=55, ge=0, le=100)
+    band_critical: int = Field(default=75, ge=0, le=100)
+    # waiting since the customer's first unanswered message
+    wait_points_per_hour: float = Field(default=0.5, ge=0)
+    wait_points_max: int = Field(default=15, ge=0)
+    # contacts without a staff reply in the window, beyond the current one
+    unanswered_contact_points: float = Field(default=5.0, ge=0)
+    unanswered_contacts_max: int = Field(default=20, ge=0)
+    # unanswered on one channel, then came back on another (e.g. email, then public X)
+    channel_hop_points: int = Field(default=8, ge=0)
+    hop_to_public_extra_points: int = Field(default=4, ge=0)
+    # an open promise to this customer past its deadline
+    overdue_promise_points: float = Field(default=12.0, ge=0)
+    overdue_promise_points_per_day: float = Field(default=4.0, ge=0)
+    overdue_promise_max: int = Field(default=35, ge=0)
+    # visibility: a public post, more for a bigger audience (per tenfold above 100)
+    public_points: float = Field(default=2.0, ge=0)
+    follower_points_per_decade: float = Field(default=2.0, ge=0)
+    public_points_max: int = Field(default=12, ge=0)
+    # customer value (0 = normal; e.g. 1 = key account)
+    customer_value_points: float = Field(default=10.0, ge=0)
+    customer_value_max: int = Field(default=20, ge=0)
 
 
 class QueueSettings(_Section):
