@@ -2,19 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
+from starlette.middleware.sessions import SessionMiddleware
 
+from monitor import linking, queue
 from monitor.config import LoadedConfig
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
+from monitor.web import api, auth, console, filters
 from monitor.web.deps import DbSession
+from monitor.web.sse import Broadcaster
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+# Content from customers is only ever text in escaped HTML; on top of that, no inline
+# script or style runs, and nothing loads from elsewhere. /docs (Swagger UI) is exempt.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+NO_CSP = ("/docs", "/redoc")
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith(NO_CSP):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+def _error_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        return JSONResponse(api.error_body(exc), status_code=api.error_status(exc))
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, auth.LoginRequired)
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
+    app.add_exception_handler(queue.QueueError, domain_error)
+    app.add_exception_handler(linking.LinkError, domain_error)
+    app.add_exception_handler(auth.LoginRequired, login_required)
 
 
 class BackgroundService(Protocol):
@@ -28,15 +76,27 @@ def create_app(
     *,
     background: BackgroundService | None = None,
     clock: Callable[[], datetime] | None = None,
+    session_secret: str | None = None,
+    broadcaster: Broadcaster | None = None,
 ) -> FastAPI:
     """Build the console + REST API app around an engine.
 
     ``background`` (the scheduler) is started and stopped with the app's lifespan, so
-    `serve` runs everything in one process while tests can leave it out.
+    `serve` runs everything in one process while tests can leave it out. The live-update
+    broadcaster is started and stopped the same way. ``session_secret`` signs the session
+    cookies (default: the variable named by ``server.session_secret_env``; without one,
+    a random per-process key, so sign-ins do not survive a restart).
     """
+    server = loaded.settings.server
+    secret = session_secret or loaded.secret(server.session_secret_env)
+    if not secret:
+        log.warning("no session secret configured: using a random one for this process")
+        secret = secrets.token_urlsafe(48)
+    live = broadcaster or Broadcaster(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await live.start()
         if background is not None:
             background.start()
         try:
@@ -44,6 +104,7 @@ def create_app(
         finally:
             if background is not None:
                 background.shutdown()
+            await live.stop()
 
     app = FastAPI(
         title="complaint-monitor",
@@ -55,6 +116,24 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock
+    app.state.broadcaster = live
+    app.state.login_limiter = auth.LoginLimiter()
+    templates = Jinja2Templates(directory=str(ROOT / "templates"))
+    filters.install(templates.env)
+    app.state.templates = templates
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=auth.SESSION_COOKIE,
+        max_age=auth.SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=server.secure_cookies,
+    )
+    _security_headers(app)
+    _error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    app.include_router(api.router())
+    app.include_router(console.router())
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

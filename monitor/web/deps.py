@@ -35,5 +35,10 @@ def get_config(request: Request) -> LoadedConfig:
 
 
 DbSession = Annotated[Session, Depends(get_db)]
+# Committed before the response is sent (the default "request" scope of a dependency
+# with yield exits only after the response went out, so a client could read its own
+# write before it is committed, and a failed commit would go unreported). Use this for
+# every request that writes.
+DbTx = Annotated[Session, Depends(get_db, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[LoadedConfig, Depends(get_config)]

@@ -1,0 +1,44 @@
+"""Jinja filters for the console: times, durations, labels. Pure formatting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jinja2 import Environment
+
+CHANNEL_LABELS = {"x": "X", "x_dm": "X DM", "email": "Email"}
+
+
+def duration(seconds: float) -> str:
+    s = max(0, int(seconds))
+    d, rest = divmod(s, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    if d:
+        return f"{d}d {h}h"
+    if h:
+        return f"{h}h {m:02d}m"
+    return f"{m}m {s:02d}s"
+
+
+def waited(since: datetime | None, now: datetime) -> str:
+    return duration((now - since).total_seconds()) if since else "—"
+
+
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def channel_label(value: str | None) -> str:
+    return CHANNEL_LABELS.get(value or "", value or "")
+
+
+def install(env: Environment) -> None:
+    env.autoescape = True  # every template, whatever its file name
+    env.filters.update(
+        {"iso": iso, "when": when, "channel": channel_label, "waited": waited, "duration": duration}
+    )

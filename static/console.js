@@ -1,0 +1,111 @@
+// complaint-monitor console: ticking waiting times and live queue updates (SSE).
+// No inline scripts anywhere (the CSP forbids them); everything the server sends is
+// already escaped HTML, parsed with DOMParser, so no script in it can run.
+(function () {
+  "use strict";
+
+  var skew = 0; // server time minus browser time, in ms
+  var nowAttr = document.querySelector("[data-now]");
+  if (nowAttr) {
+    var serverNow = Date.parse(nowAttr.getAttribute("data-now"));
+    if (!isNaN(serverNow)) skew = serverNow - Date.now();
+  }
+
+  function duration(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600);
+    var m = Math.floor((s % 3600) / 60), sec = s % 60;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (d) return d + "d " + h + "h";
+    if (h) return h + "h " + two(m) + "m";
+    return m + "m " + two(sec) + "s";
+  }
+
+  function tick() {
+    var now = Date.now() + skew;
+    document.querySelectorAll("time.ticking").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(since)) el.textContent = duration((now - since) / 1000);
+    });
+  }
+  setInterval(tick, 1000);
+
+  var table = document.getElementById("queue");
+  var casePage = document.getElementById("case");
+  var refreshTimer = null;
+  var refreshing = false;
+  var again = false;
+
+  function openReasons() {
+    var open = {};
+    document.querySelectorAll("#queue-rows tr[data-case-id] details[open]").forEach(function (d) {
+      open[d.closest("tr").getAttribute("data-case-id")] = true;
+    });
+    return open;
+  }
+
+  function refreshQueue() {
+    if (!table) return;
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    fetch(table.getAttribute("data-rows-url"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        if (r.redirected || !r.ok) throw new Error("queue refresh failed: " + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString("<table>" + html + "</table>", "text/html");
+        var fresh = doc.getElementById("queue-rows");
+        var old = document.getElementById("queue-rows");
+        if (!fresh || !old) return;
+        var open = openReasons();
+        fresh.querySelectorAll("tr[data-case-id]").forEach(function (tr) {
+          if (open[tr.getAttribute("data-case-id")]) {
+            var d = tr.querySelector("details");
+            if (d) d.setAttribute("open", "");
+          }
+        });
+        old.replaceWith(document.importNode(fresh, true));
+        document.body.setAttribute("data-refreshed", String(Date.now()));
+        tick();
+      })
+      .catch(function (e) { console.warn(e); })
+      .then(function () {
+        refreshing = false;
+        if (again) { again = false; scheduleRefresh(); }
+      });
+  }
+
+  function scheduleRefresh() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () { refreshTimer = null; refreshQueue(); }, 100);
+  }
+
+  function noticeCaseChanged() {
+    if (document.getElementById("case-changed")) return;
+    var p = document.createElement("p");
+    p.id = "case-changed";
+    p.className = "notice";
+    var a = document.createElement("a");
+    a.href = window.location.pathname;
+    a.textContent = "This case changed: show the latest";
+    p.appendChild(a);
+    casePage.insertBefore(p, casePage.firstChild);
+  }
+
+  if ((table || casePage) && window.EventSource) {
+    var status = document.getElementById("live-status");
+    var source = new EventSource("/live/events");
+    source.addEventListener("hello", function () {
+      if (status) status.className = "live on";
+      scheduleRefresh(); // (re)connected: catch up on whatever we missed
+    });
+    source.addEventListener("case", function (ev) {
+      var data = {};
+      try { data = JSON.parse(ev.data); } catch (e) { return; }
+      if (table) scheduleRefresh();
+      if (casePage && String(data.case_id) === casePage.getAttribute("data-case-id")) noticeCaseChanged();
+    });
+    source.onerror = function () { if (status) status.className = "live off"; };
+  }
+})();
