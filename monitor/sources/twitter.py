@@ -1,11 +1,9 @@
 """X (Twitter) sources: the brand's mentions and its direct messages, via ``tweepy.Client``.
 
 Transport
-    tweepy hard-codes ``https://api.twitter.com``. :func:`make_client` mounts a
-    :class:`BaseUrlAdapter` on ``client.session`` that rewrites scheme, host, port and
-    path prefix of every request to ``api_base_url`` and applies a default timeout, so
-    staging and tests point the real client elsewhere. Rate-limit headers are read from
-    the raw ``requests.Response`` (``return_type=requests.Response``); nothing sleeps.
+    :func:`responders.x_client.make_client` (shared with the X responder): tweepy with a
+    transport adapter that rewrites its hard-coded host to ``api_base_url``. Rate-limit
+    headers are read from the raw ``requests.Response``; nothing sleeps.
 
 Cursors (JSON objects; ids are decimal strings and compared as integers)
     ``x:mentions``  ``{"since_id": S}`` in steady state. X pages newest-first, so the
@@ -38,15 +36,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
-from requests.utils import should_bypass_proxies
 
 from monitor.mentions import Author, Channel, IdentityKind, MentionIn
 from monitor.sources.base import (
@@ -57,12 +51,27 @@ from monitor.sources.base import (
     RateLimited,
     TransientSourceError,
 )
+from responders.x_client import (  # re-exported: the sources' public transport names
+    DEFAULT_API_BASE_URL,
+    TWEEPY_HOSTS,
+    BaseUrlAdapter,
+    OAuth1Keys,
+    make_client,
+)
+
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "TWEEPY_HOSTS",
+    "BaseUrlAdapter",
+    "OAuth1Keys",
+    "XDirectMessagesSource",
+    "XMentionsSource",
+    "make_client",
+]
 
 if TYPE_CHECKING:
     from monitor.config import TwitterSourceSettings
 
-DEFAULT_API_BASE_URL = "https://api.x.com"
-TWEEPY_HOSTS = ("https://api.twitter.com/", "https://api.x.com/")
 TWEET_FIELDS = (
     "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,author_id"
 )
@@ -71,75 +80,6 @@ DM_EVENT_FIELDS = "id,text,event_type,created_at,sender_id,dm_conversation_id"
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,50})+\s*")
 
 JSONObj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OAuth1Keys:
-    """OAuth 1.0a user-context credentials (needed for DMs and for replying)."""
-
-    consumer_key: str
-    consumer_secret: str
-    access_token: str
-    access_token_secret: str
-
-
-class BaseUrlAdapter(HTTPAdapter):
-    """Sends every request to ``base_url`` instead of the host tweepy wrote in it."""
-
-    def __init__(self, base_url: str, *, timeout: float) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"api_base_url must be an http(s) URL, got {base_url!r}")
-        self._scheme, self._netloc = parts.scheme, parts.netloc
-        self._prefix = parts.path.rstrip("/")
-        self._timeout = timeout
-        super().__init__()
-
-    def rewrite(self, url: str) -> str:
-        parts = urlsplit(url)
-        path = self._prefix + parts.path
-        return urlunsplit((self._scheme, self._netloc, path, parts.query, parts.fragment))
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
-        request.url = self.rewrite(request.url or "")
-        if timeout is None:
-            timeout = self._timeout
-        # The session chose proxies for the original host; re-check NO_PROXY for ours.
-        if proxies and should_bypass_proxies(request.url, no_proxy=None):
-            proxies = {}
-        return super().send(request, stream, timeout, verify, cert, proxies)
-
-
-def make_client(
-    *,
-    bearer_token: str | None,
-    oauth1: OAuth1Keys | None = None,
-    api_base_url: str = DEFAULT_API_BASE_URL,
-    timeout: float = 15.0,
-) -> Any:
-    """A ``tweepy.Client`` returning raw responses, pointed at ``api_base_url``."""
-    keys = oauth1 or OAuth1Keys("", "", "", "")
-    client = tweepy.Client(
-        bearer_token=bearer_token,
-        consumer_key=keys.consumer_key or None,
-        consumer_secret=keys.consumer_secret or None,
-        access_token=keys.access_token or None,
-        access_token_secret=keys.access_token_secret or None,
-        return_type=requests.Response,
-        wait_on_rate_limit=False,
-    )
-    adapter = BaseUrlAdapter(api_base_url, timeout=timeout)
-    for host in TWEEPY_HOSTS:
-        client.session.mount(host, adapter)
-    return client
 
 
 def _rate_headers(headers: Mapping[str, str]) -> tuple[int | None, datetime | None]:
