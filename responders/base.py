@@ -4,7 +4,7 @@ A responder delivers one :class:`Outbound` and answers a :class:`Delivery` or ra
 
     ResponderError              any failure; the message is safe to show to staff
     ├── TransientError          try again later (429, 5xx, timeouts, SMTP 4xx)
-    │                           retry_after: the vendor's hint, when it gave one
+    │                           retry_after: seconds, the vendor's hint, when it gave one
     │                           maybe_sent: the request may have reached the vendor
     │                           (timeout or connection lost mid-request, 5xx): look
     │                           before sending again
@@ -20,7 +20,7 @@ cannot be asked at all (SMTP). This package imports nothing from ``monitor``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -67,8 +67,10 @@ class ResponderError(Exception):
 
 
 class TransientError(ResponderError):
+    """Worth retrying later; ``retry_after`` (seconds) when the vendor said how long."""
+
     def __init__(
-        self, message: str, *, retry_after: timedelta | None = None, maybe_sent: bool = False
+        self, message: str, *, retry_after: float | None = None, maybe_sent: bool = False
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
@@ -76,7 +78,7 @@ class TransientError(ResponderError):
 
 
 class PermanentError(ResponderError):
-    pass
+    """Retrying the same request cannot succeed."""
 
 
 class DuplicateContent(PermanentError):
