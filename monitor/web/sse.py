@@ -46,7 +46,7 @@ class Published:
         return {"id": str(self.id), "event": "case", "data": data}
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: each connection is its own subscriber
 class Subscription:
     queue: asyncio.Queue[Published | None] = field(
         default_factory=lambda: asyncio.Queue(SUBSCRIBER_BUFFER)
