@@ -53,12 +53,17 @@ def append(
         case_id=case_id, kind=str(kind), actor=actor, payload=dict(payload or {}), created_at=now
     )
     session.add(event)
-    _notify(session)
+    notify(session)
     return event
 
 
-def _notify(session: Session) -> None:
-    """pg_notify once per transaction (a no-op on SQLite, whose readers poll)."""
+def notify(session: Session) -> None:
+    """Wake live-update tailers when this transaction commits (once per transaction).
+
+    :func:`append` does this itself; call it after inserting Event rows in bulk with
+    Core (``insert(Event)``), which bypasses ``append``. A no-op on SQLite, whose
+    tailers poll.
+    """
     if session.get_bind().dialect.name != "postgresql":
         return
     tx = session.get_transaction()
