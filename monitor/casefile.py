@@ -75,6 +75,7 @@ class CaseFile:
     stages: list[tuple[Stage, datetime | None]]
     holder: Staff | None  # live claim holder, if any
     notes: list[Entry]
+    last_event_id: int  # the newest event of the case already reflected here
 
 
 def _mentions(session: Session, customer_id: int, case_id: int) -> list[Mention]:
@@ -155,11 +156,14 @@ def load(
                 meta={"state": r.state},
             )
         )
-    case_events = session.scalars(
-        select(Event).where(Event.case_id == case.id).order_by(Event.id).limit(HISTORY_LIMIT)
+    newest_first = session.scalars(
+        select(Event).where(Event.case_id == case.id).order_by(Event.id.desc()).limit(HISTORY_LIMIT)
     )
+    case_events = list(newest_first)[::-1]
     notes: list[Entry] = []
+    last_event_id = 0
     for e in case_events:
+        last_event_id = max(last_event_id, e.id)
         entry = _event_entry(e)
         if entry is not None:
             timeline.append(entry)
@@ -192,4 +196,5 @@ def load(
         stages=stages,
         holder=holder,
         notes=notes,
+        last_event_id=last_event_id,
     )

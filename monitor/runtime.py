@@ -109,4 +109,9 @@ def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO
 
 
 def demo(*, host: str, port: int, db_path: Path | None) -> int:
-    raise NotYetAvailable("demo (the live console arrives with issue 5)")
+    from monitor.demo import run_demo
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return run_demo(host=host, port=port, db_path=db_path)

@@ -104,7 +104,8 @@
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }
       if (table) scheduleRefresh();
-      if (casePage && String(data.case_id) === casePage.getAttribute("data-case-id")) noticeCaseChanged();
+      if (casePage && String(data.case_id) === casePage.getAttribute("data-case-id") &&
+          data.id > Number(casePage.getAttribute("data-last-event") || 0)) noticeCaseChanged();
     });
     source.onerror = function () { if (status) status.className = "live off"; };
   }
