@@ -101,6 +101,11 @@ class SlackResponderSettings(_Section):
     default_channel: str = ""
     mode: Literal["member", "connect"] = "member"
     alert_channel: str = ""
+    timeout_seconds: int = Field(default=15, ge=1)
+    # How often an invite that was sent but not yet accepted is checked again.
+    verify_minutes: int = Field(default=30, ge=1)
+    # Give up performing (and leave the promise to its owner) after this many failures.
+    max_attempts: int = Field(default=8, ge=1)
 
 
 class TwitterResponderSettings(_Section):
@@ -129,6 +134,30 @@ class AlertsSettings(_Section):
         EscalationStep(after_minutes=60, notify="lead"),
         EscalationStep(after_minutes=240, notify="channel"),
     )
+    # The promise clock and the alert worker run this often (seconds).
+    check_seconds: int = Field(default=60, ge=1)
+    # Delivery of one alert: attempts before it is marked failed, first retry delay
+    # (doubling each time, capped at retry_max_seconds).
+    max_attempts: int = Field(default=6, ge=1)
+    retry_seconds: int = Field(default=30, ge=1)
+    retry_max_seconds: int = Field(default=3600, ge=1)
+    # After a promise is fulfilled, staff check with the customer within this time.
+    follow_up_hours: int = Field(default=24, ge=0)
+    # "today" in a promise means the end of the owner's working day (local hour).
+    workday_end_hour: int = Field(default=17, ge=1, le=24)
+    # Email alerts to staff go through responders.email (SMTP).
+
+
+class WebhooksSettings(_Section):
+    """Outbound webhooks (Standard Webhooks signatures); subscriptions live in the database."""
+
+    enabled: bool = True
+    poll_seconds: int = Field(default=5, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # Retry schedule after a failed attempt, in seconds; the delivery fails after the last.
+    retry_seconds: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000)
+    # Refuse http:// endpoints (allow them for local tests only).
+    require_https: bool = True
 
 
 class ScoringSettings(_Section):
@@ -176,6 +205,7 @@ class Settings(_Section):
     sources: SourcesSettings = SourcesSettings()
     responders: RespondersSettings = RespondersSettings()
     alerts: AlertsSettings = AlertsSettings()
+    webhooks: WebhooksSettings = WebhooksSettings()
     scoring: ScoringSettings = ScoringSettings()
     queue: QueueSettings = QueueSettings()
 

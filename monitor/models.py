@@ -278,6 +278,11 @@ class Promise(Base):
     follow_up_due_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Promises the app performs itself (slack_invite): whom to invite, and the state of
+    # the performing job: {"state": "invited" | "member" | "failed", "attempts", ...}.
+    target: Mapped[str | None] = mapped_column(String(320))
+    perform: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    perform_next_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Alert(Base):
@@ -298,6 +303,58 @@ class Alert(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # What the alert says, and when the alert worker may (re)try it: claimed rows get
+    # a short lease here, failed attempts the back-off.
+    message: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime | None]
+
+
+Index("ix_alerts_state_next_attempt", Alert.state, Alert.next_attempt_at)
+
+
+class WebhookSubscription(Base):
+    """An outbound webhook endpoint: which event kinds it gets, signed with its secret.
+
+    The signing secret is shown once, when the subscription is created, and never
+    returned by the API again.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = _id()
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSONType, default=list)  # [] = every kind
+    # Only events after this id are delivered (the newest event when it was created).
+    after_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the delivery log, and the retry schedule as data."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_webhook_deliveries_state_next_attempt", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = _id()
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    event_kind: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16), default=AlertState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
 
 
 class SourceCursor(Base):
