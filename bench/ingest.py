@@ -8,19 +8,21 @@ raw ``executemany`` insert of the same rows in the same run.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run from the repo root, not bench/: bench/queue.py would shadow the stdlib's queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor import migrate  # noqa: E402
 from monitor.config import ScoringSettings  # noqa: E402
@@ -50,15 +52,32 @@ def pages(n: int, authors: int, per_page: int = 100) -> list[bytes]:
         data, users = [], {}
         for i in range(start, min(n, start + per_page)):
             uid = str(10_000 + rng.randrange(authors))
-            users[uid] = {"id": uid, "username": f"user{uid}", "name": f"User {uid}",
-                          "public_metrics": {"followers_count": rng.randrange(20_000)}}
-            data.append({"id": str(base_id + i), "author_id": uid,
-                         "text": "@acme " + rng.choice(PHRASES).format(n=i),
-                         "created_at": (T0 + timedelta(seconds=i)).isoformat().replace(
-                             "+00:00", ".000Z"),
-                         "conversation_id": str(base_id + i)})
-        out.append(json.dumps({"data": data, "includes": {"users": list(users.values())},
-                               "meta": {"result_count": len(data)}}).encode())
+            users[uid] = {
+                "id": uid,
+                "username": f"user{uid}",
+                "name": f"User {uid}",
+                "public_metrics": {"followers_count": rng.randrange(20_000)},
+            }
+            data.append(
+                {
+                    "id": str(base_id + i),
+                    "author_id": uid,
+                    "text": "@acme " + rng.choice(PHRASES).format(n=i),
+                    "created_at": (T0 + timedelta(seconds=i))
+                    .isoformat()
+                    .replace("+00:00", ".000Z"),
+                    "conversation_id": str(base_id + i),
+                }
+            )
+        out.append(
+            json.dumps(
+                {
+                    "data": data,
+                    "includes": {"users": list(users.values())},
+                    "meta": {"result_count": len(data)},
+                }
+            ).encode()
+        )
     return out
 
 
@@ -75,8 +94,14 @@ def run_ingest(url: str, raw_pages: list[bytes], batch_pages: int, scorer: Model
             found, _bad = mentions_from_page(raw, source="bench")
             mentions.extend(found)
         with sessions.begin() as s:
-            r = ingest_batch(s, Batch(mentions, {"page": i}), source="bench",
-                             now=T0 + timedelta(days=1), scorer=scorer, options=opts)
+            r = ingest_batch(
+                s,
+                Batch(mentions, {"page": i}),
+                source="bench",
+                now=T0 + timedelta(days=1),
+                scorer=scorer,
+                options=opts,
+            )
             assert r is not None
             total += r.new
     elapsed = time.perf_counter() - start
@@ -88,24 +113,36 @@ def run_raw(url: str, raw_pages: list[bytes]) -> float:
     rows = []
     for raw in raw_pages:
         for item in json.loads(raw)["data"]:
-            rows.append({"channel": "x", "external_id": item["id"], "author": item["author_id"],
-                         "text": item["text"], "created_at": item["created_at"],
-                         "raw": json.dumps(item).encode()})
+            rows.append(
+                {
+                    "channel": "x",
+                    "external_id": item["id"],
+                    "author": item["author_id"],
+                    "text": item["text"],
+                    "created_at": item["created_at"],
+                    "raw": json.dumps(item).encode(),
+                }
+            )
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS raw_bench"))
         blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
-        conn.execute(text(
-            "CREATE TABLE raw_bench (id INTEGER PRIMARY KEY, channel VARCHAR(16), "
-            "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
-            f"raw {blob}, UNIQUE (channel, external_id))"
-            if engine.dialect.name == "sqlite" else
-            "CREATE TABLE raw_bench (id BIGSERIAL PRIMARY KEY, channel VARCHAR(16), "
-            "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
-            f"raw {blob}, UNIQUE (channel, external_id))"))
+        conn.execute(
+            text(
+                "CREATE TABLE raw_bench (id INTEGER PRIMARY KEY, channel VARCHAR(16), "
+                "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
+                f"raw {blob}, UNIQUE (channel, external_id))"
+                if engine.dialect.name == "sqlite"
+                else "CREATE TABLE raw_bench (id BIGSERIAL PRIMARY KEY, channel VARCHAR(16), "
+                "external_id VARCHAR(512), author VARCHAR(320), text TEXT, created_at VARCHAR(40), "
+                f"raw {blob}, UNIQUE (channel, external_id))"
+            )
+        )
     start = time.perf_counter()
-    stmt = text("INSERT INTO raw_bench (channel, external_id, author, text, created_at, raw) "
-                "VALUES (:channel, :external_id, :author, :text, :created_at, :raw)")
+    stmt = text(
+        "INSERT INTO raw_bench (channel, external_id, author, text, created_at, raw) "
+        "VALUES (:channel, :external_id, :author, :text, :created_at, :raw)"
+    )
     for i in range(0, len(rows), 10_000):
         with engine.begin() as conn:
             conn.execute(stmt, rows[i : i + 10_000])

@@ -97,6 +97,9 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
             kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_pre_ping"] = True
+        # Server-side prepared statements would freeze a plan chosen while a table was
+        # still small (a sequential scan for a 500-value IN list, forever); plan each time.
+        kwargs["connect_args"] = {"prepare_threshold": None}
         if not pool:
             kwargs["poolclass"] = NullPool
     engine = create_engine(url, **kwargs)

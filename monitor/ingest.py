@@ -9,22 +9,24 @@ the unique constraint backs that up if two writers ever race.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import events
-from monitor.linking import Linker
+from monitor.db import Base
 from monitor.mentions import MentionIn
-from monitor.models import Case, Event, Identity, Mention, Quarantine, SourceCursor
+from monitor.models import Mention, Quarantine, SourceCursor
+from monitor.placement import CaseRow, IdentityRow, Placer
 from monitor.priority import Scorer, rescore_cases
-from monitor.queue import CaseFinder, record_contact
 from monitor.sources.base import Batch
 
 CHUNK = 500
+TABLES = Base.metadata.tables
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,19 @@ def cursor_row(session: Session, source: str, *, now: datetime, lock: bool = Fal
 
 
 def _existing(session: Session, mentions: list[MentionIn]) -> set[tuple[str, str]]:
-    keys = [(str(m.channel), m.external_id) for m in mentions]
+    """(channel, external id) pairs already stored; one indexed lookup per channel."""
+    by_channel: dict[str, list[str]] = {}
+    for m in mentions:
+        by_channel.setdefault(str(m.channel), []).append(m.external_id)
     found: set[tuple[str, str]] = set()
-    for i in range(0, len(keys), CHUNK):
-        chunk = keys[i : i + CHUNK]
-        rows = session.execute(
-            select(Mention.channel, Mention.external_id).where(
-                tuple_(Mention.channel, Mention.external_id).in_(chunk)
+    for channel, ids in by_channel.items():
+        for i in range(0, len(ids), CHUNK):
+            rows = session.execute(
+                select(Mention.external_id).where(
+                    Mention.channel == channel, Mention.external_id.in_(ids[i : i + CHUNK])
+                )
             )
-        )
-        found.update((c, e) for c, e in rows)
+            found.update((channel, e) for (e,) in rows)
     return found
 
 
@@ -96,16 +101,14 @@ def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any
     return current is None or scorer.strength(new) >= scorer.strength(current)
 
 
-def _mention_row(
-    m: MentionIn, identity: Identity, case: Case, part: dict[str, Any], *, source: str,
-    now: datetime,
-) -> dict[str, Any]:
+def _mention_row(p: Placed, *, source: str, now: datetime) -> dict[str, Any]:
+    m, case = p.mention, p.case
     return {
         "channel": str(m.channel),
         "external_id": m.external_id,
         "source": source,
-        "customer_id": identity.customer_id,
-        "identity_id": identity.id,
+        "customer_id": p.identity.customer.id,
+        "identity_id": p.identity.id,
         "case_id": case.id,
         "author": m.author.username or m.author.handle,
         "author_name": m.author.name,
@@ -123,7 +126,7 @@ def _mention_row(
         "created_at": m.created_at,
         "received_at": now,
         "raw": m.raw,
-        "text_score": part,
+        "text_score": p.part,
         "score": case.score,
         "band": case.band,
         "reasons": list(case.reasons),
@@ -133,8 +136,8 @@ def _mention_row(
 @dataclass(frozen=True)
 class Placed:
     mention: MentionIn
-    identity: Identity
-    case: Case
+    identity: IdentityRow
+    case: CaseRow
     part: dict[str, Any]
     opened: bool
     reopened: bool
@@ -151,49 +154,132 @@ class Stored:
 
 
 def _place_all(
-    session: Session, fresh: list[MentionIn], parts: list[dict[str, Any]], *, now: datetime,
-    scorer: Scorer, options: IngestOptions,
+    placer: Placer, fresh: list[MentionIn], parts: list[dict[str, Any]], *, scorer: Scorer
 ) -> list[Placed]:
-    linker = Linker(session, now, link_stated=options.link_stated,
-                    own_addresses=options.own_addresses, own_handles=options.own_handles)
-    linker.warm(fresh)
-    finder = CaseFinder(session, now, options.hop_window)
-    finder.warm(fresh, {i.customer_id for i in linker.cache.values() if i.customer_id})
+    placer.warm(fresh)
     placed: list[Placed] = []
-    with session.no_autoflush:  # one flush for the whole batch, not one per lookup
-        for m, part in zip(fresh, parts, strict=True):
-            identity, _new = linker.resolve(m)
-            where = finder.place(m, customer=identity.customer)
-            record_contact(where.case, m, now=now, hop_from=where.hop_from)
-            if _stronger(scorer, where.case.text_score, part):
-                where.case.text_score = part
-            placed.append(Placed(m, identity, where.case, part, where.opened, where.reopened,
-                                 where.hop_from))
-            finder.note_pending(m.external_id, where.case)
+    for m, part in zip(fresh, parts, strict=True):
+        identity = placer.resolve(m)
+        case, opened, reopened, hop_from = placer.place(m, identity.customer)
+        if _stronger(scorer, case.text_score, part):
+            case.text_score = part
+        placed.append(Placed(m, identity, case, part, opened, reopened, hop_from))
     return placed
 
 
-def _events(placed: list[Placed], cases: list[Case], *, now: datetime) -> list[dict[str, Any]]:
+def _events(placed: list[Placed], cases: list[CaseRow], *, now: datetime) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
-    def add(kind: str, case_id: int, payload: dict[str, Any]) -> None:
-        rows.append({"case_id": case_id, "kind": kind, "actor": "system", "payload": payload,
-                     "created_at": now})
+    def add(kind: str, case_id: int | None, payload: dict[str, Any]) -> None:
+        rows.append(
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "actor": "system",
+                "payload": payload,
+                "created_at": now,
+            }
+        )
 
     for p in placed:
         if p.reopened:
             add(events.EventKind.CASE_REOPENED, p.case.id, {})
         if p.hop_from is not None:
-            add(events.EventKind.CHANNEL_HOP, p.case.id,
-                {"from": p.hop_from, "to": str(p.mention.channel),
-                 "external_id": p.mention.external_id})
-        add(events.EventKind.MENTION_CREATED, p.case.id,
-            {"channel": str(p.mention.channel), "external_id": p.mention.external_id,
-             "opened_case": p.opened})
+            add(
+                events.EventKind.CHANNEL_HOP,
+                p.case.id,
+                {
+                    "from": p.hop_from,
+                    "to": str(p.mention.channel),
+                    "external_id": p.mention.external_id,
+                },
+            )
+        add(
+            events.EventKind.MENTION_CREATED,
+            p.case.id,
+            {
+                "channel": str(p.mention.channel),
+                "external_id": p.mention.external_id,
+                "opened_case": p.opened,
+            },
+        )
     for case in cases:
-        add(events.EventKind.CASE_UPDATED, case.id,
-            {"score": case.score, "band": case.band, "status": case.status})
+        add(
+            events.EventKind.CASE_UPDATED,
+            case.id,
+            {"score": case.score, "band": case.band, "status": case.status},
+        )
     return rows
+
+
+class _HasId(Protocol):
+    id: int | None
+
+
+def _insert_new(
+    session: Session, table: Table, objs: Sequence[_HasId], values: Callable[[Any], dict[str, Any]]
+) -> None:
+    """INSERT the new rows in bulk and give each object the id the database chose."""
+    rows = [values(o) for o in objs]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for i in range(0, len(rows), CHUNK):
+        ids = session.execute(stmt, rows[i : i + CHUNK]).scalars().all()
+        for obj, new_id in zip(objs[i : i + CHUNK], ids, strict=True):
+            obj.id = new_id
+
+
+def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "_id"]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    for i in range(0, len(rows), CHUNK):
+        session.connection().execute(stmt, rows[i : i + CHUNK])
+
+
+def _write(session: Session, placer: Placer, existing: list[CaseRow], *, now: datetime) -> None:
+    """Customers, identities, cases: a few bulk INSERT ... RETURNING id and bulk UPDATEs."""
+    _insert_new(
+        session,
+        TABLES["customers"],
+        placer.new_customers,
+        lambda c: {"display_name": c.display_name[:200], "value": 0.0, "created_at": now},
+    )
+    _insert_new(
+        session,
+        TABLES["identities"],
+        placer.new_identities,
+        lambda i: {
+            "customer_id": i.customer.id,
+            "kind": i.kind,
+            "handle": i.handle,
+            "username": i.username,
+            "name": i.name,
+            "followers": i.followers,
+            "linked_by": i.linked_by,
+            "created_at": now,
+        },
+    )
+    _update_by_id(
+        session,
+        TABLES["identities"],
+        [
+            {"_id": i.id, "username": i.username, "name": i.name, "followers": i.followers}
+            for i in placer.identities.values()
+            if i.dirty and i not in placer.new_identities
+        ],
+    )
+    _insert_new(
+        session,
+        TABLES["cases"],
+        placer.new_cases,
+        lambda c: {"customer_id": c.customer.id, "created_at": c.created_at, **c.state()},
+    )
+    _update_by_id(session, TABLES["cases"], [{"_id": c.id, **c.state()} for c in existing])
 
 
 def store_mentions(
@@ -207,30 +293,41 @@ def store_mentions(
 ) -> Stored:
     """Store new mentions on their cases, with their events, in the caller's transaction.
 
-    Customers, identities and cases go through the ORM (their ids are needed); mentions
-    and events, the bulk of the rows, are inserted in bulk without fetching ids back.
+    All rows are written with bulk statements (a handful per batch, whatever its size);
+    ORM objects the session already holds are expired afterwards so they reload.
     """
+    session.flush()
     fresh, duplicates = _fresh(session, mentions)
     if not fresh:
         return Stored(0, duplicates, 0, 0, ())
     fresh.sort(key=lambda m: m.created_at)
     parts = scorer.text_parts([m.scoring_text() for m in fresh], [str(m.channel) for m in fresh])
-    placed = _place_all(session, fresh, parts, now=now, scorer=scorer, options=options)
+    placer = Placer(
+        session,
+        now,
+        hop_window=options.hop_window,
+        link_stated=options.link_stated,
+        own_addresses=options.own_addresses,
+        own_handles=options.own_handles,
+    )
+    placed = _place_all(placer, fresh, parts, scorer=scorer)
     cases = list({id(p.case): p.case for p in placed}.values())
-    with session.no_autoflush:
-        rescore_cases(session, cases, scorer=scorer, now=now)
-    session.flush()  # one round of INSERT/UPDATE for customers, identities and cases
-    rows = [_mention_row(p.mention, p.identity, p.case, p.part, source=source, now=now)
-            for p in placed]
+    rescore_cases(session, cases, scorer=scorer, now=now)
+    existing = [c for c in cases if c.id is not None]
+    _write(session, placer, existing, now=now)
+    rows = [_mention_row(p, source=source, now=now) for p in placed]
     for i in range(0, len(rows), CHUNK):
-        session.execute(insert(Mention), rows[i : i + CHUNK])
+        session.execute(insert(TABLES["mentions"]), rows[i : i + CHUNK])
     event_rows = _events(placed, cases, now=now)
     for i in range(0, len(event_rows), CHUNK):
-        session.execute(insert(Event), event_rows[i : i + CHUNK])
+        session.execute(insert(TABLES["events"]), event_rows[i : i + CHUNK])
+    session.expire_all()
     return Stored(
-        new=len(placed), duplicates=duplicates, cases_opened=sum(p.opened for p in placed),
+        new=len(placed),
+        duplicates=duplicates,
+        cases_opened=sum(p.opened for p in placed),
         hops=sum(p.hop_from is not None for p in placed),
-        case_ids=tuple(c.id for c in cases),
+        case_ids=tuple(c.id for c in cases if c.id is not None),
     )
 
 

@@ -11,16 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import ScoringSettings
-from monitor.models import Case, Customer, Promise, PromiseState
+from monitor.models import Customer, Promise, PromiseState
 from monitor.scoring import OverduePromise, Score, ScoreContext, TextModel, TextScore, combine
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
+
+
+class CaseLike(Protocol):
+    """What scoring reads and writes on a case: an ORM Case or an ingest CaseRow."""
+
+    channel: str
+    public: bool
+    followers: int | None
+    first_unanswered_at: datetime | None
+    unanswered_count: int
+    hop_from: str | None
+    text_score: dict[str, Any] | None
+    score: int
+    band: str
+    reasons: list[str]
+    priority: float
+
+    @property
+    def customer_id(self) -> int | None: ...
+
+
+CaseT = TypeVar("CaseT", bound=CaseLike)
 
 
 class Scorer(Protocol):
@@ -54,7 +76,7 @@ def overdue_promises(
 
 
 def context_for(
-    case: Case,
+    case: CaseLike,
     *,
     now: datetime,
     customer_value: float,
@@ -73,7 +95,7 @@ def context_for(
     )
 
 
-def apply(case: Case, score: Score) -> bool:
+def apply(case: CaseLike, score: Score) -> bool:
     """Store a score on the case; True when anything visible changed."""
     reasons = list(score.reasons)
     changed = case.score != score.value or case.reasons != reasons
@@ -85,8 +107,8 @@ def apply(case: Case, score: Score) -> bool:
 
 
 def rescore_cases(
-    session: Session, cases: list[Case], *, scorer: Scorer, now: datetime
-) -> list[Case]:
+    session: Session, cases: list[CaseT], *, scorer: Scorer, now: datetime
+) -> list[CaseT]:
     """Recompute the scores of these cases from their stored parts; returns the changed."""
     if not cases:
         return []
@@ -103,12 +125,12 @@ def rescore_cases(
         )
     changed = []
     for case in cases:
-        known = case.customer_id is not None  # new customers have no history yet
+        cid = case.customer_id  # None for a customer new in this batch: no history yet
         ctx = context_for(
             case,
             now=now,
-            customer_value=values.get(case.customer_id, 0.0) if known else 0.0,
-            overdue=overdue.get(case.customer_id, ()) if known else (),
+            customer_value=values.get(cid, 0.0) if cid is not None else 0.0,
+            overdue=overdue.get(cid, ()) if cid is not None else (),
         )
         if apply(case, scorer.combine(case.text_score, ctx)):
             changed.append(case)
