@@ -92,6 +92,10 @@ class SmtpResponderSettings(_Section):
     password_env: str | None = None
     from_address: str = ""
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # PEM file of a private CA to trust; default: the system store
+    ca_file: str | None = None
+    # Add a sanitised HTML alternative to the plain-text reply.
+    html_alternative: bool = False
 
 
 class SlackResponderSettings(_Section):
@@ -112,6 +116,9 @@ class TwitterResponderSettings(_Section):
     # Replies and DMs use the OAuth 1.0a credentials of sources.twitter.
     enabled: bool = False
     max_chars: int = Field(default=280, ge=1)
+    # Pages of our own timeline / DM events read when reconciling a reply whose
+    # outcome is unknown.
+    lookup_pages: int = Field(default=3, ge=1, le=20)
 
 
 class RespondersSettings(_Section):
@@ -199,6 +206,65 @@ class QueueSettings(_Section):
     hop_window_days: int = Field(default=14, ge=0)
 
 
+DEFAULT_BOILERPLATE = (
+    "we apologise for any inconvenience",
+    "sorry for any inconvenience",
+    "sorry for the inconvenience",
+    "your satisfaction is our priority",
+    "we value your feedback",
+    "thank you for your patience",
+    "thank you for bringing this to our attention",
+    "we understand your frustration",
+    "your call is important to us",
+    "we are looking into it",
+    "please bear with us",
+    "we strive to provide the best",
+    "we take your concerns seriously",
+    "please do not hesitate to contact us",
+    "for further assistance",
+    "sorry to hear that",
+    "we regret any inconvenience",
+)
+
+
+class ReplySettings(_Section):
+    """The template-likeness guard and the outbox worker (see monitor/replies.py)."""
+
+    # Template-likeness 0-100 at or above which sending is blocked (a lead may override
+    # with a written reason).
+    block_threshold: int = Field(default=50, ge=1, le=100)
+    boilerplate_phrases: tuple[str, ...] = DEFAULT_BOILERPLATE
+    boilerplate_points: int = Field(default=25, ge=0)
+    boilerplate_max: int = Field(default=60, ge=0)
+    # Similarity (estimated Jaccard of word shingles, 0-1) that makes a reply or one of
+    # its sentences a near-duplicate of a previous one.
+    duplicate_reply_similarity: float = Field(default=0.7, gt=0, le=1)
+    duplicate_reply_points: int = Field(default=60, ge=0)
+    duplicate_sentence_similarity: float = Field(default=0.8, gt=0, le=1)
+    duplicate_sentence_points: int = Field(default=12, ge=0)
+    duplicate_sentence_max: int = Field(default=40, ge=0)
+    # Missing specifics: nothing the customer said, no name or handle, no next step.
+    no_reference_points: int = Field(default=20, ge=0)
+    no_name_points: int = Field(default=10, ge=0)
+    no_next_step_points: int = Field(default=15, ge=0)
+    # How many previous replies the guard compares against (built once per process).
+    index_size: int = Field(default=100_000, ge=100)
+    # Outbox worker: how often it runs, how many replies per run, retries with
+    # exponential back-off (retry_seconds, doubling, capped), then "failed".
+    deliver_seconds: int = Field(default=5, ge=1)
+    batch_size: int = Field(default=20, ge=1)
+    max_attempts: int = Field(default=8, ge=1)
+    retry_seconds: int = Field(default=30, ge=1)
+    retry_max_seconds: int = Field(default=3600, ge=1)
+    # A worker holds a reply in "sending" this long; past it the outcome is unknown and
+    # reconciliation looks for it before anything is sent again.
+    send_lease_seconds: int = Field(default=120, ge=10)
+    # An email whose outcome is unknown (SMTP cannot be asked): "resend" = at least
+    # once, with the same Message-ID so mail clients fold a duplicate; "fail" = at most
+    # once, marked failed for staff to check and resend by hand.
+    email_unknown_outcome: Literal["resend", "fail"] = "resend"
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
@@ -208,6 +274,7 @@ class Settings(_Section):
     webhooks: WebhooksSettings = WebhooksSettings()
     scoring: ScoringSettings = ScoringSettings()
     queue: QueueSettings = QueueSettings()
+    replies: ReplySettings = ReplySettings()
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,19 @@ class Reply(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Where it goes, fixed when it is queued (see monitor/replies.py): the X user id or
+    # email address, the external id answered (tweet id / Message-ID), and for email our
+    # own Message-ID, generated before the first attempt so reconciliation can find it.
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    # A worker holds a reply in state "sending" until lease_expires_at; past it the
+    # outcome is unknown and reconciliation looks it up before anything is re-sent.
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+
+
+Index("ix_replies_state_next_attempt", Reply.state, Reply.next_attempt_at)
 
 
 class Promise(Base):
