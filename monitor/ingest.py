@@ -168,6 +168,8 @@ def _place_all(
 
 
 def _events(placed: list[Placed], cases: list[CaseRow], *, now: datetime) -> list[dict[str, Any]]:
+    """One ``mention.created`` per message (with its case's new score), plus a
+    ``case.updated`` for each case that existed before this batch."""
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, case_id: int | None, payload: dict[str, Any]) -> None:
@@ -181,7 +183,10 @@ def _events(placed: list[Placed], cases: list[CaseRow], *, now: datetime) -> lis
             }
         )
 
+    opened: set[int] = set()
     for p in placed:
+        if p.opened:
+            opened.add(id(p.case))
         if p.reopened:
             add(events.EventKind.CASE_REOPENED, p.case.id, {})
         if p.hop_from is not None:
@@ -201,14 +206,17 @@ def _events(placed: list[Placed], cases: list[CaseRow], *, now: datetime) -> lis
                 "channel": str(p.mention.channel),
                 "external_id": p.mention.external_id,
                 "opened_case": p.opened,
+                "score": p.case.score,
+                "band": p.case.band,
             },
         )
     for case in cases:
-        add(
-            events.EventKind.CASE_UPDATED,
-            case.id,
-            {"score": case.score, "band": case.band, "status": case.status},
-        )
+        if id(case) not in opened:
+            add(
+                events.EventKind.CASE_UPDATED,
+                case.id,
+                {"score": case.score, "band": case.band, "status": case.status},
+            )
     return rows
 
 
