@@ -1,0 +1,275 @@
+"""Find the promises in a reply before it is sent (pure: no database, no clock).
+
+``suggest(text, now=..., timezone=...)`` returns one :class:`Suggestion` per sentence
+that commits us to something ("we'll add you to our Slack channel today"), with its
+kind and a due time parsed relative to ``now`` in the owner's time zone. Staff confirm
+or edit each suggestion; nothing here is authoritative.
+
+Time phrases understood (owner's local time; the result is aware UTC):
+"today" / "by end of day" / "this afternoon" (end of the working day), "tonight",
+"this morning", "tomorrow" (+ "morning" 10:00, "afternoon" 15:00, "evening" 19:00),
+weekdays ("by Friday", "on Monday", "next Tuesday"), "this week" / "end of the week",
+"next week", "within 24 hours", "in 2 days", "within the hour", "in a few days",
+"right away" / "asap" / "shortly", and clock times ("at 3pm", "by 16:30"), alone or
+after a day. Without a time phrase the kind's usual delay applies and
+``due_guessed`` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class PromiseKind(StrEnum):
+    SLACK_INVITE = "slack_invite"
+    CALLBACK = "callback"
+    REFUND = "refund"
+    REBATE = "rebate"
+    CREDIT = "credit"
+    FIX = "fix"
+    INVESTIGATE = "investigate"
+    CUSTOM = "custom"
+
+
+# When the reply names no time: how long such a promise usually gets.
+DEFAULT_DELAY = {
+    PromiseKind.SLACK_INVITE: timedelta(hours=24),
+    PromiseKind.CALLBACK: timedelta(hours=24),
+    PromiseKind.REFUND: timedelta(days=7),
+    PromiseKind.REBATE: timedelta(days=30),
+    PromiseKind.CREDIT: timedelta(days=7),
+    PromiseKind.FIX: timedelta(days=3),
+    PromiseKind.INVESTIGATE: timedelta(days=2),
+    PromiseKind.CUSTOM: timedelta(days=2),
+}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: PromiseKind
+    wording: str  # the sentence as the customer will read it
+    due_at: datetime  # aware UTC
+    due_phrase: str | None  # the words the due time came from; None when guessed
+    due_guessed: bool
+    start: int  # character span of the sentence in the text
+    end: int
+
+
+_COMMIT = re.compile(
+    r"\b(?:we(?:'|’)ll|we will|we shall|i(?:'|’)ll|i will|we(?:'|’)re going to|we are going to|"
+    r"i(?:'|’)m going to|i am going to|you(?:'|’)ll|you will|let me|we can|i can|"
+    r"we(?:'|’)d be happy to|expect)\b",
+    re.IGNORECASE,
+)
+# First match wins, so the specific kinds come before the general ones.
+_KINDS: tuple[tuple[PromiseKind, re.Pattern[str]], ...] = (
+    (PromiseKind.SLACK_INVITE, re.compile(r"\bslack\b", re.I)),
+    (
+        PromiseKind.CALLBACK,
+        re.compile(r"\b(?:call(?:ing)? you(?: back)?|call back|ring you|phone you|a call)\b", re.I),
+    ),
+    (PromiseKind.REFUND, re.compile(r"\brefund(?:ed|s)?\b|\bmoney back\b", re.I)),
+    (PromiseKind.REBATE, re.compile(r"\brebate|\bdiscount|\bmonth free\b|\bfree month\b", re.I)),
+    (PromiseKind.CREDIT, re.compile(r"\bcredit(?:ed|s)?\b|\bvoucher\b", re.I)),
+    (
+        PromiseKind.FIX,
+        re.compile(
+            r"\b(?:fix(?:ed)?|repair(?:ed)?|resolved?|patch(?:ed)?|replace(?:ment)?)\b", re.I
+        ),
+    ),
+    (
+        PromiseKind.INVESTIGATE,
+        re.compile(
+            r"\b(?:investigate|look into|looking into|check (?:on|with|into)|find out|"
+            r"get back to you|update you|follow up)\b",
+            re.I,
+        ),
+    ),
+)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "couple of": 2,
+    "few": 3,
+    "a couple of": 2,
+    "a few": 3,
+}
+_NUM = (
+    r"(\d+|a couple of|a few|couple of|few|an?|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|twelve)"
+)
+_CLOCK = r"(?:at|by|before)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+_DAYS = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_UNITS = r"(minute|hour|day|week|business day|working day)s?"
+_PHRASES: tuple[tuple[str, str], ...] = (
+    ("soon", r"\b(?:right away|immediately|asap|as soon as possible|shortly|straight away)\b"),
+    ("within", rf"\b(?:within|in|inside)\s+(?:the\s+next\s+)?{_NUM}\s+{_UNITS}\b"),
+    ("soon", r"\bwithin the hour\b"),
+    ("tomorrow", r"\btomorrow(?:\s+(morning|afternoon|evening|night))?\b"),
+    (
+        "today",
+        r"\b(?:today|by (?:the )?end of (?:the )?day|by eod|eod|this afternoon|later today)\b",
+    ),
+    ("tonight", r"\b(?:tonight|this evening)\b"),
+    ("morning", r"\bthis morning\b"),
+    ("weekday", rf"\b(?:(by|on|this|next|before)\s+)?{_DAYS}\b"),
+    ("this_week", r"\b(?:this week|(?:by )?(?:the )?end of (?:the|this) week)\b"),
+    ("next_week", r"\bnext week\b"),
+    ("clock", rf"\b{_CLOCK}\b"),
+)
+_PATTERNS = tuple((name, re.compile(rx, re.IGNORECASE)) for name, rx in _PHRASES)
+_PARTS = {"morning": time(10), "afternoon": time(15), "evening": time(19), "night": time(20)}
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The named IANA zone; unknown or empty names fall back to UTC."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def classify(sentence: str) -> PromiseKind | None:
+    """The kind of promise a sentence makes, or None when it commits to nothing."""
+    if not _COMMIT.search(sentence):
+        return None
+    for kind, pattern in _KINDS:
+        if pattern.search(sentence):
+            return kind
+    return PromiseKind.CUSTOM if _parse_phrase(sentence) else None
+
+
+def _number(word: str) -> int:
+    word = word.lower()
+    return int(word) if word.isdigit() else _NUMBERS.get(word, 1)
+
+
+def _at(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def _clock(m: re.Match[str]) -> time | None:
+    hour, minute, ampm = int(m.group(1)), int(m.group(2) or 0), (m.group(3) or "").lower()
+    if ampm.startswith("p") and hour < 12:
+        hour += 12
+    elif ampm.startswith("a") and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or (not ampm and not m.group(2) and hour < 7):
+        return None  # "by 3" is too vague to be a time
+    return time(hour, minute)
+
+
+def _parse_phrase(text: str) -> tuple[str, re.Match[str]] | None:
+    for name, pattern in _PATTERNS:
+        m = pattern.search(text)
+        if m:
+            return name, m
+    return None
+
+
+def parse_due(
+    text: str, *, now: datetime, timezone: str | None = "UTC", workday_end_hour: int = 17
+) -> tuple[datetime, str] | None:
+    """The deadline a phrase in ``text`` names, with the phrase; None when there is none."""
+    tz = zone(timezone)
+    local = now.astimezone(tz)
+    today = local.date()
+    end = time(23, 59) if workday_end_hour >= 24 else time(workday_end_hour)
+    found = _parse_phrase(text)
+    if found is None:
+        return None
+    name, m = found
+    clock_m = re.search(_CLOCK, text[m.end() :], re.I) if name != "clock" else None
+    at = _clock(clock_m) if clock_m else None
+    phrase = m.group(0) + (" " + clock_m.group(0) if clock_m and at else "")
+    due: datetime
+    if name == "soon":
+        due = now + timedelta(hours=1)
+    elif name == "within":
+        n, unit = _number(m.group(1)), m.group(2).lower()
+        if unit in ("business day", "working day"):
+            day = today
+            for _ in range(n):
+                day += timedelta(days=1)
+                while day.weekday() >= 5:
+                    day += timedelta(days=1)
+            due = _at(day, end, tz)
+        else:
+            due = now + timedelta(**{unit + "s": n})
+    elif name == "tomorrow":
+        part = (m.group(1) or "").lower()
+        due = _at(today + timedelta(days=1), at or _PARTS.get(part, end), tz)
+    elif name in ("today", "tonight", "morning"):
+        default = {"today": end, "tonight": time(20), "morning": time(12)}[name]
+        due = max(_at(today, at or default, tz), now + timedelta(hours=1))
+    elif name == "weekday":
+        prefix, target = (m.group(1) or "").lower(), _WEEKDAYS.index(m.group(2).lower())
+        ahead = (target - today.weekday()) % 7
+        if prefix == "next" and ahead == 0:
+            ahead = 7
+        due = _at(today + timedelta(days=ahead), at or end, tz)
+        if due < now:
+            due = _at(today + timedelta(days=ahead + 7), at or end, tz)
+    elif name == "this_week":
+        friday = today + timedelta(days=(4 - today.weekday()) % 7)
+        due = max(_at(friday, end, tz), now + timedelta(hours=1))
+    elif name == "next_week":
+        monday = today + timedelta(days=7 - today.weekday())
+        due = _at(monday + timedelta(days=4), end, tz)
+    else:  # a bare clock time: today, or tomorrow when it has passed
+        at = _clock(m)
+        if at is None:
+            return None
+        due = _at(today, at, tz)
+        if due <= now:
+            due = _at(today + timedelta(days=1), at, tz)
+    return due, phrase.strip()
+
+
+def suggest(
+    text: str, *, now: datetime, timezone: str | None = "UTC", workday_end_hour: int = 17
+) -> list[Suggestion]:
+    """Every promise in ``text``, in order of appearance."""
+    found: list[Suggestion] = []
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group(0).strip()
+        if not sentence:
+            continue
+        kind = classify(sentence)
+        if kind is None:
+            continue
+        parsed = parse_due(sentence, now=now, timezone=timezone, workday_end_hour=workday_end_hour)
+        if parsed is None:
+            due, phrase, guessed = now + DEFAULT_DELAY[kind], None, True
+        else:
+            (due, phrase), guessed = parsed, False
+        start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        found.append(
+            Suggestion(
+                kind=kind,
+                wording=sentence,
+                due_at=due,
+                due_phrase=phrase,
+                due_guessed=guessed,
+                start=start,
+                end=start + len(sentence),
+            )
+        )
+    return found

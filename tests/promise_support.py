@@ -1,0 +1,92 @@
+"""Builders shared by the promise tests: staff, a case from a tweet, settings, policies."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.config import AlertsSettings, EscalationStep
+from monitor.ingest import IngestOptions, ingest_batch
+from monitor.models import Alert, Case, Event, Mention, Role, Staff
+from monitor.priority import Scorer
+from monitor.promise_clock import ClockPolicy
+from monitor.sources.base import Batch
+from tests.factories import T0
+
+OPTS = IngestOptions(own_addresses=("support@acme.test",))
+LADDER = (
+    EscalationStep(after_minutes=0, notify="owner"),
+    EscalationStep(after_minutes=60, notify="lead"),
+    EscalationStep(after_minutes=240, notify="channel"),
+)
+
+
+def staff(
+    session: Session,
+    name: str,
+    *,
+    role: Role = Role.AGENT,
+    lead: Staff | None = None,
+    tz: str = "Europe/Berlin",
+) -> Staff:
+    s = Staff(
+        name=name,
+        display_name=name.title(),
+        email=f"{name}@acme.test",
+        role=role,
+        password_hash="not-a-real-hash",
+        timezone=tz,
+        lead_id=lead.id if lead else None,
+        active=True,
+        created_at=T0,
+    )
+    session.add(s)
+    session.flush()
+    return s
+
+
+def ingest(session: Session, scorer: Scorer, mentions: list[Any], *, now: datetime) -> Case:
+    """Ingest mentions; returns the case of the last one."""
+    batch = Batch(mentions=mentions, next_cursor={"n": now.isoformat()}, quarantined=[])
+    ingest_batch(session, batch, source="test", now=now, scorer=scorer, options=OPTS)
+    session.flush()
+    last = mentions[-1]
+    mention = session.scalars(select(Mention).where(Mention.external_id == last.external_id)).one()
+    case = session.get(Case, mention.case_id, populate_existing=True)
+    assert case is not None
+    return case
+
+
+def alerts_settings(**overrides: Any) -> AlertsSettings:
+    values: dict[str, Any] = {
+        "channels": ("slack", "email"),
+        "remind_before_minutes": 60,
+        "repeat_minutes": 20,
+        "ladder": LADDER,
+    }
+    values.update(overrides)
+    return AlertsSettings(**values)
+
+
+def policy(**overrides: Any) -> ClockPolicy:
+    return ClockPolicy.from_settings(alerts_settings(**overrides), alert_channel="C000MGMT01")
+
+
+def alert_keys(session: Session) -> list[str]:
+    return list(session.scalars(select(Alert.dedupe_key).order_by(Alert.id)))
+
+
+def event_kinds(session: Session, case_id: int) -> list[str]:
+    rows = session.scalars(select(Event.kind).where(Event.case_id == case_id).order_by(Event.id))
+    return list(rows)
+
+
+def count(session: Session, model: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
