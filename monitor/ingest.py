@@ -329,6 +329,7 @@ def store_mentions(
     event_rows = _events(placed, cases, now=now)
     for i in range(0, len(event_rows), CHUNK):
         session.execute(insert(TABLES["events"]), event_rows[i : i + CHUNK])
+    events.notify(session)  # wake live consoles in every process once this commits
     session.expire_all()
     return Stored(
         new=len(placed),
