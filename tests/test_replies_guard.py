@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.config import ReplySettings
-from monitor.reply_guard import CaseContext, check_personal, x_length, x_overflow_at
+from monitor.reply_guard import CaseContext, PersonalCheck, check_personal, x_length, x_overflow_at
 from monitor.reply_index import ReplyIndex
 
 SETTINGS = ReplySettings()
@@ -30,7 +30,9 @@ FORM_LETTER = (
 )
 
 
-def check(text: str, *, index: ReplyIndex | None = None, ctx: CaseContext | None = DAN):  # type: ignore[no-untyped-def]
+def check(
+    text: str, *, index: ReplyIndex | None = None, ctx: CaseContext | None = DAN
+) -> PersonalCheck:
     return check_personal(text, case_context=ctx, previous_replies_index=index, settings=SETTINGS)
 
 

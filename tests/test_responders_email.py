@@ -87,8 +87,9 @@ def test_unreachable_server_is_transient_and_smtp_cannot_be_asked(smtp_sink: Smt
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
-    r = SmtpResponder(SmtpOptions(host="127.0.0.1", port=port, from_address="s@x.example",
-                                  tls="none", timeout=2))  # fmt: skip
+    r = SmtpResponder(
+        SmtpOptions(host="127.0.0.1", port=port, from_address="s@x.example", tls="none", timeout=2)
+    )
     with pytest.raises(TransientError) as info:
         r.send(outbound())
     assert not info.value.maybe_sent

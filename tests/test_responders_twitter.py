@@ -41,8 +41,9 @@ def test_public_reply_threads_under_the_customer_post(x_api: XApiState) -> None:
 
 def test_dm_goes_to_the_participant(x_api: XApiState) -> None:
     dan = x_api.add_user("devdan")
-    out = Outbound(channel="x_dm", body="Dan, here is the refund link.", recipient=dan,
-                   idempotency_key="k2")  # fmt: skip
+    out = Outbound(
+        channel="x_dm", body="Dan, here is the refund link.", recipient=dan, idempotency_key="k2"
+    )
     delivery = responder(x_api).send(out)
     assert x_api.sent_dms[0]["participant_id"] == dan
     assert x_api.sent_dms[0]["id"] == delivery.external_id
@@ -79,15 +80,17 @@ def test_duplicate_content_is_a_hint_and_find_sent_finds_the_reply(x_api: XApiSt
         r.send(out)
     found = r.find_sent(out)
     assert found is not None and found.external_id == first.external_id
-    other = Outbound(channel="x", body=out.body, recipient=out.recipient, in_reply_to="1",
-                     idempotency_key="k3")  # fmt: skip
+    other = Outbound(
+        channel="x", body=out.body, recipient=out.recipient, in_reply_to="1", idempotency_key="k3"
+    )
     assert r.find_sent(other) is None  # same text, different target: not ours
 
 
 def test_find_sent_dm(x_api: XApiState) -> None:
     dan = x_api.add_user("devdan")
-    out = Outbound(channel="x_dm", body="Sorry Dan, refund is on its way.", recipient=dan,
-                   idempotency_key="k4")  # fmt: skip
+    out = Outbound(
+        channel="x_dm", body="Sorry Dan, refund is on its way.", recipient=dan, idempotency_key="k4"
+    )
     r = responder(x_api)
     assert r.find_sent(out) is None
     sent = r.send(out)
