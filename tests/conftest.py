@@ -25,10 +25,11 @@ from monitor.db import Base, make_engine
 from tests.support import missing_service
 
 pytest_plugins = [
-    name
-    for name in ("tests.fixtures.x_server", "tests.fixtures.dovecot", "tests.fixtures.smtp")
-    if (REPO_FIXTURES := Path(__file__).resolve().parent / "fixtures")
-    and (REPO_FIXTURES / (name.rsplit(".", 1)[1] + ".py")).exists()
+    "tests.fixtures.x_server",
+    "tests.fixtures.dovecot",
+    "tests.fixtures.smtp",
+    "tests.fixtures.web",
+    "tests.fixtures.slack_server",
 ]
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
