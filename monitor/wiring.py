@@ -16,6 +16,7 @@ from monitor.polling import PollResult, poll_source
 from monitor.priority import ModelScorer, Scorer
 from monitor.scheduler import JobSpec
 from monitor.sources.base import Source
+from responders.base import Responder
 
 
 def process_id() -> str:
@@ -96,13 +97,13 @@ def _poller(
 def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
     sources = build_sources(loaded)
     if not sources:
-        return []
+        return reply_jobs(loaded, engine)
     scorer = build_scorer(loaded)
     jobs = []
     for source, seconds in sources:
         poll = _poller(loaded, engine, source, seconds, scorer)
         jobs.append(JobSpec(id=f"poll:{source.name}", seconds=seconds, run=poll))
-    return jobs
+    return jobs + reply_jobs(loaded, engine, scorer=scorer)
 
 
 def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
@@ -111,3 +112,78 @@ def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
         return []
     scorer = build_scorer(loaded)
     return [_poller(loaded, engine, src, secs, scorer)(utcnow()) for src, secs in sources]
+
+
+# --- replies: the outbox worker (send, retry, reconcile) ------------------------------
+
+
+def build_responders(loaded: LoadedConfig) -> dict[str, Responder]:
+    """The reply channel -> responder map, for every enabled responder."""
+    from responders.email import SmtpOptions as ReplySmtpOptions
+    from responders.email import SmtpResponder
+    from responders.twitter import XResponder
+    from responders.x_client import OAuth1Keys
+
+    s = loaded.settings
+    found: dict[str, Responder] = {}
+    tw = s.sources.twitter
+    if s.responders.twitter.enabled:
+        names = (tw.consumer_key_env, tw.consumer_secret_env, tw.access_token_env,
+                 tw.access_token_secret_env)  # fmt: skip
+        keys = [loaded.secret(n) or "" for n in names]
+        if not all(keys) or not tw.user_id:
+            raise ConfigError(
+                "responders.twitter: replies on X need sources.twitter.user_id and its "
+                "OAuth 1.0a keys (consumer_key_env ... access_token_secret_env)"
+            )
+        x = XResponder(
+            user_id=tw.user_id,
+            oauth1=OAuth1Keys(*keys),
+            api_base_url=tw.api_base_url,
+            timeout=tw.timeout_seconds,
+            lookup_pages=s.responders.twitter.lookup_pages,
+        )
+        found["x"] = found["x_dm"] = x
+    smtp = s.responders.email
+    if smtp.enabled:
+        options = ReplySmtpOptions(
+            host=smtp.host,
+            port=smtp.port,
+            from_address=smtp.from_address,
+            tls=smtp.tls,
+            username=smtp.username,
+            password=loaded.secret(smtp.password_env),
+            timeout=smtp.timeout_seconds,
+            html_alternative=smtp.html_alternative,
+            ca_file=smtp.ca_file,
+        )
+        found["email"] = SmtpResponder(options)
+    return found
+
+
+def reply_jobs(
+    loaded: LoadedConfig, engine: Engine, *, scorer: Scorer | None = None
+) -> list[JobSpec]:
+    """One job: reconcile replies whose outcome is unknown, then send the due ones.
+
+    Its first run is at start-up, so replies a crashed process left in "sending" are
+    looked up before anything else is sent. Safe in several processes (atomic claims).
+    """
+    from monitor.reply_worker import deliver_due, reconcile
+
+    settings = loaded.settings.replies
+    responders = build_responders(loaded)
+    sessions = make_sessionmaker(engine)
+    holder = process_id()
+    scorer = scorer or build_scorer(loaded)
+
+    def run(now: datetime) -> object:
+        settled = reconcile(
+            sessions, responders, now=now, holder=holder, settings=settings, scorer=scorer
+        )
+        sent = deliver_due(
+            sessions, responders, now=now, holder=holder, settings=settings, scorer=scorer
+        )
+        return settled, sent
+
+    return [JobSpec(id="replies:deliver", seconds=float(settings.deliver_seconds), run=run)]
