@@ -24,6 +24,7 @@ from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
 from monitor.web import api, auth, console, filters
 from monitor.web.deps import DbSession
+from monitor.web.replies_api import install as install_replies
 from monitor.web.sse import Broadcaster
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def create_app(
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
     app.include_router(api.router())
+    install_replies(app, loaded)
     app.include_router(console.router())
 
     @app.get("/healthz", tags=["ops"])

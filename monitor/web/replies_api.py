@@ -1,0 +1,326 @@
+"""Replies over HTTP: the REST API (bearer tokens) and the composer's console endpoints.
+
+REST (``/api/v1``, scopes from ``accounts.SCOPES``)
+    POST /cases/{id}/replies   ``Idempotency-Key`` header required; 202 with the reply and
+                               its state (the same key again: the same reply, 202); 409 the
+                               case is claimed by someone else or the key was used for a
+                               different reply; 422 the guard blocked it (with the check)
+                               unless a lead gives ``override_reason``; 403 an agent tried
+                               to override. Scope ``replies:write``.
+    GET  /replies/{id}         delivery state. Scope ``queue:read``.
+    POST /replies/check        the template-likeness guard alone. Scope ``queue:read``.
+
+Console (signed-in staff, ``X-CSRF-Token`` header), used by static/composer.js
+    POST /cases/{id}/composer/check, POST /cases/{id}/composer/send, GET /composer/replies/{id}
+
+The reply index (previous replies) lives on ``app.state.reply_index``, built on first use.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from monitor import queue, replies
+from monitor.config import LoadedConfig
+from monitor.models import Reply, Staff
+from monitor.reply_guard import PersonalCheck
+from monitor.reply_index import ReplyIndex
+from monitor.web import auth
+from monitor.web.api import ERRORS, Principal, acting, scoped
+from monitor.web.deps import Config, DbTx, Now
+
+Channel = Literal["x", "x_dm", "email"]
+
+
+class ReplyIn(BaseModel):
+    body: str = Field(min_length=1, max_length=replies.MAX_BODY)
+    channel: Channel
+    override_reason: str | None = Field(
+        default=None, description="leads: send despite the guard, with this written reason"
+    )
+
+
+class ComposerSendIn(ReplyIn):
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class CheckIn(BaseModel):
+    text: str = Field(max_length=replies.MAX_BODY)
+    channel: Channel = "email"
+    case_id: int | None = Field(default=None, description="check against this case's customer")
+
+
+class HighlightOut(BaseModel):
+    start: int
+    end: int
+    kind: Literal["boilerplate", "reused", "duplicate_reply", "too_long"] | str
+    message: str
+
+
+class CheckOut(BaseModel):
+    score: int = Field(ge=0, le=100, description="template-likeness (higher = more canned)")
+    personal: int = Field(ge=0, le=100)
+    blocked: bool
+    threshold: int
+    reasons: list[str]
+    highlights: list[HighlightOut]
+    x_length: int | None
+    x_limit: int | None
+    too_long: bool
+    suggest_dm: bool
+    notes: list[str]
+
+    @classmethod
+    def of(cls, c: PersonalCheck, threshold: int) -> CheckOut:
+        return cls(
+            score=c.score,
+            personal=c.personal,
+            blocked=c.blocked,
+            threshold=threshold,
+            reasons=c.reasons,
+            highlights=[
+                HighlightOut(start=s, end=e, kind=k, message=m) for s, e, k, m in c.highlights
+            ],
+            x_length=c.x_length,
+            x_limit=c.x_limit,
+            too_long=c.too_long,
+            suggest_dm=c.suggest_dm,
+            notes=c.notes,
+        )
+
+
+class ReplyOut(BaseModel):
+    id: int
+    case_id: int
+    staff_id: int | None
+    channel: str
+    state: Literal["queued", "sending", "sent", "failed"] | str
+    attempts: int
+    next_attempt_at: datetime | None
+    external_id: str | None = Field(description="tweet id, DM event id or Message-ID")
+    error: str | None
+    personal_score: int | None
+    override_reason: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, r: Reply) -> ReplyOut:
+        return cls(
+            id=r.id,
+            case_id=r.case_id,
+            staff_id=r.staff_id,
+            channel=r.channel,
+            state=r.state,
+            attempts=r.attempts,
+            next_attempt_at=r.next_attempt_at,
+            external_id=r.external_id,
+            error=r.error,
+            personal_score=r.personal_score,
+            override_reason=r.override_reason,
+            created_at=r.created_at,
+            sent_at=r.sent_at,
+        )
+
+
+class BlockedOut(BaseModel):
+    detail: str
+    check: CheckOut
+
+
+def reply_index(request: Request, session: DbTx) -> ReplyIndex:
+    index: ReplyIndex = request.app.state.reply_index
+    index.ensure_built(session)
+    index.catch_up(session)
+    return index
+
+
+Index = Annotated[ReplyIndex, Depends(reply_index)]
+
+
+def policy(cfg: LoadedConfig, index: ReplyIndex) -> replies.ReplyPolicy:
+    s = cfg.settings
+    domain = s.responders.email.from_address.rpartition("@")[2] or None
+    return replies.ReplyPolicy(
+        settings=s.replies,
+        claim_timeout=timedelta(minutes=s.queue.claim_timeout_minutes),
+        x_limit=s.responders.twitter.max_chars,
+        index=index,
+        message_id_domain=domain,
+    )
+
+
+def run_check(session: Session, cfg: LoadedConfig, index: ReplyIndex, body: CheckIn) -> CheckOut:
+    ctx = None
+    if body.case_id is not None:
+        case = queue.get_case(session, body.case_id)
+        ctx = replies.case_context(session, case, channel=body.channel)
+    p = policy(cfg, index)
+    result = replies.check_personal(
+        body.text,
+        case_context=ctx,
+        previous_replies_index=index,
+        settings=p.settings,
+        x_limit=p.x_limit,
+    )
+    return CheckOut.of(result, p.settings.block_threshold)
+
+
+def send(
+    session: Session,
+    cfg: LoadedConfig,
+    index: ReplyIndex,
+    *,
+    case_id: int,
+    staff: Staff,
+    body: ReplyIn,
+    key: str,
+    now: datetime,
+) -> JSONResponse:
+    case = queue.get_case(session, case_id)
+    threshold = cfg.settings.replies.block_threshold
+    try:
+        queued = replies.queue_reply(
+            session,
+            case=case,
+            staff=staff,
+            body=body.body,
+            channel=body.channel,
+            idempotency_key=key,
+            now=now,
+            policy=policy(cfg, index),
+            override_reason=body.override_reason,
+        )
+    except replies.ReplyBlocked as exc:
+        out = BlockedOut(detail=str(exc), check=CheckOut.of(exc.check, threshold))
+        return JSONResponse(out.model_dump(mode="json"), status_code=422)
+    except replies.IdempotencyMismatch as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    except replies.OverrideNotAllowed as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    except replies.ReplyError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    session.flush()
+    return JSONResponse(ReplyOut.of(queued.reply).model_dump(mode="json"), status_code=202)
+
+
+def _reply(session: Session, reply_id: int) -> Reply:
+    reply = session.get(Reply, reply_id)
+    if reply is None:
+        raise HTTPException(404, detail=f"no reply with id {reply_id}")
+    return reply
+
+
+REPLY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": ReplyOut, "description": "recorded; the worker sends it"},
+    409: {"description": "claimed by someone else, or the key was used for another reply"},
+    422: {"model": BlockedOut, "description": "the guard blocked it (or invalid input)"},
+}
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["replies"], responses=ERRORS)
+
+    @api.post("/cases/{case_id}/replies", status_code=202, responses=REPLY_RESPONSES)
+    def create_reply(
+        case_id: int,
+        body: ReplyIn,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        index: Index,
+        p: Annotated[Principal, scoped("replies:write")],
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+    ) -> JSONResponse:
+        """Queue a personal reply on the customer's channel (sent once per key)."""
+        return send(
+            session,
+            cfg,
+            index,
+            case_id=case_id,
+            staff=acting(p),
+            body=body,
+            key=idempotency_key,
+            now=now,
+        )
+
+    @api.get("/replies/{reply_id}", response_model=ReplyOut)
+    def get_reply(
+        reply_id: int, session: DbTx, _p: Annotated[Principal, scoped("queue:read")]
+    ) -> ReplyOut:
+        """A reply and its delivery state."""
+        return ReplyOut.of(_reply(session, reply_id))
+
+    @api.post("/replies/check", response_model=CheckOut)
+    def check(
+        body: CheckIn,
+        session: DbTx,
+        cfg: Config,
+        index: Index,
+        _p: Annotated[Principal, scoped("queue:read")],
+    ) -> CheckOut:
+        """The template-likeness guard alone: score, reasons and highlights."""
+        return run_check(session, cfg, index, body)
+
+    return api
+
+
+def csrf_header(request: Request, x_csrf_token: Annotated[str, Header()] = "") -> None:
+    if not auth.csrf_ok(request, x_csrf_token):
+        raise HTTPException(403, detail="CSRF token missing or wrong; reload the page")
+
+
+def console_router() -> APIRouter:
+    console = APIRouter(tags=["console"], include_in_schema=False)
+    Csrf = Depends(csrf_header)
+
+    @console.post("/cases/{case_id}/composer/check", dependencies=[Csrf])
+    def composer_check(
+        case_id: int,
+        body: CheckIn,
+        session: DbTx,
+        cfg: Config,
+        index: Index,
+        _staff: auth.CurrentStaff,
+    ) -> CheckOut:
+        return run_check(session, cfg, index, body.model_copy(update={"case_id": case_id}))
+
+    @console.post("/cases/{case_id}/composer/send", dependencies=[Csrf])
+    def composer_send(
+        case_id: int,
+        body: ComposerSendIn,
+        session: DbTx,
+        cfg: Config,
+        index: Index,
+        now: Now,
+        staff: auth.CurrentStaff,
+    ) -> JSONResponse:
+        return send(
+            session,
+            cfg,
+            index,
+            case_id=case_id,
+            staff=staff,
+            body=body,
+            key=body.idempotency_key,
+            now=now,
+        )
+
+    @console.get("/composer/replies/{reply_id}")
+    def composer_status(reply_id: int, session: DbTx, _staff: auth.CurrentStaff) -> ReplyOut:
+        return ReplyOut.of(_reply(session, reply_id))
+
+    return console
+
+
+def install(app: FastAPI, loaded: LoadedConfig) -> None:
+    """Mount the routers and give the app its reply index (built on first use)."""
+    app.state.reply_index = ReplyIndex(capacity=loaded.settings.replies.index_size)
+    app.include_router(api_router())
+    app.include_router(console_router())
