@@ -151,9 +151,12 @@ def record(
     policy: RetryPolicy,
     stats: DeliveryStats,
 ) -> None:
+    """Write the outcomes: bulk UPDATEs by primary key, then one event per alert."""
+    groups: dict[str, list[dict[str, object]]] = {"sent": [], "failed": [], "retry": []}
+    logs: list[tuple[PromiseEvent, int | None, dict[str, object]]] = []
     for o in outcomes:
         a = o.alert
-        log = {
+        log: dict[str, object] = {
             "alert_id": a.id,
             "promise_id": a.promise_id,
             "kind": a.kind,
@@ -161,33 +164,36 @@ def record(
             "target": a.target,
             "attempt": a.attempts,
         }
-        values: dict[str, object]
         if o.error is None:
-            values = {
-                "state": AlertState.SENT,
-                "sent_at": now,
-                "error": None,
-                "next_attempt_at": None,
-            }
+            groups["sent"].append(
+                {
+                    "id": a.id,
+                    "state": AlertState.SENT,
+                    "sent_at": now,
+                    "error": None,
+                    "next_attempt_at": None,
+                }
+            )
             kind, stats.sent = PromiseEvent.ALERT_SENT, stats.sent + 1
             log["ref"] = o.ref
             stats.refs[a.id] = o.ref
         elif o.permanent or a.attempts >= policy.max_attempts:
-            values = {"state": AlertState.FAILED, "error": o.error, "next_attempt_at": None}
+            groups["failed"].append(
+                {"id": a.id, "state": AlertState.FAILED, "error": o.error, "next_attempt_at": None}
+            )
             kind, stats.failed = PromiseEvent.ALERT_FAILED, stats.failed + 1
             log["error"] = o.error
         else:
             retry_at = now + policy.delay(a.attempts, o.retry_after)
-            values = {"error": o.error, "next_attempt_at": retry_at}
+            groups["retry"].append({"id": a.id, "error": o.error, "next_attempt_at": retry_at})
             kind, stats.retried = PromiseEvent.ALERT_RETRY, stats.retried + 1
             log |= {"error": o.error, "retry_at": retry_at.isoformat()}
-        session.execute(
-            update(Alert)
-            .where(Alert.id == a.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        events.append(session, kind, now=now, case_id=a.case_id, payload=log)
+        logs.append((kind, a.case_id, log))
+    for rows in groups.values():
+        if rows:
+            session.execute(update(Alert), rows)
+    for kind, case_id, payload in logs:
+        events.append(session, kind, now=now, case_id=case_id, payload=payload)
 
 
 def deliver(

@@ -173,6 +173,14 @@ class Targets:
         self.session = session
         self.policy = policy
         self._any_lead: Staff | bool | None = False
+        self._staff: dict[int, Staff | None] = {}  # strong refs: no reload, no autoflush
+
+    def staff(self, staff_id: int | None) -> Staff | None:
+        if staff_id is None:
+            return None
+        if staff_id not in self._staff:
+            self._staff[staff_id] = self.session.get(Staff, staff_id)
+        return self._staff[staff_id]
 
     def any_lead(self) -> Staff | None:
         if self._any_lead is False:
@@ -185,11 +193,11 @@ class Targets:
         return self._any_lead if isinstance(self._any_lead, Staff) else None
 
     def people(self, p: Promise, notify: str) -> list[Staff]:
-        owner = self.session.get(Staff, p.owner_id) if p.owner_id else None
+        owner = self.staff(p.owner_id)
         if notify == "owner":
             return [owner] if owner else self.people(p, "lead")
         if notify == "lead":
-            lead = self.session.get(Staff, owner.lead_id) if owner and owner.lead_id else None
+            lead = self.staff(owner.lead_id) if owner else None
             lead = lead or self.any_lead()
             return [lead] if lead else []
         return []
@@ -235,9 +243,7 @@ def insert_alerts(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Alert).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
+    session.execute(insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
 
 
 def alert_rows(

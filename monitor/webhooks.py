@@ -150,8 +150,10 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(WebhookDelivery).values(rows)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
+        stmt = insert(WebhookDelivery).on_conflict_do_nothing(
+            index_elements=["subscription_id", "event_id"]
+        )
+        session.execute(stmt, rows)
 
 
 def fan_out(session: Session, *, now: datetime, holder: str, limit: int = 1000) -> int:
@@ -160,15 +162,16 @@ def fan_out(session: Session, *, now: datetime, holder: str, limit: int = 1000) 
         return 0
     row = cursor_row(session, OUTBOX, now=now, lock=True)
     state = dict(row.cursor or {})
+    subs = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.active)))
     after = int(state.get("after", -1))
-    if after < 0:  # first run: start from now, not from the beginning of history
-        after = events.latest_id(session)
+    if after < 0:  # first run: from where the oldest subscription starts, not all history
+        starts = [s.after_event_id for s in subs]
+        after = min(starts) if starts else events.latest_id(session)
     gaps: dict[str, str] = dict(state.get("gaps", {}))
     gap_ids = [int(g) for g in gaps]
     newer = Event.id > after
     stmt = select(Event).where(or_(newer, Event.id.in_(gap_ids)) if gap_ids else newer)
     found = list(session.scalars(stmt.order_by(Event.id).limit(limit)))
-    subs = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.active)))
     rows = [
         {
             "subscription_id": s.id,

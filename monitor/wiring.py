@@ -9,14 +9,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from monitor.alerts import AlertOut, AlertSender, RetryPolicy
 from monitor.config import ConfigError, LoadedConfig
 from monitor.db import make_sessionmaker, utcnow
 from monitor.ingest import IngestOptions
 from monitor.polling import PollResult, poll_source
 from monitor.priority import ModelScorer, Scorer
+from monitor.promise_clock import ClockPolicy
+from monitor.promise_perform import PerformPolicy
+from monitor.promises import Timing
 from monitor.scheduler import JobSpec
 from monitor.sources.base import Source
 from responders.base import Responder
+from responders.email import SmtpOptions
+from responders.slack import SlackResponder
+from responders.staff_mail import StaffMailer
+from responders.webhook import WebhookSender
 
 
 def process_id() -> str:
@@ -97,13 +105,17 @@ def _poller(
 def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
     sources = build_sources(loaded)
     if not sources:
-        return reply_jobs(loaded, engine)
+        return promise_jobs(loaded, engine) + reply_jobs(loaded, engine)
     scorer = build_scorer(loaded)
     jobs = []
     for source, seconds in sources:
         poll = _poller(loaded, engine, source, seconds, scorer)
         jobs.append(JobSpec(id=f"poll:{source.name}", seconds=seconds, run=poll))
-    return jobs + reply_jobs(loaded, engine, scorer=scorer)
+    return (
+        jobs
+        + promise_jobs(loaded, engine, scorer=scorer)
+        + reply_jobs(loaded, engine, scorer=scorer)
+    )
 
 
 def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
@@ -112,6 +124,131 @@ def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
         return []
     scorer = build_scorer(loaded)
     return [_poller(loaded, engine, src, secs, scorer)(utcnow()) for src, secs in sources]
+
+
+# --- promises: clock, alert worker, Slack invites, webhooks ---------------------------
+
+
+class _MailAlerts:
+    """Alert sender over SMTP (responders.email settings)."""
+
+    def __init__(self, mailer: StaffMailer) -> None:
+        self.mailer = mailer
+
+    def send(self, alert: AlertOut) -> str | None:
+        subject = f"[complaint-monitor] {alert.kind.replace('.', ' ')} (case #{alert.case_id})"
+        return self.mailer.notify(alert.target, subject, alert.message)
+
+
+def build_slack(loaded: LoadedConfig) -> SlackResponder | None:
+    slack = loaded.settings.responders.slack
+    token = loaded.secret(slack.token_env) if slack.enabled else None
+    if not token:
+        return None
+    return SlackResponder.connect(
+        token=token,
+        base_url=slack.api_base_url,
+        channel=slack.default_channel,
+        mode=slack.mode,
+        timeout=slack.timeout_seconds,
+    )
+
+
+def build_alert_senders(loaded: LoadedConfig) -> dict[str, AlertSender]:
+    """One sender per configured alert channel that has what it needs."""
+    s = loaded.settings
+    senders: dict[str, AlertSender] = {}
+    if "slack" in s.alerts.channels and (slack := build_slack(loaded)) is not None:
+        senders["slack"] = slack
+    smtp = s.responders.email
+    if "email" in s.alerts.channels and smtp.enabled:
+        options = SmtpOptions(
+            host=smtp.host,
+            port=smtp.port,
+            from_address=smtp.from_address,
+            tls=smtp.tls,
+            username=smtp.username,
+            password=loaded.secret(smtp.password_env),
+            timeout=smtp.timeout_seconds,
+        )
+        senders["email"] = _MailAlerts(StaffMailer(options))
+    return senders
+
+
+def promise_policies(loaded: LoadedConfig) -> tuple[ClockPolicy, RetryPolicy, PerformPolicy]:
+    s = loaded.settings
+    a, slack = s.alerts, s.responders.slack
+    clock = ClockPolicy.from_settings(a, alert_channel=slack.alert_channel or slack.default_channel)
+    retry = RetryPolicy(
+        max_attempts=a.max_attempts,
+        first=timedelta(seconds=a.retry_seconds),
+        cap=timedelta(seconds=a.retry_max_seconds),
+    )
+    timing = Timing(
+        remind_before=timedelta(minutes=a.remind_before_minutes),
+        follow_up=timedelta(hours=a.follow_up_hours),
+    )
+    perform = PerformPolicy(
+        verify_every=timedelta(minutes=slack.verify_minutes),
+        max_attempts=slack.max_attempts,
+        timing=timing,
+    )
+    return clock, retry, perform
+
+
+def promise_jobs(
+    loaded: LoadedConfig, engine: Engine, *, scorer: Scorer | None = None
+) -> list[JobSpec]:
+    """The promise clock, the alert worker, Slack invites and webhooks, as scheduled jobs.
+
+    Each is safe in several processes: the clock and the workers claim rows with
+    SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) or UPDATE … RETURNING (SQLite), and the
+    webhook fan-out holds a lease.
+    """
+    from monitor import alerts, promise_clock, promise_perform, webhooks
+
+    s = loaded.settings
+    sessions = make_sessionmaker(engine)
+    scorer = scorer or build_scorer(loaded)
+    clock, retry, perform = promise_policies(loaded)
+    senders = build_alert_senders(loaded)
+    every = float(s.alerts.check_seconds)
+
+    def tick(now: datetime) -> int:
+        return promise_clock.run(sessions, now=now, policy=clock, scorer=scorer)
+
+    def send(now: datetime) -> alerts.DeliveryStats:
+        return alerts.deliver(sessions, senders, now=now, policy=retry)
+
+    jobs = [
+        JobSpec(id="promises:clock", seconds=every, run=tick),
+        JobSpec(id="promises:alerts", seconds=min(every, 15.0), run=send),
+    ]
+    slack = build_slack(loaded)
+    if slack is not None:
+        inviter = slack
+
+        def invite(now: datetime) -> promise_perform.PerformStats:
+            return promise_perform.run(
+                sessions, inviter, now=now, policy=perform, clock=clock, scorer=scorer
+            )
+
+        jobs.append(JobSpec(id="promises:slack_invites", seconds=every, run=invite))
+    if s.webhooks.enabled:
+        poster = WebhookSender.with_timeout(s.webhooks.timeout_seconds)
+        holder = process_id()
+
+        def fan_out(now: datetime) -> int:
+            with sessions.begin() as session:
+                return webhooks.fan_out(session, now=now, holder=holder)
+
+        def deliver(now: datetime) -> webhooks.WebhookStats:
+            return webhooks.deliver(sessions, poster, now=now, retry=s.webhooks.retry_seconds)
+
+        seconds = float(s.webhooks.poll_seconds)
+        jobs.append(JobSpec(id="webhooks:fan_out", seconds=seconds, run=fan_out))
+        jobs.append(JobSpec(id="webhooks:deliver", seconds=seconds, run=deliver))
+    return jobs
 
 
 # --- replies: the outbox worker (send, retry, reconcile) ------------------------------

@@ -82,8 +82,10 @@ def test_reminders_then_overdue_then_the_ladder_then_repeats(session: Session, w
     for offset in (241, 259, 260, 270, 280):
         tick(session, due + minutes(offset))
     repeats = [k for k in alert_keys(session) if ":repeat:" in k]
-    assert repeats == [f"promise:{p.id}:repeat:1:slack:C000MGMT01",
-                       f"promise:{p.id}:repeat:2:slack:C000MGMT01"]  # fmt: skip
+    assert repeats == [
+        f"promise:{p.id}:repeat:1:slack:C000MGMT01",
+        f"promise:{p.id}:repeat:2:slack:C000MGMT01",
+    ]
     kinds = event_kinds(session, p.case_id)
     assert kinds.count(PromiseEvent.DUE_SOON) == 3
     assert kinds.count(PromiseEvent.OVERDUE) == 1
@@ -113,8 +115,15 @@ def test_lead_falls_back_to_any_lead_then_the_channel(session: Session, scorer: 
     boss = staff(session, "bea", role=Role.LEAD)
     owner = staff(session, "ona")  # no lead_id
     case = ingest(session, scorer, [tweet(2, "still waiting")], now=T0)
-    p = promises.create(session, case=case, kind="fix", wording="We'll fix it today.",
-                        due_at=later(hours=1), owner=owner, now=T0)  # fmt: skip
+    p = promises.create(
+        session,
+        case=case,
+        kind="fix",
+        wording="We'll fix it today.",
+        due_at=later(hours=1),
+        owner=owner,
+        now=T0,
+    )
     tick(session, later(hours=2))
     lead_keys = [k for k in alert_keys(session) if f"promise:{p.id}:step:1" in k]
     assert any(k.endswith(boss.email) for k in lead_keys)
@@ -134,8 +143,12 @@ def test_a_customer_message_never_cancels_a_promise(
     session: Session, scorer: Scorer, world
 ) -> None:
     p = world["promise"]
-    ingest(session, scorer, [tweet(3, "forget it, I'm done with you", at=later(hours=1))],
-           now=later(hours=1))  # fmt: skip
+    ingest(
+        session,
+        scorer,
+        [tweet(3, "forget it, I'm done with you", at=later(hours=1))],
+        now=later(hours=1),
+    )
     session.refresh(p)
     assert p.state == PromiseState.OPEN
     assert p.next_action_at is not None
@@ -144,8 +157,9 @@ def test_a_customer_message_never_cancels_a_promise(
 def test_fulfil_then_follow_up_prompt_with_its_own_due_time(session: Session, world) -> None:
     p, case = world["promise"], world["case"]
     now = later(hours=2)
-    promises.fulfil(session, p, evidence={"call": "spoke 4 min"}, now=now, actor="omar",
-                    timing=TIMING)  # fmt: skip
+    promises.fulfil(
+        session, p, evidence={"call": "spoke 4 min"}, now=now, actor="omar", timing=TIMING
+    )
     assert p.state == PromiseState.FULFILLED and p.evidence["call"] == "spoke 4 min"
     assert p.follow_up_due_at == now + timedelta(hours=24)
     kinds = event_kinds(session, case.id)
@@ -197,8 +211,15 @@ def test_list_overdue_and_history(session: Session, world) -> None:
 
 def test_several_promises_per_case(session: Session, world) -> None:
     case, owner = world["case"], world["owner"]
-    second = promises.create(session, case=case, kind="rebate", wording="You'll get a rebate.",
-                             due_at=later(days=30), owner=owner, now=T0)  # fmt: skip
+    second = promises.create(
+        session,
+        case=case,
+        kind="rebate",
+        wording="You'll get a rebate.",
+        due_at=later(days=30),
+        owner=owner,
+        now=T0,
+    )
     ids = {x.id for x in promises.list_promises(session, case_id=case.id)}
     assert ids == {world["promise"].id, second.id}
 
@@ -208,6 +229,13 @@ def test_bad_input_is_refused(session: Session, world) -> None:
     with pytest.raises(promises.PromiseError, match="kind"):
         promises.create(session, case=case, kind="hug", wording="x", due_at=T0, owner=None, now=T0)
     with pytest.raises(promises.PromiseError, match="time zone"):
-        promises.create(session, case=case, kind="fix", wording="x", due_at=T0.replace(tzinfo=None),
-                        owner=None, now=T0)  # fmt: skip
+        promises.create(
+            session,
+            case=case,
+            kind="fix",
+            wording="x",
+            due_at=T0.replace(tzinfo=None),
+            owner=None,
+            now=T0,
+        )
     assert isinstance(world["promise"], Promise)

@@ -1,0 +1,43 @@
+"""promise_jobs builds the promise clock, alert worker, Slack invites and webhooks jobs."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from monitor.config import LoadedConfig, parse_settings
+from monitor.db import make_engine
+from monitor.wiring import build_alert_senders, promise_jobs, scheduled_jobs
+
+
+def loaded(data: dict) -> LoadedConfig:
+    return LoadedConfig(
+        settings=parse_settings(data), secrets={"SLACK_BOT_TOKEN": SecretStr("x")}, path=None
+    )
+
+
+def test_jobs_from_config(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    cfg = loaded(
+        {
+            "responders": {
+                "slack": {"enabled": True, "default_channel": "C0123456789"},
+                "email": {"enabled": True, "host": "smtp.example", "from_address": "a@b.c"},
+            },
+            "alerts": {"channels": ["slack", "email", "webhook"], "check_seconds": 30},
+        }
+    )
+    ids = [j.id for j in promise_jobs(cfg, engine)]
+    assert ids == [
+        "promises:clock",
+        "promises:alerts",
+        "promises:slack_invites",
+        "webhooks:fan_out",
+        "webhooks:deliver",
+    ]
+    assert sorted(build_alert_senders(cfg)) == ["email", "slack"]
+    # with no sources configured, serve still runs the promise jobs
+    assert [j.id for j in scheduled_jobs(loaded({}), engine)][:2] == [
+        "promises:clock",
+        "promises:alerts",
+    ]
+    engine.dispose()
