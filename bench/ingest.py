@@ -24,14 +24,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, text
 
-from monitor import migrate  # noqa: E402
-from monitor.config import ScoringSettings  # noqa: E402
-from monitor.db import make_engine, make_sessionmaker  # noqa: E402
-from monitor.ingest import IngestOptions, ingest_batch  # noqa: E402
-from monitor.priority import ModelScorer  # noqa: E402
-from monitor.scoring import load_model  # noqa: E402
-from monitor.sources.base import Batch  # noqa: E402
-from monitor.sources.twitter import mentions_from_page  # noqa: E402
+from monitor import migrate
+from monitor.config import ScoringSettings
+from monitor.db import make_engine, make_sessionmaker
+from monitor.ingest import IngestOptions, ingest_batch
+from monitor.priority import ModelScorer
+from monitor.scoring import load_model
+from monitor.sources.base import Batch
+from monitor.sources.twitter import mentions_from_page
 
 PHRASES = [
     "my order {n} still has not arrived, third time I ask",

@@ -194,11 +194,14 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from monitor.scoring import load_model
+    from monitor.scoring import ModelFileError, load_model
     from monitor.scoring.commands import score_stream
 
     loaded = _config(args, require_file=False)
-    model = load_model(loaded.settings.scoring.model_path)
+    try:
+        model = load_model(loaded.settings.scoring.model_path)
+    except ModelFileError as exc:
+        raise CommandError(f"scoring.model_path: {exc}", EXIT_USAGE) from None
     return score_stream(sys.stdin.buffer, sys.stdout, model=model, settings=loaded.settings.scoring)
 
 
