@@ -136,13 +136,17 @@ def _rows(session: Session, cases: list[Case], *, now: datetime) -> list[QueueRo
             select(Customer.id, Customer.display_name).where(
                 Customer.id.in_({c.customer_id for c in cases})
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     latest = select(func.max(Mention.id)).where(Mention.case_id.in_(ids)).group_by(Mention.case_id)
     words = dict(
         session.execute(
             select(Mention.case_id, func.substr(Mention.text, 1, 300)).where(Mention.id.in_(latest))
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     holder_ids = {c.claimed_by_id for c in cases if c.claimed_by_id}
     holders: dict[int, str] = {}
