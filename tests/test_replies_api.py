@@ -106,3 +106,16 @@ def test_check_endpoint(web_app: WebApp, app_client: Any) -> None:
     schema = app_client.get("/openapi.json").json()
     assert "/api/v1/cases/{case_id}/replies" in schema["paths"]
     assert "/api/v1/replies/check" in schema["paths"]
+
+
+def test_case_page_shows_reply_state_and_the_composer(web_app: WebApp, app_client: Any) -> None:
+    from tests.fixtures.web import login
+
+    s, agent, _, _ = setup(web_app)
+    assert post(app_client, s.case_id, agent, "key-5").status_code == 202
+    assert login(app_client, "priya").status_code in (302, 303)
+    page = app_client.get(f"/cases/{s.case_id}")
+    assert page.status_code == 200
+    assert 'class="reply-state state-queued"' in page.text
+    assert 'id="reply-composer"' in page.text and "/static/composer.js" in page.text
+    assert "canned" not in page.text.lower()
