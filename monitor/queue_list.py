@@ -1,6 +1,6 @@
 """The live queue: one page of cases, highest priority first, then longest waiting.
 
-Keyset pagination on ``(priority DESC, first_unanswered_at ASC NULLS LAST, id ASC)``,
+Keyset pagination on ``(priority DESC, first_unanswered_at ASC, id ASC)``,
 served by the ``ix_cases_queue`` index, so any page costs the same with 100,000 open
 cases. A page is assembled with a handful of batched look-ups (customers, latest words,
 claim holders, unkept promises), never one query per row.
@@ -77,18 +77,23 @@ class QueuePage:
     next: QueueKey | None
 
 
-QUEUE_ORDER = (Case.priority.desc(), Case.first_unanswered_at.asc().nulls_last(), Case.id.asc())
+# Plain ASC on purpose, so the index serves the whole ORDER BY on both backends: where
+# first_unanswered_at is NULL (only answered or resolved cases; an open case always has
+# it) PostgreSQL sorts those last and SQLite first, and the keyset predicate follows.
+QUEUE_ORDER = (Case.priority.desc(), Case.first_unanswered_at.asc(), Case.id.asc())
 UNKEPT_PROMISES = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
 
-def _after(key: QueueKey) -> ColumnElement[bool]:
+def _after(key: QueueKey, *, nulls_first: bool) -> ColumnElement[bool]:
     w, i = Case.first_unanswered_at, Case.id
     if key.waiting_since is None:
         same_p = and_(w.is_(None), i > key.case_id)
+        if nulls_first:
+            same_p = or_(same_p, w.is_not(None))
     else:
-        same_p = or_(
-            w > key.waiting_since, w.is_(None), and_(w == key.waiting_since, i > key.case_id)
-        )
+        same_p = or_(w > key.waiting_since, and_(w == key.waiting_since, i > key.case_id))
+        if not nulls_first:
+            same_p = or_(same_p, w.is_(None))
     return and_(
         Case.priority <= key.priority,
         or_(Case.priority < key.priority, same_p),
@@ -117,7 +122,8 @@ def list_queue(
     elif f.claimed == "unclaimed":
         stmt = stmt.where(~live)
     if after is not None:
-        stmt = stmt.where(_after(after))
+        nulls_first = session.get_bind().dialect.name == "sqlite"
+        stmt = stmt.where(_after(after, nulls_first=nulls_first))
     cases = list(session.scalars(stmt.order_by(*QUEUE_ORDER).limit(limit + 1)))
     more = len(cases) > limit
     cases = cases[:limit]
