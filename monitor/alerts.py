@@ -20,6 +20,7 @@ nothing else can.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -123,24 +124,28 @@ class Outcome:
     retry_after: float | None = None
 
 
-def send_all(alerts: list[AlertOut], senders: Mapping[str, AlertSender]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for alert in alerts:
-        sender = senders.get(alert.channel)
-        if sender is None:
-            outcomes.append(
-                Outcome(alert, error=f"no {alert.channel} sender configured", permanent=True)
-            )
-            continue
-        try:
-            outcomes.append(Outcome(alert, ref=sender.send(alert)))
-        except TransientError as exc:
-            outcomes.append(Outcome(alert, error=str(exc), retry_after=exc.retry_after))
-        except PermanentError as exc:
-            outcomes.append(Outcome(alert, error=str(exc), permanent=True))
-        except Exception as exc:  # an unexpected bug in one sender must not lose the batch
-            outcomes.append(Outcome(alert, error=f"{type(exc).__name__}: {exc}"))
-    return outcomes
+def send_all(
+    alerts: list[AlertOut], senders: Mapping[str, AlertSender], *, workers: int = 1
+) -> list[Outcome]:
+    """Send each alert; with ``workers`` > 1 on a thread pool (senders are thread-safe)."""
+    if workers > 1 and len(alerts) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(alerts))) as pool:
+            return list(pool.map(lambda a: _send_one(a, senders), alerts))
+    return [_send_one(a, senders) for a in alerts]
+
+
+def _send_one(alert: AlertOut, senders: Mapping[str, AlertSender]) -> Outcome:
+    sender = senders.get(alert.channel)
+    if sender is None:
+        return Outcome(alert, error=f"no {alert.channel} sender configured", permanent=True)
+    try:
+        return Outcome(alert, ref=sender.send(alert))
+    except TransientError as exc:
+        return Outcome(alert, error=str(exc), retry_after=exc.retry_after)
+    except PermanentError as exc:
+        return Outcome(alert, error=str(exc), permanent=True)
+    except Exception as exc:  # an unexpected bug in one sender must not lose the batch
+        return Outcome(alert, error=f"{type(exc).__name__}: {exc}")
 
 
 def record(
@@ -204,6 +209,7 @@ def deliver(
     policy: RetryPolicy = RetryPolicy(),
     batch: int = 200,
     max_batches: int = 100,
+    workers: int = 1,
 ) -> DeliveryStats:
     """Claim, send and record pending alerts until none is due (the scheduled job)."""
     stats = DeliveryStats()
@@ -212,7 +218,7 @@ def deliver(
             claimed = claim(session, now=now, limit=batch)
         if not claimed:
             break
-        outcomes = send_all(claimed, senders)
+        outcomes = send_all(claimed, senders, workers=workers)
         with sessions.begin() as session:
             record(session, outcomes, now=now, policy=policy, stats=stats)
         if len(claimed) < batch:

@@ -148,6 +148,8 @@ class AlertsSettings(_Section):
     max_attempts: int = Field(default=6, ge=1)
     retry_seconds: int = Field(default=30, ge=1)
     retry_max_seconds: int = Field(default=3600, ge=1)
+    # Alerts sent in parallel per process (each sender call is one HTTP/SMTP request).
+    send_workers: int = Field(default=8, ge=1, le=64)
     # After a promise is fulfilled, staff check with the customer within this time.
     follow_up_hours: int = Field(default=24, ge=0)
     # "today" in a promise means the end of the owner's working day (local hour).

@@ -214,11 +214,24 @@ def promise_jobs(
     senders = build_alert_senders(loaded)
     every = float(s.alerts.check_seconds)
 
-    def tick(now: datetime) -> int:
-        return promise_clock.run(sessions, now=now, policy=clock, scorer=scorer)
+    workers = s.alerts.send_workers
+
+    def tick(now: datetime, batch: int = 500) -> int:
+        """Claim a batch, deliver what it recorded at once, repeat until nothing is due."""
+        total = 0
+        for _ in range(1000):
+            handled = promise_clock.run(
+                sessions, now=now, policy=clock, scorer=scorer, batch=batch, max_batches=1
+            )
+            total += handled
+            if handled:
+                alerts.deliver(sessions, senders, now=now, policy=retry, workers=workers)
+            if handled < batch:
+                break
+        return total
 
     def send(now: datetime) -> alerts.DeliveryStats:
-        return alerts.deliver(sessions, senders, now=now, policy=retry)
+        return alerts.deliver(sessions, senders, now=now, policy=retry, workers=workers)
 
     jobs = [
         JobSpec(id="promises:clock", seconds=every, run=tick),
