@@ -16,7 +16,7 @@ demo: $(BIN)/.installed
 	$(BIN)/complaint-monitor demo
 
 test: $(BIN)/.installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
