@@ -206,6 +206,8 @@ class ScoringSettings(_Section):
 class QueueSettings(_Section):
     claim_timeout_minutes: int = Field(default=15, ge=1)
     hop_window_days: int = Field(default=14, ge=0)
+    # Waiting cases are re-scored this often (their score grows with the wait).
+    rescore_minutes: int = Field(default=5, ge=1)
 
 
 DEFAULT_BOILERPLATE = (

@@ -157,3 +157,41 @@ class ModelScorer:
         silent = TextScore(complaint=0.0, severity=0.0, label="none", points=0)
         score = combine(silent, context, self.settings)
         return replace(score, reasons=tuple(r for r in score.reasons if not r.startswith("text:")))
+
+
+def rescore_waiting(
+    session: Session, *, scorer: Scorer, now: datetime, after_id: int = 0, limit: int = 1000
+) -> tuple[int | None, int]:
+    """Re-score the next ``limit`` waiting cases after ``after_id``: waiting time only
+    grows, so a case's priority must move while nobody answers it.
+
+    Returns (the last case id seen, or None when done; how many scores changed), and
+    appends a ``case.updated`` event for each change so live consoles re-order.
+    """
+    from monitor import events
+    from monitor.models import Case, CaseStatus
+
+    cases = list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.id > after_id,
+                Case.status != CaseStatus.RESOLVED,
+                Case.first_unanswered_at.is_not(None),
+            )
+            .order_by(Case.id)
+            .limit(limit)
+        )
+    )
+    if not cases:
+        return None, 0
+    changed = rescore_cases(session, cases, scorer=scorer, now=now)
+    for case in changed:
+        events.append(
+            session,
+            events.EventKind.CASE_UPDATED,
+            now=now,
+            case_id=case.id,
+            payload={"score": case.score, "band": case.band, "status": case.status},
+        )
+    return cases[-1].id, len(changed)

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from monitor import leases
 from monitor.alerts import AlertOut, AlertSender, RetryPolicy
 from monitor.config import ConfigError, LoadedConfig
 from monitor.db import make_sessionmaker, utcnow
 from monitor.ingest import IngestOptions
 from monitor.polling import PollResult, poll_source
-from monitor.priority import ModelScorer, Scorer
+from monitor.priority import ModelScorer, Scorer, rescore_waiting
 from monitor.promise_clock import ClockPolicy
 from monitor.promise_perform import PerformPolicy
 from monitor.promises import Timing
@@ -103,19 +104,41 @@ def _poller(
 
 
 def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
-    sources = build_sources(loaded)
-    if not sources:
-        return promise_jobs(loaded, engine) + reply_jobs(loaded, engine)
     scorer = build_scorer(loaded)
     jobs = []
-    for source, seconds in sources:
+    for source, seconds in build_sources(loaded):
         poll = _poller(loaded, engine, source, seconds, scorer)
         jobs.append(JobSpec(id=f"poll:{source.name}", seconds=seconds, run=poll))
     return (
         jobs
+        + rescore_jobs(loaded, engine, scorer=scorer)
         + promise_jobs(loaded, engine, scorer=scorer)
         + reply_jobs(loaded, engine, scorer=scorer)
     )
+
+
+def rescore_jobs(loaded: LoadedConfig, engine: Engine, *, scorer: Scorer) -> list[JobSpec]:
+    """Waiting cases are re-scored periodically (one short transaction per chunk)."""
+    sessions = make_sessionmaker(engine)
+    holder = process_id()
+    minutes = loaded.settings.queue.rescore_minutes
+
+    def run(now: datetime) -> int:
+        with sessions.begin() as s:
+            if not leases.acquire(
+                s, "rescore", holder=holder, now=now, ttl=timedelta(minutes=minutes)
+            ):
+                return 0
+        changed, after = 0, 0
+        while True:
+            with sessions.begin() as s:
+                last, n = rescore_waiting(s, scorer=scorer, now=now, after_id=after)
+            changed += n
+            if last is None:
+                return changed
+            after = last
+
+    return [JobSpec(id="queue:rescore", seconds=minutes * 60.0, run=run)]
 
 
 def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:

@@ -232,3 +232,28 @@ def test_large_batch(session: Session, scorer: Scorer, n: int) -> None:
     r = ingest(session, scorer, items)
     assert r is not None and r.new == n
     assert count(session, Customer) == 40 and count(session, Case) == 40
+
+
+def test_waiting_cases_are_rescored_in_chunks(session: Session, scorer: Scorer) -> None:
+    from monitor.priority import rescore_waiting
+
+    ingest(session, scorer, [tweet(1, "@acme my invoice is wrong", user_id="1"),
+                             tweet(2, "@acme my parcel is lost", user_id="2"),
+                             tweet(3, "@acme app crashes", user_id="3")])
+    answered = session.scalars(select(Case).order_by(Case.id)).all()[2]
+    record_staff_reply(answered, now=later(hours=1))
+    before = {c.id: c.score for c in session.scalars(select(Case))}
+    seen, after_id, changed = [], 0, 0
+    while True:
+        last, n = rescore_waiting(session, scorer=scorer, now=later(days=3), after_id=after_id,
+                                  limit=1)
+        if last is None:
+            break
+        seen.append(last)
+        after_id, changed = last, changed + n
+    session.flush()
+    cases = {c.id: c for c in session.scalars(select(Case))}
+    assert seen == sorted(before)[:2]  # the answered case is not waiting
+    assert changed == 2
+    assert all(cases[i].score > before[i] for i in seen)
+    assert len(events_of(session, "case.updated")) >= 2
