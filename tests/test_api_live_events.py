@@ -1,0 +1,57 @@
+"""The live-update broadcaster: events committed by any writer reach subscribers quickly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import Engine
+
+from monitor import events
+from monitor.db import make_engine, make_sessionmaker
+from monitor.web.sse import Broadcaster
+from tests.factories import T0
+
+pytestmark = pytest.mark.db
+
+
+def test_events_from_another_process_reach_subscribers(committed_engine: Engine) -> None:
+    # A separate engine stands in for another `serve` process or the poller.
+    other = make_engine(committed_engine.url.render_as_string(hide_password=False))
+
+    async def scenario() -> tuple[list[str], float, bool]:
+        live = Broadcaster(committed_engine)
+        await live.start()
+        try:
+            sub = live.subscribe()
+            stream = live.stream(sub)
+            hello = await anext(stream)
+            assert hello["event"] == "hello"
+            if live.postgres:  # wait until LISTEN is in place, so the wake-up is the NOTIFY
+                for _ in range(100):
+                    if live.listening:
+                        break
+                    await asyncio.sleep(0.02)
+            t = time.perf_counter()
+            with make_sessionmaker(other).begin() as s:
+                events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"x": 1})
+                events.append(s, events.EventKind.NOTE_ADDED, now=T0, payload={"text": "secret"})
+            got = [await asyncio.wait_for(anext(stream), 3) for _ in range(2)]
+            return (
+                [m["event"] + ":" + m["data"] for m in got],
+                time.perf_counter() - t,
+                live.listening,
+            )
+        finally:
+            await live.stop()
+            other.dispose()
+
+    messages, elapsed, listening = asyncio.run(scenario())
+    assert all(m.startswith("case:") for m in messages)
+    assert '"kind": "case.updated"' in messages[0] and '"kind": "case.note"' in messages[1]
+    assert "secret" not in "".join(messages)  # the stream never carries content
+    if committed_engine.dialect.name == "postgresql":
+        assert listening and elapsed < 1.0  # woken by NOTIFY, not the 2 s safety poll
+    else:
+        assert elapsed < 1.0
