@@ -13,16 +13,21 @@ core, beside VADER (vaderSentiment, a dev dependency) in the same run.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Python puts this script's folder first on sys.path; bench/ holds modules (queue.py)
+# whose names shadow the standard library, which breaks importing scikit-learn.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import json
 import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -32,9 +37,9 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.scoring import data as ds  # noqa: E402
-from monitor.scoring.text_model import TextModel, TextScore  # noqa: E402
-from monitor.scoring.train import fit, subset  # noqa: E402
+from monitor.scoring import data as ds
+from monitor.scoring.text_model import TextModel, TextScore
+from monitor.scoring.train import AuxHeads, aux_sets, fit, fit_aux, subset
 
 
 def frustration(s: TextScore) -> float:
@@ -54,14 +59,16 @@ def vader_scores(texts: list[str]) -> np.ndarray:
     return -np.asarray([analyzer.polarity_scores(t)["compound"] for t in texts])
 
 
-def cross_validate(xci: ds.Labelled, ces: ds.Labelled, folds: int) -> dict[str, list[float]]:
+def cross_validate(
+    xci: ds.Labelled, ces: ds.Labelled, folds: int, aux: AuxHeads | None
+) -> dict[str, list[float]]:
     skf = StratifiedKFold(folds, shuffle=True, random_state=0)
     xs = list(skf.split(xci.texts, xci.labels))
     cs = list(skf.split(ces.texts, ces.labels))
     x_scores: list[TextScore | None] = [None] * len(xci.texts)
     c_scores: list[TextScore | None] = [None] * len(ces.texts)
     for (x_tr, x_te), (c_tr, c_te) in zip(xs, cs, strict=True):
-        model = fit([subset(xci, x_tr), subset(ces, c_tr)])
+        model = fit([subset(xci, x_tr), subset(ces, c_tr)], aux=aux)
         for i, s in zip(x_te, run(model, subset(xci, x_te)), strict=True):
             x_scores[i] = s
         for i, s in zip(c_te, run(model, subset(ces, c_te), "email"), strict=True):
@@ -76,7 +83,7 @@ def cross_validate(xci: ds.Labelled, ces: ds.Labelled, folds: int) -> dict[str, 
     }
 
 
-def unseen_domains(xci: ds.Labelled, ces: ds.Labelled) -> dict[str, float]:
+def unseen_domains(xci: ds.Labelled, ces: ds.Labelled, aux: AuxHeads | None) -> dict[str, float]:
     out: dict[str, float] = {}
     brands = sorted({g for g in xci.groups if not g.startswith("random")})
     for dom in brands:
@@ -85,7 +92,7 @@ def unseen_domains(xci: ds.Labelled, ces: ds.Labelled) -> dict[str, float]:
         # test set: the held-out brand domain plus an equal share of random tweets kept out
         rnd = [i for i in train_idx if xci.groups[i].startswith("random")][::6]
         train_idx = [i for i in train_idx if i not in set(rnd)]
-        model = fit([subset(xci, train_idx), ces])
+        model = fit([subset(xci, train_idx), ces], aux=aux)
         test = subset(xci, test_idx + rnd)
         out[dom] = float(roc_auc_score(test.labels, [s.complaint for s in run(model, test)]))
     return out
@@ -146,14 +153,17 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--skip-unseen", action="store_true")
     ap.add_argument("--only-throughput", action="store_true")
+    ap.add_argument("--no-aux", action="store_true", help="without the auxiliary heads")
     args = ap.parse_args()
     if args.only_throughput:
         report_throughput(args.lines)
         return
     xci, ces = ds.load_xci(args.data), ds.load_cesamard(args.data)
     emo, vt = ds.load_tweeteval_emotion(args.data), ds.load_vader_tweets(args.data)
-    cv = cross_validate(xci, ces, args.folds)
-    full = fit([xci, ces])
+    # auxiliary heads learn from general text only (no x-ci / cesamard labels): fitted once
+    aux = None if args.no_aux else fit_aux(aux_sets(args.data))
+    cv = cross_validate(xci, ces, args.folds, aux)
+    full = fit([xci, ces], aux=aux)
     emo_s = [frustration(s) for s in run(full, emo)]
     vt_s = [frustration(s) for s in run(full, vt)]
     rows = [
@@ -199,12 +209,12 @@ def main() -> None:
         print(f"{name:50s} {ours:8.4f} {vader:8.4f} {goal:>6s}")
     if not args.skip_unseen:
         print("\nunseen domain: x-ci brand domain left out of training (+ 1/6 of random tweets)")
-        per = unseen_domains(xci, ces)
+        per = unseen_domains(xci, ces, aux)
         for dom, auc in per.items():
             print(f"  {dom:12s} complaint ROC-AUC {auc:.4f}")
         print(f"  {'mean':12s} complaint ROC-AUC {np.mean(list(per.values())):.4f}   goal 0.91")
-        only_ces = fit([ces])
-        only_x = fit([xci])
+        only_ces = fit([ces], aux=aux)
+        only_x = fit([xci], aux=aux)
         print("unseen data set: trained on one, scored on the other")
         print(
             f"  cesamard only -> x-ci      ROC-AUC "

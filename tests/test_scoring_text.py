@@ -115,3 +115,26 @@ def test_score_and_score_many_agree(model: TextModel) -> None:
     assert many == one
     assert many[0].value > many[1].value
     assert 0 <= many[1].value <= 100
+
+
+def test_folded_blend_equals_its_parts() -> None:
+    """The short complaint head = logistic + severity blend + standardised aux heads."""
+    from monitor.scoring import data as ds
+    from monitor.scoring.train import TrainParams, fit, fit_aux
+
+    angry = ["you lost my parcel again", "worst service ever, refund me", "still broken!!"]
+    calm = ["thanks for the help", "love the new app", "when do you open tomorrow?"]
+    texts = angry + calm
+    tweets = ds.Labelled("t", texts, [1, 1, 1, 0, 0, 0], [3, 4, 2, 0, 0, 0], "x", [])
+    aux_set = ds.Labelled(
+        "a", ["awful and annoying", "lovely day", "so angry"], [1, 0, 1], [], "x", []
+    )
+    aux = fit_aux([aux_set])
+    plain = fit([tweets], TrainParams(severity_blend=0.0, aux_weight=0.0))
+    blended = fit([tweets], TrainParams(severity_blend=0.3, aux_weight=0.4), aux)
+    base = plain.raw_outputs(texts)[0]
+    aux_out = fx.design(fx.counts(texts)) @ aux.weights[:, 0] + aux.bias[0]
+    z = (aux_out - aux_out.mean()) / aux_out.std()
+    expected = base[:, 0] + 0.9 * (base[:, 2] - 1.0) + 0.4 * z
+    got = blended.raw_outputs(texts)[0][:, 0]
+    assert np.allclose(got, expected, atol=1e-3)
