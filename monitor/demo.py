@@ -4,10 +4,11 @@ customers written by the project. No credentials, no network.
 The stream is a real :class:`~monitor.sources.base.Source` (``DemoSource``) polled by
 the real scheduler through :func:`monitor.polling.poll_source`, so every message takes
 the same path as one from X or IMAP: dedupe, identity linking, case placement, scoring,
-events, and the live console. The script shows what the console is for: a customer who
-emailed twice and then tweeted (a channel hop, linked by the address they gave), a
-promise already overdue, a double charge with an order number and an amount, and
-background chatter of varying temper, so the queue visibly fills and re-orders.
+events, and the live console. The script (``monitor.demo_script``) shows what the
+console is for, so the queue visibly fills and re-orders. Customers answer some staff
+replies (``monitor.demo_reactions``), and replies, alerts
+and Slack invites go to simulated vendors (``monitor.demo_responders``) through the
+production workers (``monitor.demo_jobs``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import secrets
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,189 +25,50 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor import accounts, migrate, queue
+from monitor import accounts, demo_reactions, migrate, promises, queue
 from monitor.config import (
     DatabaseSettings,
+    EmailSourceSettings,
     LoadedConfig,
+    QueueSettings,
+    RespondersSettings,
+    ScoringSettings,
     ServerSettings,
     Settings,
+    SmtpResponderSettings,
+    SourcesSettings,
 )
 from monitor.db import make_engine, make_sessionmaker, utcnow
+from monitor.demo_jobs import demo_jobs
+from monitor.demo_reactions import SentReply, answer
+from monitor.demo_responders import DemoReplies, DemoSlack, Outbox
+from monitor.demo_script import CHATTER, HISTORY, STREAM, Line
 from monitor.ingest import IngestOptions, ingest_batch
-from monitor.mentions import Author, Channel, IdentityKind, MentionIn
-from monitor.models import Case, Promise, PromiseState, Reply, ReplyState, Role, Staff
+from monitor.mentions import Author, Channel, IdentityKind
+from monitor.models import Case, Mention, Reply, ReplyState, Role, Staff
 from monitor.priority import Scorer
 from monitor.scheduler import JobSpec
 from monitor.sources.base import Batch, Cursor
 
 DEMO_USER = "demo"
+DEMO_EMAIL = "demo@acme.example"  # the demo lead's Slack alerts go to this address
 OUR_ADDRESS = "support@acme.example"
 CHATTER_EVERY = timedelta(seconds=25)
-
-
-def _x(uid: str, username: str, name: str, followers: int) -> Author:
-    return Author(IdentityKind.X, uid, username, name, followers)
-
-
-def _mail(address: str, name: str) -> Author:
-    return Author(IdentityKind.EMAIL, address, address, name)
-
-
-PRIYA_X = _x("9001", "priya_codes", "Priya N.", 2_400)
-PRIYA_MAIL = _mail("priya.n@example.com", "Priya Natarajan")
-TOM_X = _x("9002", "tomfixesbikes", "Tom Becker", 860)
-ANA_MAIL = _mail("ana.silva@example.org", "Ana Silva")
-JO_X = _x("9003", "jo_runs", "Jo", 120)
-KEV_X = _x("9004", "kevbuilds", "Kevin O.", 48_000)
-MEI_MAIL = _mail("mei@example.net", "Mei Tanaka")
-LUIS_X = _x("9005", "luis_dm", "Luis", 300)
-
-
-@dataclass(frozen=True)
-class Line:
-    """One scripted message: who, where, what, and how long before ``now`` it was sent."""
-
-    key: str
-    author: Author
-    channel: Channel
-    text: str
-    ago: timedelta = timedelta(0)
-    subject: str | None = None
-
-    def build(self, run: str, now: datetime) -> MentionIn:
-        ext = f"demo-{run}-{self.key}"
-        if self.channel == Channel.EMAIL:
-            ext = f"<{ext}@demo.complaint-monitor>"
-        raw = f"demo message {self.key}: {self.text}".encode()
-        return MentionIn(
-            channel=self.channel,
-            external_id=ext,
-            author=self.author,
-            text=self.text,
-            text_for_scoring=self.text,
-            created_at=now - self.ago,
-            raw=raw,
-            public=self.channel == Channel.X,
-            subject=self.subject,
-            thread_refs=(ext,) if self.channel != Channel.EMAIL else (),
-        )
-
-
-# Already waiting when the demo starts (ingested at start-up, back-dated).
-HISTORY = (
-    Line(
-        "priya-1",
-        PRIYA_MAIL,
-        Channel.EMAIL,
-        "Hello, I returned the headphones on 2 November (order #A-10023) and the refund "
-        "of $129.00 has not arrived. Could you check please?",
-        timedelta(hours=27),
-        "Refund for order A-10023",
-    ),
-    Line(
-        "tom-1",
-        TOM_X,
-        Channel.X,
-        "@acme the charger of my Acme E-Bike 500 stopped charging after a week",
-        timedelta(days=2),
-    ),
-    Line(
-        "priya-2",
-        PRIYA_MAIL,
-        Channel.EMAIL,
-        "Second time asking. Still no refund for order #A-10023 and no reply at all.",
-        timedelta(hours=4),
-        "Re: Refund for order A-10023",
-    ),
-)
-# Then, one every few seconds (offset from the start of the demo).
-STREAM: tuple[tuple[float, Line], ...] = (
-    (4, Line("jo-1", JO_X, Channel.X, "@acme how do I export my ride history to a CSV?")),
-    (
-        9,
-        Line(
-            "priya-3",
-            PRIYA_X,
-            Channel.X,
-            "@acme I've emailed you TWICE (priya.n@example.com) about my refund for "
-            "order A-10023. Nobody answers. Is anyone actually there??",
-        ),
-    ),
-    (
-        15,
-        Line(
-            "ana-1",
-            ANA_MAIL,
-            Channel.EMAIL,
-            "You charged my card twice for the annual plan: $49.99 on 20 November and "
-            "again on 21 November. Please refund one. My phone is +44 20 7946 0958.",
-            subject="Charged twice",
-        ),
-    ),
-    (
-        21,
-        Line(
-            "tom-2",
-            TOM_X,
-            Channel.X,
-            "@acme you promised me a replacement charger by Friday. It's Monday. Nothing. "
-            "Not even an email.",
-        ),
-    ),
-    (
-        27,
-        Line(
-            "mei-1",
-            MEI_MAIL,
-            Channel.EMAIL,
-            "Love the new app update, the map is great!",
-            subject="Thanks",
-        ),
-    ),
-    (
-        33,
-        Line(
-            "kev-1",
-            KEV_X,
-            Channel.X,
-            "@acme app crashed mid-ride and wiped 3 hours of recorded route. Third time this "
-            "month. Absolutely unacceptable, I'm done.",
-        ),
-    ),
-    (
-        40,
-        Line(
-            "luis-1", LUIS_X, Channel.X_DM, "hi, my order #B-20417 says delivered but it isn't here"
-        ),
-    ),
-    (
-        48,
-        Line(
-            "ana-2",
-            ANA_MAIL,
-            Channel.EMAIL,
-            "Any news? Still charged twice.",
-            subject="Re: Charged twice",
-        ),
-    ),
-)
-CHATTER = (
-    (JO_X, "@acme is there a dark mode?"),
-    (LUIS_X, "@acme still waiting on that parcel, order #B-20417"),
-    (KEV_X, "@acme hello?? nobody from support is reading this?"),
-    (MEI_MAIL, "Small thing: the weekly summary email arrives twice."),
-)
+ANY_ADDRESS = frozenset({"0.0.0.0", "::"})  # noqa: S104 (only to print a usable URL)
 
 
 @dataclass
 class DemoSource:
-    """The scripted stream as a Source: what is due by ``now`` after the cursor."""
+    """The scripted stream as a Source: what is due by ``now`` after the cursor, then
+    the customers' answers to staff replies (``replies`` reads those from the database;
+    the cursor remembers which were answered)."""
 
     run: str
     started_at: datetime
     name: str = "demo:stream"
     stream: tuple[tuple[float, Line], ...] = STREAM
     chatter: tuple[tuple[Author, str], ...] = CHATTER
+    replies: Callable[[datetime], Sequence[SentReply]] | None = None
     fetches: int = field(default=0, init=False)
 
     def due(self, now: datetime) -> list[Line]:
@@ -223,18 +85,31 @@ class DemoSource:
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Batch:
         self.fetches += 1
-        pos = int(cursor.get("pos", 0)) if cursor and cursor.get("run") == self.run else 0
+        ours = bool(cursor) and cursor is not None and cursor.get("run") == self.run
+        pos = int(cursor.get("pos", 0)) if cursor and ours else 0
+        answered = [int(i) for i in (cursor.get("answered") or [])] if cursor and ours else []
         fresh = self.due(now)[pos:]
-        return Batch(
-            mentions=[line.build(self.run, now) for line in fresh],
-            next_cursor={"run": self.run, "pos": pos + len(fresh)},
-        )
+        mentions = [line.build(self.run, now) for line in fresh]
+        for sent in self.replies(now) if self.replies else ():
+            if sent.reply_id in answered or now < sent.due_at:
+                continue
+            answered.append(sent.reply_id)
+            if (m := answer(sent, run=self.run, now=now)) is not None:
+                mentions.append(m)
+        cursor_out = {"run": self.run, "pos": pos + len(fresh), "answered": answered[-500:]}
+        return Batch(mentions=mentions, next_cursor=cursor_out)
 
 
 def demo_settings(url: str, host: str, port: int) -> LoadedConfig:
+    """Defaults, except: waiting cases are re-scored every minute and waiting counts a
+    point a minute (not 0.5 an hour), so a newcomer can watch scores climb."""
     settings = Settings(
         database=DatabaseSettings(url=url),
         server=ServerSettings(host=host, port=port, secure_cookies=False, run_scheduler=True),
+        sources=SourcesSettings(email=EmailSourceSettings(own_addresses=(OUR_ADDRESS,))),
+        responders=RespondersSettings(email=SmtpResponderSettings(from_address=OUR_ADDRESS)),
+        scoring=ScoringSettings(wait_points_per_hour=60.0),
+        queue=QueueSettings(rescore_minutes=1),
     )
     return LoadedConfig(settings=settings, secrets={}, path=None)
 
@@ -250,52 +125,80 @@ def ensure_staff(session: Session, *, password: str, now: datetime) -> Staff:
             role=Role.LEAD,
             now=now,
             display_name="Demo Lead",
+            email=DEMO_EMAIL,
         )
     staff.password_hash = accounts.hash_password(password)
     staff.active = True
+    staff.email = staff.email or DEMO_EMAIL
     return staff
 
 
+def _answer(
+    session: Session, line: Line, *, run: str, now: datetime, staff: Staff, body: str
+) -> tuple[Case, Reply] | None:
+    """A back-dated staff reply to the history message ``line`` (already sent)."""
+    ext = line.build(run, now).external_id
+    mention = session.scalar(select(Mention).where(Mention.external_id == ext))
+    if mention is None:
+        return None
+    case = queue.get_case(session, mention.case_id)
+    at = now - line.ago + timedelta(hours=1)
+    reply = Reply(
+        case_id=case.id,
+        mention_id=mention.id,
+        staff_id=staff.id,
+        channel=case.channel,
+        body=body,
+        idempotency_key=f"demo-{run}-{line.key}-reply",
+        state=ReplyState.SENT,
+        created_at=at,
+        sent_at=at,
+        external_id=f"demo-{run}-{line.key}-reply",
+    )
+    session.add(reply)
+    session.flush()
+    queue.record_staff_reply(case, now=at)
+    case.apologised_at = case.listened_at = case.agreed_at = at
+    return case, reply
+
+
 def seed(session: Session, *, run: str, now: datetime, scorer: Scorer, staff: Staff) -> None:
-    """Back-dated history, a staff reply with a promise that is now overdue."""
+    """Back-dated history; staff replies with two promises: a replacement charger now
+    overdue (the clock alerts at once), and a Slack invite the app performs."""
     options = IngestOptions(own_addresses=(OUR_ADDRESS,))
     mentions = [line.build(run, now) for line in HISTORY]
     batch = Batch(mentions=mentions, next_cursor={"run": run})
     ingest_batch(session, batch, source="demo:history", now=now, scorer=scorer, options=options)
     session.flush()
-    tom = session.scalar(
-        select(Case).join(Case.customer).where(Case.channel == Channel.X).order_by(Case.id.desc())
-    )
-    if tom is None:
-        return
-    replied = now - timedelta(days=1, hours=20)
-    session.add(
-        Reply(
-            case_id=tom.id,
-            staff_id=staff.id,
-            channel=tom.channel,
-            body="So sorry Tom! We'll send you a replacement charger by Friday.",
-            idempotency_key=f"demo-{run}-tom-reply",
-            state=ReplyState.SENT,
-            created_at=replied,
-            sent_at=replied,
-        )
-    )
-    queue.record_staff_reply(tom, now=replied)
-    tom.apologised_at = tom.listened_at = tom.agreed_at = replied
-    session.add(
-        Promise(
-            case_id=tom.id,
-            customer_id=tom.customer_id,
-            owner_id=staff.id,
-            kind="shipment",
+    by_key = {line.key: line for line in HISTORY}
+    body = "So sorry Tom! We'll send you a replacement charger by Friday."
+    if found := _answer(session, by_key["tom-1"], run=run, now=now, staff=staff, body=body):
+        tom, reply = found
+        promises.create(
+            session,
+            case=tom,
+            kind="fix",
             wording="a replacement charger by Friday",
             due_at=now - timedelta(hours=6),
-            state=PromiseState.OPEN,
-            created_at=replied,
-            updated_at=replied,
+            owner=staff,
+            now=reply.created_at,
+            reply_id=reply.id,
+            actor=staff.name,
         )
-    )
+    body = "Hi Sam, lovely idea! I'll add you to our #acme-riders Slack channel today."
+    if found := _answer(session, by_key["sam-1"], run=run, now=now, staff=staff, body=body):
+        sam, reply = found
+        promises.create(
+            session,
+            case=sam,
+            kind="slack_invite",
+            wording="an invite to our #acme-riders Slack channel today",
+            due_at=now + timedelta(hours=4),
+            owner=staff,
+            now=reply.created_at,
+            reply_id=reply.id,
+            actor=staff.name,
+        )
 
 
 def poll_job(
@@ -355,21 +258,56 @@ def run_demo(
     scorer = scorer or build_scorer(loaded)
     password = secrets.token_urlsafe(9)
     run, now = secrets.token_hex(3), utcnow()
-    with make_sessionmaker(engine).begin() as session:
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
         staff = ensure_staff(session, password=password, now=now)
         seed(session, run=run, now=now, scorer=scorer, staff=staff)
-    source = DemoSource(run=run, started_at=now)
-    background = Scheduler([poll_job(engine, source, scorer)])
+    source = DemoSource(run=run, started_at=now, replies=demo_reactions.reader(sessions, now))
+    outbox = Outbox(db_path.with_suffix(".outbox.jsonl"), echo=out)
+    jobs = demo_jobs(
+        loaded,
+        engine,
+        replies=DemoReplies(outbox),
+        slack=DemoSlack(outbox),
+        scorer=scorer,
+        holder=f"demo-{run}",
+    )
+    background = Scheduler([poll_job(engine, source, scorer), *jobs])
     app = create_app(
         loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
     )
     shown = f"[{host}]" if ":" in host else host
-    out("complaint-monitor demo")
-    out(f"  console:   http://{shown}:{actual_port}/")
-    out(f"  sign in:   {DEMO_USER} / {password}")
-    out(f"  database:  {db_path}")
-    out("Simulated X mentions and emails arrive every few seconds. Ctrl-C stops the demo.")
+    if host in ANY_ADDRESS:
+        shown = "localhost"
+    for line in welcome(f"http://{shown}:{actual_port}/", password, db_path, outbox.path):
+        out(line)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, ws="none")
     uvicorn.Server(config).run(sockets=[sock])
     engine.dispose()
     return 0
+
+
+def welcome(url: str, password: str, db_path: Path, outbox: Path) -> list[str]:
+    """The start-up message: where, who, and what to try first."""
+    return [
+        "complaint-monitor demo: a support desk with simulated customers "
+        "(no credentials, no network)",
+        "",
+        f"  console:   {url}",
+        f"  sign in:   {DEMO_USER} / {password}   (a team lead)",
+        f"  database:  {db_path}",
+        f"  outbox:    {outbox}   (what the simulated X, email and Slack received)",
+        "",
+        "What to try:",
+        "  1. Watch the queue: X mentions and emails arrive every few seconds and re-order",
+        "     it by frustration; waiting scores climb a point a minute (demo speed).",
+        "  2. Open Priya Natarajan: she emailed twice, then tweeted (a channel hop); her",
+        "     order number is already picked out. Write her a personal reply and send it:",
+        "     it is delivered within seconds, and she may answer back.",
+        "  3. Tom Becker's promise is overdue: the Slack alerts it raised are shown below",
+        "     and on his case.",
+        "  4. Sam Okafor was promised a Slack invite: the app sends it, sees him accept",
+        "     (about 20 s) and marks the promise kept, then prompts you to follow up.",
+        "",
+        "Simulated deliveries are printed below as they happen. Ctrl-C stops the demo.",
+    ]
