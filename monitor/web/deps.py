@@ -34,11 +34,12 @@ def get_config(request: Request) -> LoadedConfig:
     return loaded
 
 
-DbSession = Annotated[Session, Depends(get_db)]
 # Committed before the response is sent (the default "request" scope of a dependency
 # with yield exits only after the response went out, so a client could read its own
-# write before it is committed, and a failed commit would go unreported). Use this for
-# every request that writes.
+# write before it is committed, and a failed commit would go unreported). Every route
+# uses this one session per request; DbSession is the same dependency under its older
+# name, so nothing can open a second, late-committing session by accident.
 DbTx = Annotated[Session, Depends(get_db, scope="function")]
+DbSession = DbTx
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[LoadedConfig, Depends(get_config)]
