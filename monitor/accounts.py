@@ -97,6 +97,12 @@ def authenticate(session: Session, *, name: str, password: str) -> Staff | None:
     return staff if verify_password(staff.password_hash, password) else None
 
 
+def active_staff(session: Session, *, limit: int = 500) -> list[Staff]:
+    """Active staff by name (who can own a promise)."""
+    stmt = select(Staff).where(Staff.active.is_(True)).order_by(Staff.name).limit(limit)
+    return list(session.scalars(stmt))
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

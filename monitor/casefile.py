@@ -23,16 +23,17 @@ from monitor.models import (
     Event,
     Identity,
     Mention,
-    Promise,
-    PromiseState,
     Reply,
+    ReplyState,
     Staff,
     Stage,
 )
+from monitor.promise_views import AlertView, PromiseView, case_alerts, promise_views
 from monitor.queue import STAGE_COLUMNS, claim_active, get_case
 
+__all__ = ["CaseFile", "Entry", "PromiseView", "load"]
+
 HISTORY_LIMIT = 500
-UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 # Events already shown through their own rows (the mention itself, score bookkeeping).
 QUIET_EVENTS = frozenset(
     {EventKind.MENTION_CREATED, EventKind.CASE_UPDATED, EventKind.SCORE_CHANGED}
@@ -55,16 +56,6 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class PromiseView:
-    id: int
-    kind: str
-    wording: str
-    due_at: datetime
-    state: str
-    overdue: bool
-
-
-@dataclass(frozen=True)
 class CaseFile:
     case: Case
     customer: Customer
@@ -76,6 +67,8 @@ class CaseFile:
     holder: Staff | None  # live claim holder, if any
     notes: list[Entry]
     last_event_id: int  # the newest event of the case already reflected here
+    failed_reply: Reply | None = None  # the latest reply, when it permanently failed
+    alerts: list[AlertView] = field(default_factory=list)  # about the case, not a promise
 
 
 def _mentions(session: Session, customer_id: int, case_id: int) -> list[Mention]:
@@ -141,7 +134,10 @@ def load(
             )
         )
         previous = m.channel
-    replies = session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))
+    replies = list(
+        session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))
+    )
+    latest = replies[-1] if replies else None
     staff_names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
     for r in replies:
         who = staff_names.get(r.staff_id or 0, "staff")
@@ -153,7 +149,7 @@ def load(
                 r.body,
                 channel=r.channel,
                 case_id=r.case_id,
-                meta={"state": r.state},
+                meta={"state": r.state, "error": r.error, "id": r.id},
             )
         )
     newest_first = session.scalars(
@@ -170,14 +166,7 @@ def load(
             if entry.kind == "note":
                 notes.append(entry)
     timeline.sort(key=lambda x: x.at)
-    promises = [
-        PromiseView(
-            p.id, p.kind, p.wording, p.due_at, p.state, p.state in UNKEPT and p.due_at < now
-        )
-        for p in session.scalars(
-            select(Promise).where(Promise.customer_id == customer.id).order_by(Promise.due_at)
-        )
-    ]
+    promises = promise_views(session, customer.id, now=now)
     customer_texts = [(m.id, m.text_for_scoring or m.text) for m in mentions]
     ignore = (*own_addresses,)
     holder = (
@@ -197,4 +186,6 @@ def load(
         holder=holder,
         notes=notes,
         last_event_id=last_event_id,
+        failed_reply=latest if latest and latest.state == ReplyState.FAILED else None,
+        alerts=case_alerts(session, case.id),
     )

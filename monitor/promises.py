@@ -28,7 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import events
-from monitor.models import Case, CaseStatus, Event, Identity, Promise, PromiseState, Staff
+from monitor.config import AlertsSettings
+from monitor.models import (
+    Case,
+    CaseStatus,
+    Event,
+    Identity,
+    Promise,
+    PromiseState,
+    Role,
+    Staff,
+    Stage,
+)
 from monitor.priority import Scorer, rescore_cases
 from monitor.promise_text import PromiseKind, zone
 
@@ -66,12 +77,38 @@ class PromiseStateError(PromiseError):
     pass
 
 
+class PromiseNotAllowed(PromiseError):
+    """An agent acting on someone else's promise (leads and admins may)."""
+
+
+LEAD_ROLES = frozenset({Role.LEAD, Role.ADMIN})
+
+
+def may_act(owner_id: int | None, staff: Staff) -> bool:
+    """Agents confirm or cancel their own promises (and unowned ones); leads anyone's."""
+    return staff.role in LEAD_ROLES or owner_id in (None, staff.id)
+
+
+def ensure_may_act(promise: Promise, staff: Staff) -> None:
+    if not may_act(promise.owner_id, staff):
+        raise PromiseNotAllowed(
+            f"promise {promise.id} belongs to someone else; only its owner or a lead may change it"
+        )
+
+
 @dataclass(frozen=True)
 class Timing:
     """What creating and fulfilling need from the alerts settings."""
 
     remind_before: timedelta = timedelta(minutes=60)
     follow_up: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_settings(cls, alerts: AlertsSettings) -> Timing:
+        return cls(
+            remind_before=timedelta(minutes=alerts.remind_before_minutes),
+            follow_up=timedelta(hours=alerts.follow_up_hours),
+        )
 
 
 def first_action_at(due_at: datetime, *, now: datetime, timing: Timing) -> datetime:
@@ -194,6 +231,23 @@ def _rescore_customer(
         )
 
 
+def _stamp_acted(session: Session, promise: Promise, *, now: datetime, actor: str) -> None:
+    """A kept promise is the case's "acted" stage (the first time counts)."""
+    case = session.get(Case, promise.case_id)
+    if case is None or case.acted_at is not None:
+        return
+    case.acted_at = now
+    case.updated_at = now
+    events.append(
+        session,
+        events.EventKind.STAGE_CHANGED,
+        now=now,
+        case_id=case.id,
+        actor=actor,
+        payload={"stage": Stage.ACTED.value, "status": case.status, "by_promise": promise.id},
+    )
+
+
 def fulfil(
     session: Session,
     promise: Promise,
@@ -217,6 +271,7 @@ def fulfil(
     promise.next_action_at = promise.follow_up_due_at  # the clock checks the follow-up
     promise.perform_next_at = None
     promise.updated_at = now
+    _stamp_acted(session, promise, now=now, actor=actor)
     events.append(
         session,
         PromiseEvent.FULFILLED,

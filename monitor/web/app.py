@@ -22,7 +22,7 @@ from monitor import linking, queue
 from monitor.config import LoadedConfig
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
-from monitor.web import api, auth, console, filters, promises_api
+from monitor.web import api, auth, console, filters, promise_forms, promises_api
 from monitor.web.deps import DbSession
 from monitor.web.replies_api import install as install_replies
 from monitor.web.sse import Broadcaster
@@ -137,6 +137,7 @@ def create_app(
     install_replies(app, loaded)
     app.include_router(promises_api.router())
     app.include_router(console.router())
+    app.include_router(promise_forms.router())
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -7,16 +7,19 @@ something changed. Every form posts a CSRF token; every handler delegates to the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 
-from monitor import casefile, linking, queue
+from monitor import accounts, casefile, linking, promises, queue
+from monitor.config import LoadedConfig
 from monitor.models import Role, Staff, Stage
+from monitor.promise_text import PromiseKind
 from monitor.queue_list import QueueFilter, QueueKey, list_queue
 from monitor.web import auth
 from monitor.web.auth import CsrfChecked, CurrentStaff, MaybeStaff
@@ -59,6 +62,36 @@ def _timeout(cfg: Config) -> timedelta:
 
 
 Timeout = Annotated[timedelta, Depends(_timeout)]
+
+
+def case_page(
+    request: Request,
+    session: Session,
+    now: datetime,
+    cfg: LoadedConfig,
+    staff: Staff,
+    case_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The case page (raises queue.CaseNotFound)."""
+    own = cfg.settings.sources.email.own_addresses
+    cf = casefile.load(session, case_id, now=now, own_addresses=own)
+    return render(
+        request,
+        "case.html",
+        status_code,
+        cf=cf,
+        staff=staff,
+        now=now,
+        error=error,
+        stages=list(Stage),
+        is_lead=auth.has_role(staff, Role.LEAD),
+        may_act={p.id for p in cf.promises if promises.may_act(p.owner_id, staff)},
+        owners=accounts.active_staff(session),
+        kinds=[k.value for k in PromiseKind],
+    )
 
 
 def router() -> APIRouter:
@@ -154,31 +187,6 @@ def router() -> APIRouter:
     ) -> HTMLResponse:
         ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
         return render(request, "_queue_rows.html", **ctx)
-
-    def case_page(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: Staff,
-        case_id: int,
-        *,
-        status_code: int = 200,
-        error: str | None = None,
-    ) -> HTMLResponse:
-        own = cfg.settings.sources.email.own_addresses
-        cf = casefile.load(session, case_id, now=now, own_addresses=own)
-        return render(
-            request,
-            "case.html",
-            status_code,
-            cf=cf,
-            staff=staff,
-            now=now,
-            error=error,
-            stages=list(Stage),
-            is_lead=auth.has_role(staff, Role.LEAD),
-        )
 
     @pages.get("/cases/{case_id}", response_class=HTMLResponse)
     def open_case(

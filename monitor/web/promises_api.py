@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -144,6 +144,8 @@ def _domain_errors() -> Iterator[None]:
         raise HTTPException(404, detail=str(exc)) from None
     except promises.PromiseStateError as exc:
         raise HTTPException(409, detail=str(exc)) from None
+    except promises.PromiseNotAllowed as exc:
+        raise HTTPException(403, detail=str(exc)) from None
     except (promises.PromiseError, webhooks.WebhookError) as exc:
         raise HTTPException(422, detail=str(exc)) from None
 
@@ -179,11 +181,7 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["promises"], responses=ERRORS)
 
     def timing(cfg: Config) -> promises.Timing:
-        a = cfg.settings.alerts
-        return promises.Timing(
-            remind_before=timedelta(minutes=a.remind_before_minutes),
-            follow_up=timedelta(hours=a.follow_up_hours),
-        )
+        return promises.Timing.from_settings(cfg.settings.alerts)
 
     @api.post("/cases/{case_id}/promises", status_code=201, responses=NOT_FOUND)
     def create_promise(
@@ -251,11 +249,15 @@ def router() -> APIRouter:
     def fulfil(
         promise_id: int, body: FulfilIn, session: DbTx, now: Now, cfg: Config, p: Writer
     ) -> PromiseOut:
-        """Confirm the promise was kept, with evidence; the case then gets a follow-up prompt."""
+        """Confirm the promise was kept, with evidence; the case then gets a follow-up prompt.
+
+        Agents confirm their own promises; leads and admins anyone's (403 otherwise).
+        """
         staff = acting(p)
         evidence = body.evidence | ({"note": body.note} if body.note else {})
         with _domain_errors():
             promise = promises.get(session, promise_id, for_update=True)
+            promises.ensure_may_act(promise, staff)
             promises.fulfil(
                 session, promise, evidence=evidence, now=now, actor=staff.name, timing=timing(cfg)
             )
@@ -263,11 +265,12 @@ def router() -> APIRouter:
 
     @api.post("/promises/{promise_id}/cancel", responses=NOT_FOUND)
     def cancel(promise_id: int, body: CancelIn, session: DbTx, now: Now, p: Writer) -> PromiseOut:
-        """Withdraw a promise made in error, or record it as broken."""
+        """Withdraw a promise made in error, or record it as broken (owner or lead: 403)."""
         staff = acting(p)
         close: Callable[..., Promise] = promises.mark_broken if body.broken else promises.cancel
         with _domain_errors():
             promise = promises.get(session, promise_id, for_update=True)
+            promises.ensure_may_act(promise, staff)
             close(session, promise, reason=body.reason, now=now, actor=staff.name)
         return promise_out(session, promise, now=now, detail=True)
 
