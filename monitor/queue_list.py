@@ -3,7 +3,7 @@
 Keyset pagination on ``(priority DESC, first_unanswered_at ASC, id ASC)``,
 served by the ``ix_cases_queue`` index, so any page costs the same with 100,000 open
 cases. A page is assembled with a handful of batched look-ups (customers, latest words,
-claim holders, unkept promises), never one query per row.
+claim holders, unkept promises, latest replies that failed), never one query per row.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.mentions import first_words
-from monitor.models import Case, CaseStatus, Customer, Mention, Promise, PromiseState, Staff
+from monitor.models import (
+    Case,
+    CaseStatus,
+    Customer,
+    Mention,
+    Promise,
+    PromiseState,
+    Reply,
+    ReplyState,
+    Staff,
+)
 from monitor.queue import QueueError, claim_active
 
 
@@ -69,6 +79,8 @@ class QueueRow:
     open_promises: int
     overdue_promises: int
     updated_at: datetime
+    reply_failed: bool = False  # the case's latest reply permanently failed
+    reply_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,16 @@ def _rows(session: Session, cases: list[Case], *, now: datetime) -> list[QueueRo
         )
     ):
         promises.setdefault(case_id, []).append(state != PromiseState.OPEN or due_at < now)
+    newest = select(func.max(Reply.id)).where(Reply.case_id.in_(ids)).group_by(Reply.case_id)
+    failed = dict(
+        session.execute(
+            select(Reply.case_id, Reply.error).where(
+                Reply.id.in_(newest), Reply.state == ReplyState.FAILED
+            )
+        )
+        .tuples()
+        .all()
+    )
     out = []
     for c in cases:
         live = claim_active(c, now)
@@ -192,6 +214,8 @@ def _rows(session: Session, cases: list[Case], *, now: datetime) -> list[QueueRo
                 open_promises=len(mine),
                 overdue_promises=sum(mine),
                 updated_at=c.updated_at,
+                reply_failed=c.id in failed,
+                reply_error=failed.get(c.id),
             )
         )
     return out

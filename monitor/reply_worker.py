@@ -44,6 +44,7 @@ from monitor.events import EventKind
 from monitor.models import Case, Mention, Reply, ReplyState, Staff, Stage
 from monitor.priority import Scorer, rescore_cases
 from monitor.replies import ReplyEventKind
+from monitor.reply_alerts import FailureAlerts, record_failure
 from responders.base import (
     Delivery,
     DuplicateContent,
@@ -55,6 +56,7 @@ from responders.base import (
 )
 
 log = logging.getLogger(__name__)
+NO_EXTRA_ALERTS = FailureAlerts()  # the console alert only
 APOLOGY = re.compile(
     r"\b(?:sorry|apologi[sz]e|apologies|my (?:fault|mistake)|our (?:fault|mistake)|"
     r"we (?:messed|dropped) |i regret|we regret)",
@@ -197,7 +199,14 @@ def mark_sent(
     )
 
 
-def mark_failed(session: Session, reply: Reply, error: str, *, now: datetime) -> None:
+def mark_failed(
+    session: Session,
+    reply: Reply,
+    error: str,
+    *,
+    now: datetime,
+    alerts: FailureAlerts = NO_EXTRA_ALERTS,
+) -> None:
     reply.state = ReplyState.FAILED
     reply.error = error
     reply.holder = reply.lease_expires_at = reply.next_attempt_at = None
@@ -213,14 +222,16 @@ def mark_failed(session: Session, reply: Reply, error: str, *, now: datetime) ->
             "notify_staff_id": reply.staff_id,  # the sender is told (console, alerts)
         },
     )
+    record_failure(session, reply, error, now=now, policy=alerts)
 
 
 def _retry(session: Session, reply: Reply, exc: TransientError, *, now: datetime,
-           settings: ReplySettings) -> str:  # fmt: skip
+           settings: ReplySettings, alerts: FailureAlerts) -> str:  # fmt: skip
     """Schedule another attempt (or give up); returns which list the reply belongs to."""
     reply.error = str(exc)
     if reply.attempts >= settings.max_attempts:
-        mark_failed(session, reply, f"gave up after {reply.attempts} attempts: {exc}", now=now)
+        error = f"gave up after {reply.attempts} attempts: {exc}"
+        mark_failed(session, reply, error, now=now, alerts=alerts)
         return "failed"
     wait = backoff(reply.attempts, settings, exc.retry_after)
     if exc.maybe_sent:  # stay "sending": reconciliation looks before anything is re-sent
@@ -247,6 +258,7 @@ def deliver_due(
     holder: str,
     settings: ReplySettings,
     scorer: Scorer | None = None,
+    alerts: FailureAlerts = NO_EXTRA_ALERTS,
 ) -> RunReport:
     """Send the replies that are due (at most ``settings.batch_size``)."""
     report = RunReport()
@@ -285,11 +297,10 @@ def deliver_due(
                 mark_sent(session, reply, delivery, now=now, scorer=scorer)
                 report.sent.append(reply_id)
             elif isinstance(failure, TransientError):
-                getattr(report, _retry(session, reply, failure, now=now, settings=settings)).append(
-                    reply_id
-                )
+                kind = _retry(session, reply, failure, now=now, settings=settings, alerts=alerts)
+                getattr(report, kind).append(reply_id)
             else:
-                mark_failed(session, reply, str(failure), now=now)
+                mark_failed(session, reply, str(failure), now=now, alerts=alerts)
                 report.failed.append(reply_id)
     return report
 
@@ -302,6 +313,7 @@ def reconcile(
     holder: str,
     settings: ReplySettings,
     scorer: Scorer | None = None,
+    alerts: FailureAlerts = NO_EXTRA_ALERTS,
 ) -> RunReport:
     """Settle replies left in ``sending`` past their lease (see the module docstring)."""
     report = RunReport()
@@ -364,10 +376,12 @@ def reconcile(
                     "the outcome of sending is unknown and cannot be checked: "
                     "check with the customer before sending again",
                     now=now,
+                    alerts=alerts,
                 )
                 report.failed.append(reply_id)
             elif reply.attempts >= settings.max_attempts:
-                mark_failed(session, reply, f"not sent after {reply.attempts} attempts", now=now)
+                error = f"not sent after {reply.attempts} attempts"
+                mark_failed(session, reply, error, now=now, alerts=alerts)
                 report.failed.append(reply_id)
             else:  # not there (or SMTP and resend): send it again
                 reply.state = ReplyState.QUEUED

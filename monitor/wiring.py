@@ -342,9 +342,16 @@ def reply_jobs(
     Its first run is at start-up, so replies a crashed process left in "sending" are
     looked up before anything else is sent. Safe in several processes (atomic claims).
     """
+    from monitor.reply_alerts import FailureAlerts
     from monitor.reply_worker import deliver_due, reconcile
 
-    settings = loaded.settings.replies
+    s = loaded.settings
+    settings = s.replies
+    slack = s.responders.slack
+    alerts = FailureAlerts(
+        channels=tuple(c for c in s.alerts.channels if c != "webhook"),
+        slack_channel=slack.alert_channel or slack.default_channel,
+    )
     responders = build_responders(loaded)
     sessions = make_sessionmaker(engine)
     holder = process_id()
@@ -352,10 +359,22 @@ def reply_jobs(
 
     def run(now: datetime) -> object:
         settled = reconcile(
-            sessions, responders, now=now, holder=holder, settings=settings, scorer=scorer
+            sessions,
+            responders,
+            now=now,
+            holder=holder,
+            settings=settings,
+            scorer=scorer,
+            alerts=alerts,
         )
         sent = deliver_due(
-            sessions, responders, now=now, holder=holder, settings=settings, scorer=scorer
+            sessions,
+            responders,
+            now=now,
+            holder=holder,
+            settings=settings,
+            scorer=scorer,
+            alerts=alerts,
         )
         return settled, sent
 

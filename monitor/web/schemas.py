@@ -39,6 +39,8 @@ class QueueItemOut(BaseModel):
     claim_expires_at: datetime | None
     open_promises: int
     overdue_promises: int
+    reply_failed: bool = Field(False, description="the case's latest reply was not delivered")
+    reply_error: str | None = None
 
     @classmethod
     def from_row(cls, r: QueueRow) -> QueueItemOut:
@@ -60,6 +62,8 @@ class QueueItemOut(BaseModel):
             claim_expires_at=r.claim_expires_at,
             open_promises=r.open_promises,
             overdue_promises=r.overdue_promises,
+            reply_failed=r.reply_failed,
+            reply_error=r.reply_error,
         )
 
 
