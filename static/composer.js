@@ -20,7 +20,16 @@
   var overrideReason = document.getElementById("reply-override-reason");
   var sendButton = document.getElementById("reply-send");
   var status = document.getElementById("reply-status");
+  var promiseBox = document.getElementById("reply-promises");
+  var promiseList = document.getElementById("reply-promise-list");
+  var ownerOptions = document.getElementById("promise-owner-options");
+  var kindOptions = document.getElementById("promise-kind-options");
+  var staffId = root.getAttribute("data-staff-id");
+  var timezone = root.getAttribute("data-timezone") || "UTC";
   var timer = null, seq = 0, lastCheck = null, sending = false;
+  // Staff edits to a suggested promise, kept across re-checks (keyed by the sentence).
+  var edits = {};
+  var shown = ""; // signature of the suggestions on screen
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -70,6 +79,111 @@
     if (pos < text.length) preview.appendChild(document.createTextNode(text.slice(pos)));
   }
 
+  // --- promises found in the draft: confirm, edit, or untick ---------------------------
+
+  function signature(found) {
+    return (found || []).map(function (p) { return p.kind + "|" + p.wording; }).join("\n");
+  }
+
+  function field(label, control) {
+    var l = document.createElement("label");
+    l.appendChild(document.createTextNode(label + " "));
+    l.appendChild(control);
+    return l;
+  }
+
+  function options(select, template, value) {
+    if (template) select.appendChild(document.importNode(template.content, true));
+    if (value !== undefined && value !== null) select.value = String(value);
+  }
+
+  function promiseItem(p) {
+    var mine = edits[p.wording] || {};
+    var li = document.createElement("li");
+    li.className = "reply-promise";
+    li.setAttribute("data-kind", p.kind);
+    var head = document.createElement("label");
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "promise-confirm";
+    box.checked = mine.checked !== undefined ? mine.checked : true;
+    head.appendChild(box);
+    head.appendChild(document.createTextNode(" track this promise"));
+    li.appendChild(head);
+    var wording = document.createElement("input");
+    wording.className = "promise-wording";
+    wording.value = mine.wording || p.wording;
+    wording.maxLength = 2000;
+    li.appendChild(wording);
+    var fields = document.createElement("div");
+    fields.className = "promise-fields";
+    var kind = document.createElement("select");
+    kind.className = "promise-kind";
+    options(kind, kindOptions, mine.kind || p.kind);
+    var due = document.createElement("input");
+    due.type = "datetime-local";
+    due.className = "promise-due";
+    due.value = mine.due || p.due_local;
+    var owner = document.createElement("select");
+    owner.className = "promise-owner";
+    options(owner, ownerOptions, mine.owner || staffId);
+    fields.appendChild(field("Kind", kind));
+    fields.appendChild(field("Due (" + (p.timezone || timezone) + ")", due));
+    fields.appendChild(field("Owner", owner));
+    var target = document.createElement("input");
+    target.type = "email";
+    target.className = "promise-target";
+    target.value = mine.target !== undefined ? mine.target : (p.target || "");
+    target.placeholder = "customer's email";
+    var targetLabel = field("Invite", target);
+    fields.appendChild(targetLabel);
+    var note = document.createElement("span");
+    note.className = p.due_guessed ? "guessed" : "phrase";
+    note.textContent = p.due_guessed ? "no time in the text: usual delay assumed" : "“" + p.due_phrase + "”";
+    fields.appendChild(note);
+    li.appendChild(fields);
+    function sync() {
+      targetLabel.hidden = kind.value !== "slack_invite";
+      li.className = "reply-promise" + (box.checked ? "" : " off");
+      li.setAttribute("data-kind", kind.value);
+      edits[p.wording] = {
+        checked: box.checked, wording: wording.value, kind: kind.value,
+        due: due.value, owner: owner.value, target: target.value
+      };
+    }
+    [box, wording, kind, due, owner, target].forEach(function (el) {
+      el.addEventListener("change", sync);
+      el.addEventListener("input", sync);
+    });
+    li._promise = function () {
+      if (!box.checked) return null;
+      var out = { kind: kind.value, wording: wording.value, due_local: due.value,
+                  timezone: p.timezone || timezone, owner_id: Number(owner.value) };
+      if (kind.value === "slack_invite" && target.value.trim()) out.target = target.value.trim();
+      return out;
+    };
+    sync();
+    return li;
+  }
+
+  function showPromises(found) {
+    if (!promiseList) return;
+    clear(promiseList);
+    (found || []).forEach(function (p) { promiseList.appendChild(promiseItem(p)); });
+    promiseBox.hidden = !(found && found.length);
+    shown = signature(found);
+  }
+
+  function confirmedPromises() {
+    var out = [];
+    if (!promiseList) return out;
+    promiseList.querySelectorAll("li.reply-promise").forEach(function (li) {
+      var p = li._promise ? li._promise() : null;
+      if (p) out.push(p);
+    });
+    return out;
+  }
+
   function show(result, text) {
     lastCheck = result;
     personal.textContent = "personal " + result.personal + "/100" +
@@ -87,12 +201,16 @@
     }
     moveDm.hidden = !(result.suggest_dm && channel.value === "x");
     if (override) override.hidden = !(isLead && result.blocked);
+    if (result.promises) showPromises(result.promises);
   }
 
   function check() {
     var text = body.value;
     var mine = ++seq;
-    if (!text.trim()) { clear(preview); list(reasons, []); list(notes, []); return Promise.resolve(null); }
+    if (!text.trim()) {
+      clear(preview); list(reasons, []); list(notes, []); showPromises([]);
+      return Promise.resolve(null);
+    }
     return post("/cases/" + caseId + "/composer/check", { text: text, channel: channel.value })
       .then(function (r) {
         if (mine !== seq || r.status !== 200) return null; // a newer check is on its way
@@ -126,17 +244,39 @@
 
   function send() {
     if (sending) return;
+    if (timer) {
+      // The text changed since the last check: check first, so every promise in what is
+      // sent was on screen. If the check found other promises, staff review them first.
+      clearTimeout(timer);
+      timer = null;
+      var before = shown;
+      sendButton.disabled = true;
+      check().then(function (result) {
+        sendButton.disabled = false;
+        if (result && signature(result.promises) !== before && (result.promises || []).length) {
+          status.className = "reply-status";
+          status.textContent = "Your reply makes promises: check them below, then send.";
+          return;
+        }
+        send();
+      }, function () { sendButton.disabled = false; });
+      return;
+    }
     sending = true;
     sendButton.disabled = true;
-    var payload = { body: body.value, channel: channel.value, idempotency_key: key };
+    var payload = { body: body.value, channel: channel.value, idempotency_key: key,
+                    promises: confirmedPromises() };
     if (overrideReason && overrideReason.value.trim()) payload.override_reason = overrideReason.value;
     status.className = "reply-status";
     status.textContent = "Checking…";
     post("/cases/" + caseId + "/composer/send", payload).then(function (r) {
       sending = false;
       if (r.status === 202) {
-        status.textContent = "Queued for sending.";
+        var made = (r.body.promise_ids || []).length;
+        status.textContent = "Queued for sending." +
+          (made ? " " + made + (made === 1 ? " promise" : " promises") + " now tracked." : "");
         body.disabled = true;
+        if (promiseBox) promiseBox.disabled = true;
         key = newKey();
         poll(r.body.id, 0);
         return;
@@ -152,6 +292,10 @@
     });
   }
 
+  if (promiseList) {
+    // Editing a promise changes what is sent: a new key, so it is not taken for a retry.
+    promiseList.addEventListener("change", function () { key = newKey(); });
+  }
   body.addEventListener("input", function () { key = newKey(); schedule(); });
   channel.addEventListener("change", function () { key = newKey(); schedule(); });
   moveDm.addEventListener("click", function () {

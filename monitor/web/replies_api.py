@@ -7,6 +7,8 @@ REST (``/api/v1``, scopes from ``accounts.SCOPES``)
                                different reply; 422 the guard blocked it (with the check)
                                unless a lead gives ``override_reason``; 403 an agent tried
                                to override. Scope ``replies:write``.
+                               ``promises`` (optional): the promises the reply makes,
+                               created with it in the same transaction.
     GET  /replies/{id}         delivery state. Scope ``queue:read``.
     POST /replies/check        the template-likeness guard alone. Scope ``queue:read``.
 
@@ -19,119 +21,32 @@ The reply index (previous replies) lives on ``app.state.reply_index``, built on 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from monitor import queue, replies
+from monitor import promises, queue, replies
 from monitor.config import LoadedConfig
 from monitor.models import Reply, Staff
-from monitor.reply_guard import PersonalCheck
 from monitor.reply_index import ReplyIndex
+from monitor.reply_promises import queue_reply_with_promises, suggestions
 from monitor.web import auth
 from monitor.web.api import ERRORS, Principal, acting, scoped
 from monitor.web.deps import Config, DbTx, Now
+from monitor.web.reply_schemas import (
+    BlockedOut,
+    CheckIn,
+    CheckOut,
+    ComposerCheckOut,
+    ComposerSendIn,
+    ReplyIn,
+    ReplyOut,
+    SuggestedPromiseOut,
+)
 
-Channel = Literal["x", "x_dm", "email"]
-
-
-class ReplyIn(BaseModel):
-    body: str = Field(min_length=1, max_length=replies.MAX_BODY)
-    channel: Channel
-    override_reason: str | None = Field(
-        default=None, description="leads: send despite the guard, with this written reason"
-    )
-
-
-class ComposerSendIn(ReplyIn):
-    idempotency_key: str = Field(min_length=1, max_length=200)
-
-
-class CheckIn(BaseModel):
-    text: str = Field(max_length=replies.MAX_BODY)
-    channel: Channel = "email"
-    case_id: int | None = Field(default=None, description="check against this case's customer")
-
-
-class HighlightOut(BaseModel):
-    start: int
-    end: int
-    kind: Literal["boilerplate", "reused", "duplicate_reply", "too_long"] | str
-    message: str
-
-
-class CheckOut(BaseModel):
-    score: int = Field(ge=0, le=100, description="template-likeness (higher = more canned)")
-    personal: int = Field(ge=0, le=100)
-    blocked: bool
-    threshold: int
-    reasons: list[str]
-    highlights: list[HighlightOut]
-    x_length: int | None
-    x_limit: int | None
-    too_long: bool
-    suggest_dm: bool
-    notes: list[str]
-
-    @classmethod
-    def of(cls, c: PersonalCheck, threshold: int) -> CheckOut:
-        return cls(
-            score=c.score,
-            personal=c.personal,
-            blocked=c.blocked,
-            threshold=threshold,
-            reasons=c.reasons,
-            highlights=[
-                HighlightOut(start=s, end=e, kind=k, message=m) for s, e, k, m in c.highlights
-            ],
-            x_length=c.x_length,
-            x_limit=c.x_limit,
-            too_long=c.too_long,
-            suggest_dm=c.suggest_dm,
-            notes=c.notes,
-        )
-
-
-class ReplyOut(BaseModel):
-    id: int
-    case_id: int
-    staff_id: int | None
-    channel: str
-    state: Literal["queued", "sending", "sent", "failed"] | str
-    attempts: int
-    next_attempt_at: datetime | None
-    external_id: str | None = Field(description="tweet id, DM event id or Message-ID")
-    error: str | None
-    personal_score: int | None
-    override_reason: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-    @classmethod
-    def of(cls, r: Reply) -> ReplyOut:
-        return cls(
-            id=r.id,
-            case_id=r.case_id,
-            staff_id=r.staff_id,
-            channel=r.channel,
-            state=r.state,
-            attempts=r.attempts,
-            next_attempt_at=r.next_attempt_at,
-            external_id=r.external_id,
-            error=r.error,
-            personal_score=r.personal_score,
-            override_reason=r.override_reason,
-            created_at=r.created_at,
-            sent_at=r.sent_at,
-        )
-
-
-class BlockedOut(BaseModel):
-    detail: str
-    check: CheckOut
+__all__ = ["BlockedOut", "CheckIn", "CheckOut", "ReplyIn", "ReplyOut", "install"]
 
 
 def reply_index(request: Request, session: DbTx) -> ReplyIndex:
@@ -186,7 +101,7 @@ def send(
     case = queue.get_case(session, case_id)
     threshold = cfg.settings.replies.block_threshold
     try:
-        queued = replies.queue_reply(
+        sent = queue_reply_with_promises(
             session,
             case=case,
             staff=staff,
@@ -195,8 +110,12 @@ def send(
             idempotency_key=key,
             now=now,
             policy=policy(cfg, index),
+            drafts=[p.draft() for p in body.promises],
+            timing=promises.Timing.from_settings(cfg.settings.alerts),
             override_reason=body.override_reason,
         )
+    except promises.PromiseError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
     except replies.ReplyBlocked as exc:
         out = BlockedOut(detail=str(exc), check=CheckOut.of(exc.check, threshold))
         return JSONResponse(out.model_dump(mode="json"), status_code=422)
@@ -207,7 +126,8 @@ def send(
     except replies.ReplyError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=422)
     session.flush()
-    return JSONResponse(ReplyOut.of(queued.reply).model_dump(mode="json"), status_code=202)
+    made = ReplyOut.of(sent.queued.reply, [p.id for p in sent.promises])
+    return JSONResponse(made.model_dump(mode="json"), status_code=202)
 
 
 def _reply(session: Session, reply_id: int) -> Reply:
@@ -287,9 +207,22 @@ def console_router() -> APIRouter:
         session: DbTx,
         cfg: Config,
         index: Index,
-        _staff: auth.CurrentStaff,
-    ) -> CheckOut:
-        return run_check(session, cfg, index, body.model_copy(update={"case_id": case_id}))
+        now: Now,
+        staff: auth.CurrentStaff,
+    ) -> ComposerCheckOut:
+        """The guard, and the promises the draft makes (due times in the sender's zone)."""
+        checked = run_check(session, cfg, index, body.model_copy(update={"case_id": case_id}))
+        found = suggestions(
+            session,
+            queue.get_case(session, case_id),
+            body.text,
+            staff=staff,
+            now=now,
+            workday_end_hour=cfg.settings.alerts.workday_end_hour,
+        )
+        return ComposerCheckOut(
+            **checked.model_dump(), promises=[SuggestedPromiseOut.of(v) for v in found]
+        )
 
     @console.post("/cases/{case_id}/composer/send", dependencies=[Csrf])
     def composer_send(
