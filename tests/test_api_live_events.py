@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine
@@ -14,14 +16,35 @@ from monitor.web.sse import Broadcaster
 from tests.factories import T0
 
 pytestmark = pytest.mark.db
+T = TypeVar("T")
+
+
+def run_in_own_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a fresh thread: another test's loop (Playwright) may be running here."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(factory())
+        except BaseException as exc:  # re-raised in the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def test_events_from_another_process_reach_subscribers(committed_engine: Engine) -> None:
     # A separate engine stands in for another `serve` process or the poller.
     other = make_engine(committed_engine.url.render_as_string(hide_password=False))
 
-    async def scenario() -> tuple[list[str], float, bool]:
-        live = Broadcaster(committed_engine)
+    async def scenario() -> tuple[list[str], bool]:
+        # On PostgreSQL the safety poll is pushed far beyond the 3 s wait below, so only
+        # the NOTIFY can deliver in time: receiving the events proves the wake-up works.
+        live = Broadcaster(committed_engine, listen_poll_seconds=120.0)
         await live.start()
         try:
             sub = live.subscribe()
@@ -33,25 +56,18 @@ def test_events_from_another_process_reach_subscribers(committed_engine: Engine)
                     if live.listening:
                         break
                     await asyncio.sleep(0.02)
-            t = time.perf_counter()
             with make_sessionmaker(other).begin() as s:
                 events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"x": 1})
                 events.append(s, events.EventKind.NOTE_ADDED, now=T0, payload={"text": "secret"})
             got = [await asyncio.wait_for(anext(stream), 3) for _ in range(2)]
-            return (
-                [m["event"] + ":" + m["data"] for m in got],
-                time.perf_counter() - t,
-                live.listening,
-            )
+            return [m["event"] + ":" + m["data"] for m in got], live.listening
         finally:
             await live.stop()
             other.dispose()
 
-    messages, elapsed, listening = asyncio.run(scenario())
+    messages, listening = run_in_own_loop(scenario)
     assert all(m.startswith("case:") for m in messages)
     assert '"kind": "case.updated"' in messages[0] and '"kind": "case.note"' in messages[1]
     assert "secret" not in "".join(messages)  # the stream never carries content
     if committed_engine.dialect.name == "postgresql":
-        assert listening and elapsed < 1.0  # woken by NOTIFY, not the 2 s safety poll
-    else:
-        assert elapsed < 1.0
+        assert listening

@@ -35,9 +35,9 @@ def test_jobs_from_config(tmp_path) -> None:
         "webhooks:deliver",
     ]
     assert sorted(build_alert_senders(cfg)) == ["email", "slack"]
-    # with no sources configured, serve still runs the promise jobs
-    assert [j.id for j in scheduled_jobs(loaded({}), engine)][:2] == [
-        "promises:clock",
-        "promises:alerts",
-    ]
+    # with no sources configured, serve still re-scores waiting cases and runs the
+    # promise and reply jobs
+    ids = [j.id for j in scheduled_jobs(loaded({}), engine)]
+    assert {"queue:rescore", "promises:clock", "promises:alerts", "replies:deliver"} <= set(ids)
+    assert not [i for i in ids if i.startswith("poll:")]
     engine.dispose()
