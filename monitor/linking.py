@@ -21,6 +21,7 @@ from monitor.models import Case, Customer, Identity, Mention, Promise
 EMAIL_RE = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 HANDLE_RE = re.compile(r"(?:(?<![\w@])@|\b(?:twitter|x)\.com/)([A-Za-z0-9_]{1,15})\b")
 
+
 def stated_emails(text: str, ignore: Iterable[str] = ()) -> list[str]:
     skip = {normalise_email(a) for a in ignore}
     found = [normalise_email(m) for m in EMAIL_RE.findall(text)]
