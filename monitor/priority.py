@@ -159,6 +159,25 @@ class ModelScorer:
         return replace(score, reasons=tuple(r for r in score.reasons if not r.startswith("text:")))
 
 
+def rescore_and_announce(
+    session: Session, cases: list[CaseT], *, scorer: Scorer, now: datetime
+) -> list[CaseT]:
+    """:func:`rescore_cases`, plus a ``case.score_changed`` event per changed case so live
+    consoles re-order and webhooks hear of it."""
+    from monitor import events
+
+    changed = rescore_cases(session, cases, scorer=scorer, now=now)
+    for case in changed:
+        events.append(
+            session,
+            events.EventKind.SCORE_CHANGED,
+            now=now,
+            case_id=getattr(case, "id", None),
+            payload={"score": case.score, "band": case.band, "reasons": list(case.reasons)},
+        )
+    return changed
+
+
 def rescore_waiting(
     session: Session, *, scorer: Scorer, now: datetime, after_id: int = 0, limit: int = 1000
 ) -> tuple[int | None, int]:
@@ -166,9 +185,8 @@ def rescore_waiting(
     grows, so a case's priority must move while nobody answers it.
 
     Returns (the last case id seen, or None when done; how many scores changed), and
-    appends a ``case.updated`` event for each change so live consoles re-order.
+    announces each change (:func:`rescore_and_announce`).
     """
-    from monitor import events
     from monitor.models import Case, CaseStatus
 
     cases = list(
@@ -185,13 +203,5 @@ def rescore_waiting(
     )
     if not cases:
         return None, 0
-    changed = rescore_cases(session, cases, scorer=scorer, now=now)
-    for case in changed:
-        events.append(
-            session,
-            events.EventKind.CASE_UPDATED,
-            now=now,
-            case_id=case.id,
-            payload={"score": case.score, "band": case.band, "status": case.status},
-        )
+    changed = rescore_and_announce(session, cases, scorer=scorer, now=now)
     return cases[-1].id, len(changed)

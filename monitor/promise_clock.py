@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import events
 from monitor.config import AlertsSettings
 from monitor.models import Alert, AlertState, Case, CaseStatus, Promise, PromiseState, Role, Staff
-from monitor.priority import Scorer, rescore_cases
+from monitor.priority import Scorer, rescore_and_announce
 from monitor.promise_text import zone
 from monitor.promises import UNKEPT, PromiseEvent
 
@@ -317,16 +317,8 @@ def rescore_customers(
             select(Case).where(Case.customer_id.in_(ids), Case.status != CaseStatus.RESOLVED)
         )
     )
-    changed = rescore_cases(session, cases, scorer=scorer, now=now)
+    changed = rescore_and_announce(session, cases, scorer=scorer, now=now)
     session.flush()
-    for case in changed:
-        events.append(
-            session,
-            events.EventKind.SCORE_CHANGED,
-            now=now,
-            case_id=case.id,
-            payload={"score": case.score, "band": case.band, "reasons": case.reasons},
-        )
     return len(changed)
 
 
