@@ -206,6 +206,9 @@ class ScoringSettings(_Section):
 class QueueSettings(_Section):
     claim_timeout_minutes: int = Field(default=15, ge=1)
     hop_window_days: int = Field(default=14, ge=0)
+    # Link a new X user to the customer whose email address they state in a post (and an
+    # email sender to the X @handle they state); off = only identical identities link.
+    link_stated_identities: bool = True
     # Waiting cases are re-scored this often (their score grows with the wait).
     rescore_minutes: int = Field(default=5, ge=1)
 

@@ -42,12 +42,10 @@ def build_scorer(loaded: LoadedConfig) -> Scorer:
 
 def ingest_options(loaded: LoadedConfig) -> IngestOptions:
     s = loaded.settings
-    own_handles: tuple[str, ...] = ()
     return IngestOptions(
         hop_window=timedelta(days=s.queue.hop_window_days),
-        link_stated=True,
+        link_stated=s.queue.link_stated_identities,
         own_addresses=tuple(a.lower() for a in s.sources.email.own_addresses),
-        own_handles=own_handles,
     )
 
 

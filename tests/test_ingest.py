@@ -257,3 +257,16 @@ def test_waiting_cases_are_rescored_in_chunks(session: Session, scorer: Scorer) 
     assert changed == 2
     assert all(cases[i].score > before[i] for i in seen)
     assert len(events_of(session, "case.score_changed")) == 2
+
+
+def test_stated_linking_can_be_switched_off(session: Session, scorer: Scorer) -> None:
+    from dataclasses import replace
+
+    off = replace(OPTS, link_stated=False)
+    ingest_batch(session, Batch([email("m1@x", "Where is my invite?")], {"n": 1}), source="t",
+                 now=later(hours=1), scorer=scorer, options=off)
+    ingest_batch(session, Batch([tweet(5, "@acme I emailed you from dan@example.org")],
+                                {"n": 2}), source="t", now=later(hours=2), scorer=scorer,
+                 options=off)
+    session.flush()
+    assert count(session, Customer) == 2 and count(session, Case) == 2
