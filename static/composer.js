@@ -30,6 +30,7 @@
   // Staff edits to a suggested promise, kept across re-checks (keyed by the sentence).
   var edits = {};
   var shown = ""; // signature of the suggestions on screen
+  var tracked = ""; // "2 promises now tracked." after a send
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -230,12 +231,13 @@
       .then(function (reply) {
         if (reply.state === "sent") {
           status.className = "reply-status sent";
-          status.textContent = "Delivered (" + reply.channel + ", " + reply.external_id + ").";
+          status.textContent = "Delivered (" + reply.channel + ", " + reply.external_id + ")." + tracked;
         } else if (reply.state === "failed") {
           status.className = "reply-status failed";
-          status.textContent = "Not delivered: " + (reply.error || "failed") + ".";
+          status.textContent = "Not delivered: " + (reply.error || "failed") + "." + tracked;
         } else {
-          status.textContent = "Sending… (" + reply.state + ", attempt " + reply.attempts + ")";
+          status.textContent = (reply.state === "queued" ? "Queued for sending" : "Sending…") +
+            " (attempt " + reply.attempts + ")." + tracked;
           if (tries < 600) setTimeout(function () { poll(replyId, tries + 1); }, 1000);
         }
       })
@@ -273,8 +275,8 @@
       sending = false;
       if (r.status === 202) {
         var made = (r.body.promise_ids || []).length;
-        status.textContent = "Queued for sending." +
-          (made ? " " + made + (made === 1 ? " promise" : " promises") + " now tracked." : "");
+        tracked = made ? " " + made + (made === 1 ? " promise" : " promises") + " now tracked." : "";
+        status.textContent = "Queued for sending." + tracked;
         body.disabled = true;
         if (promiseBox) promiseBox.disabled = true;
         key = newKey();

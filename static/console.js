@@ -100,6 +100,8 @@
       if (status) status.className = "live on";
       scheduleRefresh(); // (re)connected: catch up on whatever we missed
     });
+    // Every event kind refreshes the rows: mention.*, case.*, and also reply.sent,
+    // reply.failed (the "reply failed" badge) and promise.* (open/overdue counts).
     source.addEventListener("case", function (ev) {
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }

@@ -90,7 +90,7 @@ def case_page(
         is_lead=auth.has_role(staff, Role.LEAD),
         may_act={p.id for p in cf.promises if promises.may_act(p.owner_id, staff)},
         owners=accounts.active_staff(session),
-        kinds=[k.value for k in PromiseKind],
+        promise_kinds=[k.value for k in PromiseKind],
     )
 
 
