@@ -48,8 +48,8 @@ class Outbox:
     echo: Echo = print
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def record(self, kind: str, line: str, **fields: Any) -> None:
-        entry = {"kind": kind, "at": utcnow().isoformat(), **fields}
+    def record(self, kind: str, line: str, *, at: datetime | None = None, **fields: Any) -> None:
+        entry = {"kind": kind, "at": (at or utcnow()).isoformat(), **fields}
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.echo(f"  [simulated {line}]")
@@ -73,6 +73,7 @@ class DemoReplies:
 
     outbox: Outbox
     domain: str = "demo.acme.example"
+    clock: Callable[[], datetime] = utcnow
 
     def _external_id(self, outbound: Outbound) -> str:
         if outbound.channel == "email":
@@ -81,7 +82,7 @@ class DemoReplies:
 
     def send(self, outbound: Outbound) -> Delivery:
         external_id = self._external_id(outbound)
-        now = utcnow()
+        now = self.clock()
         who = outbound.recipient_name or outbound.recipient
         self.outbox.record(
             "reply",
@@ -94,6 +95,7 @@ class DemoReplies:
             in_reply_to=outbound.in_reply_to,
             subject=outbound.subject,
             body=outbound.body,
+            at=now,
         )
         return Delivery(external_id=external_id, delivered_at=now, detail={"simulated": "yes"})
 

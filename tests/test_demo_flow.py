@@ -114,7 +114,12 @@ def test_demo_jobs_deliver_alert_invite_answer_and_rescore(
     jobs = {
         j.id: j.run
         for j in demo_jobs(
-            loaded, engine, replies=DemoReplies(outbox), slack=slack, scorer=scorer, holder="t"
+            loaded,
+            engine,
+            replies=DemoReplies(outbox, clock=lambda: now[0]),
+            slack=slack,
+            scorer=scorer,
+            holder="t",
         )
     }
     source = DemoSource(run="f1", started_at=T0, replies=reader(sessions, T0))
@@ -152,7 +157,7 @@ def test_demo_jobs_deliver_alert_invite_answer_and_rescore(
         assert r is not None
         r.state, r.holder, r.lease_expires_at = ReplyState.SENDING, "dead", T0
     settings = ReplySettings()
-    responders = dict.fromkeys(("x", "x_dm", "email"), DemoReplies(outbox))
+    responders = dict.fromkeys(("x", "x_dm", "email"), DemoReplies(outbox, clock=lambda: now[0]))
     report = reconcile(sessions, responders, now=now[0], holder="t", settings=settings)
     assert report.reconciled == [ids[0]]
     assert len([e for e in outbox.entries() if e["kind"] == "reply"]) == 3
