@@ -289,6 +289,7 @@ def _apply(
         events.append(session, PromiseEvent.DUE_SOON, now=now, case_id=p.case_id, payload=base)
     if pl.became_overdue:
         events.append(session, PromiseEvent.OVERDUE, now=now, case_id=p.case_id, payload=base)
+        _back_on_queue(session, p.case_id, now=now)
     for notify in pl.escalated_to:
         payload = {**base, "to": notify, "step": pl.escalation_step}
         events.append(session, PromiseEvent.ESCALATED, now=now, case_id=p.case_id, payload=payload)
@@ -303,6 +304,22 @@ def _apply(
         p.last_reminded_at = now
     p.updated_at = now
     return rows
+
+
+def _back_on_queue(session: Session, case_id: int, *, now: datetime) -> None:
+    """A broken deadline needs staff now: a case waiting on the customer (we answered)
+    goes back on the open queue, where the overdue promise ranks it."""
+    case = session.get(Case, case_id)
+    if case is not None and case.status == CaseStatus.WAITING:
+        case.status = CaseStatus.OPEN
+        case.updated_at = now
+        events.append(
+            session,
+            events.EventKind.CASE_UPDATED,
+            now=now,
+            case_id=case.id,
+            payload={"status": case.status, "reason": "promise overdue"},
+        )
 
 
 def rescore_customers(

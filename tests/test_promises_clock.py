@@ -239,3 +239,23 @@ def test_bad_input_is_refused(session: Session, world) -> None:
             now=T0,
         )
     assert isinstance(world["promise"], Promise)
+
+
+def test_an_answered_case_returns_to_the_queue_when_its_promise_is_broken(
+    session: Session, scorer: Scorer, world
+) -> None:
+    from monitor.models import CaseStatus
+    from monitor.queue import record_staff_reply
+    from monitor.queue_list import list_queue
+
+    case, due = world["case"], world["due"]
+    record_staff_reply(case, now=T0 + minutes(5))  # we answered and promised a call
+    session.flush()
+    assert case.status == CaseStatus.WAITING
+    assert case.id not in [r.case_id for r in list_queue(session, now=T0 + minutes(6)).rows]
+    promise_clock.tick(session, now=due + minutes(1), policy=policy(), scorer=scorer)
+    session.refresh(case)
+    assert case.status == CaseStatus.OPEN
+    rows = {r.case_id: r for r in list_queue(session, now=due + minutes(2)).rows}
+    assert rows[case.id].overdue_promises == 1
+    assert any(r.startswith("promise overdue") for r in rows[case.id].reasons)
