@@ -175,24 +175,30 @@ def build_slack(loaded: LoadedConfig) -> SlackResponder | None:
     )
 
 
+def smtp_options(loaded: LoadedConfig) -> SmtpOptions:
+    """``responders.email`` as the SMTP client options (replies and staff alerts alike)."""
+    smtp = loaded.settings.responders.email
+    return SmtpOptions(
+        host=smtp.host,
+        port=smtp.port,
+        from_address=smtp.from_address,
+        tls=smtp.tls,
+        username=smtp.username,
+        password=loaded.secret(smtp.password_env),
+        timeout=smtp.timeout_seconds,
+        html_alternative=smtp.html_alternative,
+        ca_file=smtp.ca_file,
+    )
+
+
 def build_alert_senders(loaded: LoadedConfig) -> dict[str, AlertSender]:
     """One sender per configured alert channel that has what it needs."""
     s = loaded.settings
     senders: dict[str, AlertSender] = {}
     if "slack" in s.alerts.channels and (slack := build_slack(loaded)) is not None:
         senders["slack"] = slack
-    smtp = s.responders.email
-    if "email" in s.alerts.channels and smtp.enabled:
-        options = SmtpOptions(
-            host=smtp.host,
-            port=smtp.port,
-            from_address=smtp.from_address,
-            tls=smtp.tls,
-            username=smtp.username,
-            password=loaded.secret(smtp.password_env),
-            timeout=smtp.timeout_seconds,
-        )
-        senders["email"] = _MailAlerts(StaffMailer(options))
+    if "email" in s.alerts.channels and s.responders.email.enabled:
+        senders["email"] = _MailAlerts(StaffMailer(smtp_options(loaded)))
     return senders
 
 
@@ -290,7 +296,6 @@ def promise_jobs(
 
 def build_responders(loaded: LoadedConfig) -> dict[str, Responder]:
     """The reply channel -> responder map, for every enabled responder."""
-    from responders.email import SmtpOptions as ReplySmtpOptions
     from responders.email import SmtpResponder
     from responders.twitter import XResponder
     from responders.x_client import OAuth1Keys
@@ -315,20 +320,8 @@ def build_responders(loaded: LoadedConfig) -> dict[str, Responder]:
             lookup_pages=s.responders.twitter.lookup_pages,
         )
         found["x"] = found["x_dm"] = x
-    smtp = s.responders.email
-    if smtp.enabled:
-        options = ReplySmtpOptions(
-            host=smtp.host,
-            port=smtp.port,
-            from_address=smtp.from_address,
-            tls=smtp.tls,
-            username=smtp.username,
-            password=loaded.secret(smtp.password_env),
-            timeout=smtp.timeout_seconds,
-            html_alternative=smtp.html_alternative,
-            ca_file=smtp.ca_file,
-        )
-        found["email"] = SmtpResponder(options)
+    if s.responders.email.enabled:
+        found["email"] = SmtpResponder(smtp_options(loaded))
     return found
 
 
