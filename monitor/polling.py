@@ -119,6 +119,7 @@ def poll_source(
             check_cursor=True,
         )
         if result is None:
+            leases.release(s, lease, holder=holder)
             return PollResult(name, "stale", "another poller advanced the cursor first")
         row = cursor_row(s, name, now=now)
         row.consecutive_failures = 0
