@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import leases
 from monitor.ingest import IngestOptions, IngestResult, cursor_row, ingest_batch
+from monitor.models import SourceCursor
 from monitor.priority import Scorer
 from monitor.sources.base import (
     PermanentSourceError,
@@ -51,6 +54,28 @@ class PollResult:
                 f"channel hops {r.hops}"
             )
         return f"{self.source}: {self.status}" + (f" ({self.detail})" if self.detail else "")
+
+
+def source_health(session: Session) -> list[dict[str, Any]]:
+    """Each source's last poll, failures, back-off and rate-limit state (for /healthz)."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return [
+        {
+            "source": c.source,
+            "last_poll_at": iso(c.updated_at),
+            "consecutive_failures": c.consecutive_failures,
+            "last_error": c.last_error,
+            "rate_limit_remaining": c.rate_limit_remaining,
+            "rate_limit_reset_at": iso(c.rate_limit_reset_at),
+            "next_poll_at": iso(c.next_poll_at),
+            "fetched_total": c.fetched_total,
+            "quarantined_total": c.quarantined_total,
+        }
+        for c in session.scalars(select(SourceCursor).order_by(SourceCursor.source))
+    ]
 
 
 def _backoff(poll_seconds: float, failures: int) -> timedelta:

@@ -166,3 +166,27 @@ def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, score
     with make_sessionmaker(committed_engine)() as s:
         assert s.scalar(select(func.count()).select_from(Mention)) == 120
     assert "ok" in results
+
+
+def test_healthz_reports_each_sources_state(committed_engine: Engine, scorer: Scorer) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.config import load_config
+    from monitor.web.app import create_app
+
+    ok_src = ListSource("x:mentions", [tweet(1, "@acme hi")])
+    bad_src = ListSource("email:INBOX", [])
+    bad_src.fail_with = TransientSourceError("connection refused")
+    poll(committed_engine, ok_src, scorer)
+    poll(committed_engine, bad_src, scorer)
+    app = create_app(
+        load_config(None, environ={}, require_file=False), committed_engine, session_secret="s" * 40
+    )
+    with TestClient(app) as client:
+        body = client.get("/healthz").json()
+    assert body["status"] == "degraded" and body["database"] == "ok"
+    by_name = {s["source"]: s for s in body["sources"]}
+    assert by_name["x:mentions"]["fetched_total"] == 1
+    assert by_name["x:mentions"]["consecutive_failures"] == 0
+    assert "connection refused" in by_name["email:INBOX"]["last_error"]
+    assert by_name["email:INBOX"]["next_poll_at"] is not None

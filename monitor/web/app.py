@@ -22,6 +22,7 @@ from monitor import linking, queue
 from monitor.config import LoadedConfig
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
+from monitor.polling import source_health
 from monitor.web import api, auth, console, filters, promise_forms, promises_api
 from monitor.web.deps import DbSession
 from monitor.web.replies_api import install as install_replies
@@ -146,7 +147,12 @@ def create_app(
             check_connection(engine)
         except DatabaseUnavailable as exc:
             return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        with app.state.sessionmaker() as session:
+            sources = source_health(session)
+        degraded = any(src["consecutive_failures"] for src in sources)
+        return JSONResponse(
+            {"status": "degraded" if degraded else "ok", "database": "ok", "sources": sources}
+        )
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics(session: DbSession) -> str:
