@@ -80,6 +80,12 @@ def test_fast_path_matches_the_training_features(model: TextModel) -> None:
     assert np.allclose(fast, slow, atol=1e-5)
 
 
+def test_negative_lexicon_adds_one_shared_column_per_word() -> None:
+    raw = fx.counts(["still broken, the WORST", "lovely day", "no no no"]).toarray()
+    assert raw[:, fx.LEX_COLUMN].tolist() == [3.0, 0.0, 3.0]
+    assert fx.is_negative(fx.canonical("worst")) and not fx.is_negative("lovely")
+
+
 @pytest.mark.parametrize(
     ("text", "cue"),
     [

@@ -46,6 +46,22 @@ _DIGITS = re.compile(r"\d+")
 _ELONGATED = re.compile(r"(\w)\1{2,}")
 TOKEN = re.compile(r"[^\W\d_][\w']*|\d+|[!?]+|[^\w\s]")
 
+# A small negativity lexicon written for this project (not taken from any data set or
+# from VADER). Each token of a text found here (canonical form) adds one count to one
+# reserved word-block column, LEX_COLUMN, next to its own unigram: a shared "negative
+# word" feature the heads can weigh even for words rare in the training rows.
+_NEGATIVE_TEXT = """
+    worst terrible awful horrible useless rubbish garbage disgusting disgraceful disgrace
+    pathetic ridiculous unacceptable shocking appalling annoyed annoying angry furious
+    frustrated frustrating disappointed disappointing fed sick tired hate hated ugh wtf
+    smh fail failed fails failure broken broke crash crashed crashing crashes error bug
+    issue issues problem problems refund cancel cancelled delayed delay late waiting wait
+    still again never nobody nothing lost missing wrong charged overcharged scam rude poor
+    bad sucks sucked joke lie lied lies liar incompetent unhelpful ignored ignoring cant
+    can't won't wont doesn't doesnt didn't didnt isn't not no hours days weeks
+"""
+NEGATIVE_WORDS = frozenset(_NEGATIVE_TEXT.split())
+
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
@@ -78,6 +94,14 @@ def crc(s: str) -> int:
     return zlib.crc32(s.encode("utf-8", "surrogatepass"))
 
 
+LEX_COLUMN = crc("\x00negative-lexicon") & MASK
+
+
+def is_negative(canon: str) -> bool:
+    """Whether a canonical token is in :data:`NEGATIVE_WORDS`."""
+    return canon in NEGATIVE_WORDS
+
+
 def char_grams(word: str) -> list[int]:
     """Column indices (in the character block) of a word's padded 2-5-grams."""
     if not word[0].isalpha():
@@ -106,19 +130,22 @@ def counts(texts: Sequence[str]) -> sparse.csr_matrix:
     # training only: scoring never pays for importing scipy
     from scipy import sparse
 
-    cache: dict[str, tuple[int, list[int]]] = {}
+    cache: dict[str, tuple[int, list[int], bool]] = {}
     word_hashes: list[int] = []
     n_words: list[int] = []
+    lex_rows: list[int] = []
     chars: list[int] = []
     n_chars: list[int] = []
-    for text in texts:
+    for row, text in enumerate(texts):
         entries = []
         for tok in tokens(text):
             entry = cache.get(tok)
             if entry is None:
                 canon = canonical(tok)
-                entry = cache[tok] = (crc(canon), char_grams(canon))
+                entry = cache[tok] = (crc(canon), char_grams(canon), is_negative(canon))
             entries.append(entry)
+            if entry[2]:
+                lex_rows.append(row)
         word_hashes.extend(e[0] for e in entries)
         n_words.append(len(entries))
         before = len(chars)
@@ -130,8 +157,10 @@ def counts(texts: Sequence[str]) -> sparse.csr_matrix:
     uni = (wh & np.uint64(MASK)).astype(np.int64)
     bi, bi_rows = bigram_columns(wh, word_rows)
     char_rows = np.repeat(np.arange(n, dtype=np.int64), np.asarray(n_chars, dtype=np.int64))
-    cols = np.concatenate([uni, bi, np.asarray(chars, dtype=np.int64)])
-    rows = np.concatenate([word_rows, bi_rows, char_rows])
+    lex = np.asarray(lex_rows, dtype=np.int64)
+    lex_cols = np.full(len(lex), LEX_COLUMN, dtype=np.int64)
+    cols = np.concatenate([uni, bi, lex_cols, np.asarray(chars, dtype=np.int64)])
+    rows = np.concatenate([word_rows, bi_rows, lex, char_rows])
     data = np.ones(len(cols), dtype=np.float32)
     mat = sparse.csr_matrix((data, (rows, cols)), shape=(n, DIM), dtype=np.float32)
     mat.sum_duplicates()

@@ -133,6 +133,7 @@ class TextModel:
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
     _hash: npt.NDArray[np.uint64] = field(init=False, repr=False)
     _ngrams: F64 = field(init=False, repr=False)
+    _lex: F64 = field(init=False, repr=False)
     _char: F64 = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +143,7 @@ class TextModel:
             )
         self._hash = np.zeros(_TABLE_SIZE + 1, dtype=np.uint64)
         self._ngrams = np.zeros(_TABLE_SIZE + 1, dtype=np.float64)
+        self._lex = np.zeros(_TABLE_SIZE + 1, dtype=np.float64)
         self._char = np.zeros((_TABLE_SIZE + 1, len(HEADS)), dtype=np.float64)
 
     def _add(self, tok: str) -> int:
@@ -150,6 +152,7 @@ class TextModel:
         grams = fx.char_grams(canon)
         self._hash[idx] = fx.crc(canon)
         self._ngrams[idx] = len(grams)
+        self._lex[idx] = 1.0 if fx.is_negative(canon) else 0.0
         if grams:
             self._char[idx] = self.weights[grams].sum(axis=0, dtype=np.float64)
         self._ids[tok] = idx
@@ -171,15 +174,18 @@ class TextModel:
         bi, bi_rows = fx.bigram_columns(hashes, rows)
         uni = (hashes & np.uint64(fx.MASK)).astype(np.int64)
         heads = len(HEADS)
+        lex = np.bincount(rows, weights=self._lex[ids], minlength=n)
         word_sum = np.zeros((n, heads), dtype=np.float64)
         char_sum = np.zeros((n, heads), dtype=np.float64)
         for h in range(heads):
             col = self.weights[:, h]
-            word_sum[:, h] = np.bincount(rows, weights=col[uni], minlength=n) + np.bincount(
-                bi_rows, weights=col[bi], minlength=n
+            word_sum[:, h] = (
+                np.bincount(rows, weights=col[uni], minlength=n)
+                + np.bincount(bi_rows, weights=col[bi], minlength=n)
+                + lex * float(col[fx.LEX_COLUMN])
             )
             char_sum[:, h] = np.bincount(rows, weights=self._char[ids, h], minlength=n)
-        word_n = np.bincount(rows, minlength=n) + np.bincount(bi_rows, minlength=n)
+        word_n = np.bincount(rows, minlength=n) + np.bincount(bi_rows, minlength=n) + lex
         char_n = np.bincount(rows, weights=self._ngrams[ids], minlength=n)
         out = fx.HALF * (
             word_sum / np.sqrt(np.maximum(word_n, 1))[:, None]
