@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -80,6 +80,9 @@ def add_promise(web_app: WebApp, seeded: Seeded, owner_id: int, kind: str = "cal
 
 def test_the_check_lists_promises_due_in_the_senders_zone(web_app: WebApp, app_client) -> None:
     seeded = setup(web_app)
+    # a Monday, 09:00 in Berlin: "today" is the end of the working day, whatever the
+    # wall clock says when the test runs
+    web_app.app.state.clock = lambda: datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     token = open_case(app_client, "priya", seeded.case_id)
     got = app_client.post(
         f"/cases/{seeded.case_id}/composer/check",
