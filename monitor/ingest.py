@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ from monitor.mentions import MentionIn
 from monitor.models import Mention, Quarantine, SourceCursor
 from monitor.placement import CaseRow, IdentityRow, Placer
 from monitor.priority import Scorer, rescore_cases
-from monitor.sources.base import Batch
+from monitor.sources.base import Batch, Quarantined
 
 CHUNK = 500
 TABLES = Base.metadata.tables
@@ -97,6 +97,50 @@ def _fresh(session: Session, mentions: list[MentionIn]) -> tuple[list[MentionIn]
     return fresh, len(mentions) - len(fresh)
 
 
+# Column limits a vendor's data must fit (see monitor.models): identifiers that do not
+# fit are quarantined (cutting them would merge distinct messages or people); display
+# text is shortened.
+ID_LIMITS = {"external_id": 512, "handle": 320}
+TEXT_LIMITS = {"subject": 1000, "in_reply_to": 512}
+AUTHOR_LIMITS = {"username": 320, "name": 200}
+
+
+def fit_to_columns(
+    mentions: list[MentionIn], *, source: str
+) -> tuple[list[MentionIn], list[Quarantined]]:
+    """Mentions shortened to fit their columns, and those that cannot be stored safely."""
+    fitted: list[MentionIn] = []
+    rejected: list[Quarantined] = []
+    for m in mentions:
+        if len(m.external_id) > ID_LIMITS["external_id"] or not m.external_id:
+            rejected.append(Quarantined(source, "external id is empty or longer than 512", m.raw))
+            continue
+        if len(m.author.handle) > ID_LIMITS["handle"] or not m.author.handle:
+            rejected.append(
+                Quarantined(
+                    source, "author is empty or longer than 320", m.raw, m.external_id[:512]
+                )
+            )
+            continue
+        a = m.author
+        author = replace(
+            a,
+            username=a.username[: AUTHOR_LIMITS["username"]] if a.username else a.username,
+            name=a.name[: AUTHOR_LIMITS["name"]] if a.name else a.name,
+        )
+        changes: dict[str, Any] = {
+            k: v[:n]
+            for k, n in TEXT_LIMITS.items()
+            if isinstance(v := getattr(m, k), str) and len(v) > n
+        }
+        if "in_reply_to" in changes:
+            changes["in_reply_to"] = None  # a cut reference would thread to nothing
+        if author != m.author:
+            changes["author"] = author
+        fitted.append(replace(m, **changes) if changes else m)
+    return fitted, rejected
+
+
 def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     return current is None or scorer.strength(new) >= scorer.strength(current)
 
@@ -151,6 +195,7 @@ class Stored:
     cases_opened: int
     hops: int
     case_ids: tuple[int, ...]
+    rejected: tuple[Quarantined, ...] = ()  # could not be stored as they are: quarantine
 
 
 def _place_all(
@@ -305,9 +350,10 @@ def store_mentions(
     ORM objects the session already holds are expired afterwards so they reload.
     """
     session.flush()
-    fresh, duplicates = _fresh(session, mentions)
+    fitting, rejected = fit_to_columns(mentions, source=source)
+    fresh, duplicates = _fresh(session, fitting)
     if not fresh:
-        return Stored(0, duplicates, 0, 0, ())
+        return Stored(0, duplicates, 0, 0, (), tuple(rejected))
     fresh.sort(key=lambda m: m.created_at)
     parts = scorer.text_parts([m.scoring_text() for m in fresh], [str(m.channel) for m in fresh])
     placer = Placer(
@@ -337,6 +383,7 @@ def store_mentions(
         cases_opened=sum(p.opened for p in placed),
         hops=sum(p.hop_from is not None for p in placed),
         case_ids=tuple(c.id for c in cases if c.id is not None),
+        rejected=tuple(rejected),
     )
 
 
@@ -362,7 +409,8 @@ def ingest_batch(
     stored = store_mentions(
         session, batch.mentions, source=source, now=now, scorer=scorer, options=options
     )
-    for q in batch.quarantined:
+    quarantined = [*batch.quarantined, *stored.rejected]
+    for q in quarantined:
         session.add(
             Quarantine(
                 source=q.source or source,
@@ -375,7 +423,7 @@ def ingest_batch(
     row.cursor = batch.next_cursor
     row.updated_at = now
     row.fetched_total = (row.fetched_total or 0) + stored.new
-    row.quarantined_total = (row.quarantined_total or 0) + len(batch.quarantined)
+    row.quarantined_total = (row.quarantined_total or 0) + len(quarantined)
     if batch.rate_limit_remaining is not None:
         row.rate_limit_remaining = batch.rate_limit_remaining
     if batch.rate_limit_reset_at is not None:
@@ -385,7 +433,7 @@ def ingest_batch(
         fetched=len(batch.mentions),
         new=stored.new,
         duplicates=stored.duplicates,
-        quarantined=len(batch.quarantined),
+        quarantined=len(quarantined),
         cases_opened=stored.cases_opened,
         hops=stored.hops,
         case_ids=stored.case_ids,

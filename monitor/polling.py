@@ -132,23 +132,34 @@ def poll_source(
             leases.release(s, lease, holder=holder)
         log.warning("poll %s: %s", name, exc)
         return PollResult(name, status, str(exc))
-    with sessions.begin() as s:
-        result = ingest_batch(
-            s,
-            batch,
-            source=name,
-            now=now,
-            scorer=scorer,
-            options=options,
-            expected_cursor=cursor,
-            check_cursor=True,
-        )
-        if result is None:
+    try:
+        with sessions.begin() as s:
+            result = ingest_batch(
+                s,
+                batch,
+                source=name,
+                now=now,
+                scorer=scorer,
+                options=options,
+                expected_cursor=cursor,
+                check_cursor=True,
+            )
+            if result is None:
+                leases.release(s, lease, holder=holder)
+                return PollResult(name, "stale", "another poller advanced the cursor first")
+            row = cursor_row(s, name, now=now)
+            row.consecutive_failures = 0
+            row.last_error = None
+            row.next_poll_at = None
             leases.release(s, lease, holder=holder)
-            return PollResult(name, "stale", "another poller advanced the cursor first")
-        row = cursor_row(s, name, now=now)
-        row.consecutive_failures = 0
-        row.last_error = None
-        row.next_poll_at = None
-        leases.release(s, lease, holder=holder)
+    except Exception as exc:  # nothing was stored: record it, back off, refetch later
+        log.exception("poll %s: storing the batch failed", name)
+        with sessions.begin() as s:
+            row = cursor_row(s, name, now=now)
+            row.consecutive_failures = (row.consecutive_failures or 0) + 1
+            row.last_error = f"storing the batch failed: {type(exc).__name__}: {exc}"[:2000]
+            row.updated_at = now
+            row.next_poll_at = now + _backoff(poll_seconds, row.consecutive_failures - 1)
+            leases.release(s, lease, holder=holder)
+        return PollResult(name, "failed", f"storing the batch failed: {exc}"[:500])
     return PollResult(name, "ok", result=result)

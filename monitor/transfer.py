@@ -177,6 +177,7 @@ def import_mentions(
             )
         summary.new += stored.new
         summary.duplicates += stored.duplicates
+        summary.bad.extend(stored.rejected)
         pending.clear()
 
     with bar:

@@ -270,3 +270,16 @@ def test_stated_linking_can_be_switched_off(session: Session, scorer: Scorer) ->
                  options=off)
     session.flush()
     assert count(session, Customer) == 2 and count(session, Case) == 2
+
+
+def test_oversized_fields_are_fitted_or_quarantined(session: Session, scorer: Scorer) -> None:
+    long_subject = email("s@x", "Where is my refund?", subject="Refund " * 300)
+    long_name = tweet(7, "@acme hello", username="u" * 400)
+    long_id = tweet("9" * 600, "@acme an id no column can hold")
+    r = ingest(session, scorer, [long_subject, long_name, long_id], cursor={"n": 3})
+    assert r is not None and r.new == 2 and r.quarantined == 1
+    stored = {m.external_id: m for m in session.scalars(select(Mention))}
+    assert len(stored["s@x"].subject or "") == 1000
+    assert len(stored["7"].author) == 320
+    q = session.scalars(select(Quarantine)).one()
+    assert "external id" in q.reason and q.raw == long_id.raw

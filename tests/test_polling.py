@@ -190,3 +190,26 @@ def test_healthz_reports_each_sources_state(committed_engine: Engine, scorer: Sc
     assert by_name["x:mentions"]["consecutive_failures"] == 0
     assert "connection refused" in by_name["email:INBOX"]["last_error"]
     assert by_name["email:INBOX"]["next_poll_at"] is not None
+
+
+def test_a_batch_that_cannot_be_stored_is_recorded_and_retried(
+    committed_engine: Engine, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.polling as polling
+
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    real = polling.ingest_batch
+
+    def broken(*args, **kwargs):
+        raise ValueError("value too long for type character varying(1000)")
+
+    monkeypatch.setattr(polling, "ingest_batch", broken)
+    r = poll(committed_engine, src, scorer)
+    assert r.status == "failed" and not r.ok
+    row = cursor(committed_engine, "list")
+    assert row.consecutive_failures == 1 and "too long" in (row.last_error or "")
+    assert row.cursor is None and row.next_poll_at is not None
+    monkeypatch.setattr(polling, "ingest_batch", real)
+    # the lease was released: the next poll (after the back-off) stores the batch
+    assert poll(committed_engine, src, scorer, now=row.next_poll_at).status == "ok"
+    assert stored_ids(committed_engine) == ["1"]
