@@ -45,9 +45,15 @@ class QueueKey:
     def decode(cls, token: str) -> QueueKey:
         try:
             p, w, i = token.split("~")
-            return cls(float(p), datetime.fromisoformat(w) if w else None, int(i))
+            waiting = datetime.fromisoformat(w) if w else None
+            case_id = int(i)
         except ValueError:
             raise QueueError("bad page cursor") from None
+        if waiting is not None and waiting.tzinfo is None:
+            raise QueueError("bad page cursor: the time has no zone")
+        if not 0 < case_id < 2**63:
+            raise QueueError("bad page cursor: no such case id")
+        return cls(float(p), waiting, case_id)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from monitor import casefile, queue
@@ -114,3 +115,13 @@ def test_rows_carry_holder_words_and_promises(session: Session, scorer: Scorer) 
     assert cf.promises[0].overdue
     assert [s for s, _ in cf.stages] == list(Stage)
     assert {i.kind for i in cf.identities} == {"x", "email"}
+
+
+@pytest.mark.parametrize(
+    "token", ["1~2024-01-01T00:00~3", "1~~99999999999999999999999", "x~~1", "1~~", "1~2~3~4"]
+)
+def test_bad_page_cursors_are_refused_cleanly(token: str) -> None:
+    from monitor.queue import QueueError
+
+    with pytest.raises(QueueError):
+        QueueKey.decode(token)
