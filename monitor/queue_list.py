@@ -45,6 +45,7 @@ class QueueKey:
     def decode(cls, token: str) -> QueueKey:
         try:
             p, w, i = token.split("~")
+            priority = float(p)
             waiting = datetime.fromisoformat(w) if w else None
             case_id = int(i)
         except ValueError:
@@ -53,7 +54,7 @@ class QueueKey:
             raise QueueError("bad page cursor: the time has no zone")
         if not 0 < case_id < 2**63:
             raise QueueError("bad page cursor: no such case id")
-        return cls(float(p), waiting, case_id)
+        return cls(priority, waiting, case_id)
 
 
 @dataclass(frozen=True)
