@@ -246,3 +246,12 @@ def test_openapi_documents_every_endpoint(app_client: Any) -> None:
     assert not any(p.startswith("/cases") or p == "/login" for p in paths)
     assert app_client.get("/healthz").json()["status"] == "ok"
     assert "complaint_monitor_cases" in app_client.get("/metrics").text
+
+
+def test_ids_no_column_can_hold_are_404_not_500(
+    app_client: Any, people: dict[str, str], web_app: WebApp, scorer: Scorer
+) -> None:
+    huge = "99999999999999999999999"
+    for path in (f"/api/v1/cases/{huge}", f"/api/v1/promises?case_id={huge}"):
+        r = app_client.get(path, headers=bearer(people["reader"]))
+        assert r.status_code == 404, (path, r.status_code, r.text)

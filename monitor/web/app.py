@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
 from monitor import linking, queue
@@ -62,9 +63,15 @@ def _error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, auth.LoginRequired)
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
 
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # an id no column can hold (SQLite: OverflowError; PostgreSQL: DataError)
+        return JSONResponse({"detail": "no such record (value out of range)"}, status_code=404)
+
     app.add_exception_handler(queue.QueueError, domain_error)
     app.add_exception_handler(linking.LinkError, domain_error)
     app.add_exception_handler(auth.LoginRequired, login_required)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
 
 
 class BackgroundService(Protocol):
