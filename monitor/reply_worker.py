@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +73,7 @@ class RunReport:
     unknown: list[int] = field(default_factory=list)  # left for reconciliation
     reconciled: list[int] = field(default_factory=list)  # found sent by reconciliation
     requeued: list[int] = field(default_factory=list)  # reconciliation found nothing
+    skipped: list[int] = field(default_factory=list)  # lease lapsed before its turn
 
 
 def backoff(attempts: int, settings: ReplySettings, retry_after: float | None = None) -> timedelta:
@@ -265,10 +267,18 @@ def deliver_due(
     lease = timedelta(seconds=settings.send_lease_seconds)
     with session_factory.begin() as session:
         ids = _claim_due(session, now=now, holder=holder, lease=lease, limit=settings.batch_size)
+    started = monotonic()
     for reply_id in ids:
+        # ``now`` is when the job started; sends before this one took time. A reply whose
+        # lease lapsed meanwhile may already be another process's to reconcile: skip it.
+        current = now + timedelta(seconds=monotonic() - started)
         with session_factory.begin() as session:
-            reply = session.get(Reply, reply_id)
-            assert reply is not None
+            reply = _held(session, reply_id, holder)
+            if reply is None or reply.lease_expires_at is None or reply.lease_expires_at <= current:
+                report.skipped.append(reply_id)
+                continue
+            if reply.lease_expires_at < current + lease / 2:  # renew a half-spent lease
+                reply.lease_expires_at = current + lease
             outbound = outbound_for(session, reply)
         responder = responders.get(outbound.channel)
         delivery: Delivery | None = None
