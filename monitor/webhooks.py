@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -276,7 +277,15 @@ def deliver(
 ) -> WebhookStats:
     """Claim, post and record due deliveries (the scheduled job)."""
     stats = WebhookStats()
-    stamp = int(now.timestamp()) if timestamp is None else timestamp
+    started = monotonic()
+
+    def stamp() -> int:
+        # signed at each post: receivers reject timestamps older than a few minutes, and
+        # posts after a slow endpoint may be sent long after the job started
+        if timestamp is not None:
+            return timestamp
+        return int(now.timestamp() + (monotonic() - started))
+
     for _ in range(max_batches):
         with sessions.begin() as session:
             claimed = _claim(session, now=now, limit=batch)
@@ -284,7 +293,7 @@ def deliver(
             break
         results: list[tuple[Claimed, Mapping[str, Any]]] = []
         for c in claimed:
-            results.append((c, _post(poster, c, stamp)))
+            results.append((c, _post(poster, c, stamp())))
         with sessions.begin() as session:
             for c, values in results:
                 values = dict(values)
