@@ -252,6 +252,67 @@ def _retry(session: Session, reply: Reply, exc: TransientError, *, now: datetime
     return "retrying"
 
 
+def _deliver_one(
+    session_factory: sessionmaker[Session],
+    responders: Mapping[str, Responder],
+    reply_id: int,
+    report: RunReport,
+    *,
+    now: datetime,
+    current: datetime,
+    holder: str,
+    lease: timedelta,
+    settings: ReplySettings,
+    scorer: Scorer | None,
+    alerts: FailureAlerts,
+) -> None:
+    """Send one claimed reply and record the outcome (two short transactions around it).
+
+    A reply whose lease lapsed before its turn may already be another process's to
+    reconcile, so it is skipped; a half-spent lease is renewed before the vendor call.
+    """
+    with session_factory.begin() as session:
+        reply = _held(session, reply_id, holder)
+        if reply is None or reply.lease_expires_at is None or reply.lease_expires_at <= current:
+            report.skipped.append(reply_id)
+            return
+        if reply.lease_expires_at < current + lease / 2:
+            reply.lease_expires_at = current + lease
+        outbound = outbound_for(session, reply)
+    responder = responders.get(outbound.channel)
+    delivery: Delivery | None = None
+    failure: Exception | None = None
+    try:
+        if responder is None:
+            raise PermanentError(f"no responder is configured for {outbound.channel!r}")
+        delivery = responder.send(outbound)
+    except DuplicateContent as exc:  # X: an identical post exists; is it this one?
+        try:
+            delivery = responder.find_sent(outbound) if responder else None
+        except (TransientError, PermanentError, Unverifiable) as lookup:
+            failure = TransientError(f"{exc}; look-up failed: {lookup}", maybe_sent=True)
+        else:
+            failure = None if delivery else exc
+    except (TransientError, PermanentError) as exc:
+        failure = exc
+    except Exception as exc:  # a bug: the outcome is unknown, reconciliation decides
+        log.exception("sending reply %s failed unexpectedly", reply_id)
+        failure = TransientError(f"unexpected {type(exc).__name__}: {exc}", maybe_sent=True)
+    with session_factory.begin() as session:
+        reply = _held(session, reply_id, holder)
+        if reply is None:
+            return
+        if delivery is not None:
+            mark_sent(session, reply, delivery, now=now, scorer=scorer)
+            report.sent.append(reply_id)
+        elif isinstance(failure, TransientError):
+            kind = _retry(session, reply, failure, now=now, settings=settings, alerts=alerts)
+            getattr(report, kind).append(reply_id)
+        else:
+            mark_failed(session, reply, str(failure), now=now, alerts=alerts)
+            report.failed.append(reply_id)
+
+
 def deliver_due(
     session_factory: sessionmaker[Session],
     responders: Mapping[str, Responder],
@@ -269,49 +330,25 @@ def deliver_due(
         ids = _claim_due(session, now=now, holder=holder, lease=lease, limit=settings.batch_size)
     started = monotonic()
     for reply_id in ids:
-        # ``now`` is when the job started; sends before this one took time. A reply whose
-        # lease lapsed meanwhile may already be another process's to reconcile: skip it.
+        # ``now`` is when the job started; sends before this one took time.
         current = now + timedelta(seconds=monotonic() - started)
-        with session_factory.begin() as session:
-            reply = _held(session, reply_id, holder)
-            if reply is None or reply.lease_expires_at is None or reply.lease_expires_at <= current:
-                report.skipped.append(reply_id)
-                continue
-            if reply.lease_expires_at < current + lease / 2:  # renew a half-spent lease
-                reply.lease_expires_at = current + lease
-            outbound = outbound_for(session, reply)
-        responder = responders.get(outbound.channel)
-        delivery: Delivery | None = None
-        failure: Exception | None = None
         try:
-            if responder is None:
-                raise PermanentError(f"no responder is configured for {outbound.channel!r}")
-            delivery = responder.send(outbound)
-        except DuplicateContent as exc:  # X: an identical post exists; is it this one?
-            try:
-                delivery = responder.find_sent(outbound) if responder else None
-            except (TransientError, PermanentError, Unverifiable) as lookup:
-                failure = TransientError(f"{exc}; look-up failed: {lookup}", maybe_sent=True)
-            else:
-                failure = None if delivery else exc
-        except (TransientError, PermanentError) as exc:
-            failure = exc
-        except Exception as exc:  # a bug: the outcome is unknown, reconciliation decides
-            log.exception("sending reply %s failed unexpectedly", reply_id)
-            failure = TransientError(f"unexpected {type(exc).__name__}: {exc}", maybe_sent=True)
-        with session_factory.begin() as session:
-            reply = _held(session, reply_id, holder)
-            if reply is None:
-                continue
-            if delivery is not None:
-                mark_sent(session, reply, delivery, now=now, scorer=scorer)
-                report.sent.append(reply_id)
-            elif isinstance(failure, TransientError):
-                kind = _retry(session, reply, failure, now=now, settings=settings, alerts=alerts)
-                getattr(report, kind).append(reply_id)
-            else:
-                mark_failed(session, reply, str(failure), now=now, alerts=alerts)
-                report.failed.append(reply_id)
+            _deliver_one(
+                session_factory,
+                responders,
+                reply_id,
+                report,
+                now=now,
+                current=current,
+                holder=holder,
+                lease=lease,
+                settings=settings,
+                scorer=scorer,
+                alerts=alerts,
+            )
+        except Exception:  # one reply's bug must not strand the rest of the batch
+            log.exception("delivering reply %s failed; reconciliation will settle it", reply_id)
+            report.unknown.append(reply_id)
     return report
 
 

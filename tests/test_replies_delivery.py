@@ -340,3 +340,24 @@ def test_a_reply_whose_lease_lapsed_before_its_turn_is_not_sent(
     assert report.sent == [] and report.skipped == [rid]
     assert x_api.posted_tweets == []
     assert w.reply(rid).state == "sending"  # reconciliation settles it, exactly once
+
+
+def test_a_bug_on_one_reply_does_not_strand_the_rest_of_the_batch(
+    committed_engine: Engine, x_api: XApiState, monkeypatch: Any
+) -> None:
+    import monitor.reply_worker as worker
+
+    w = World(committed_engine, x_api)
+    first = w.queue("x", APOLOGY[:270], key="k-1")
+    second = w.queue("x", APOLOGY[:200] + " (and the rest of your order)", key="k-2")
+    real = worker.outbound_for
+
+    def broken_for_first(session: Any, reply: Any) -> Any:
+        if reply.id == first:
+            raise RuntimeError("a bug building this reply")
+        return real(session, reply)
+
+    monkeypatch.setattr(worker, "outbound_for", broken_for_first)
+    report = w.deliver({"x": x_responder(x_api)}, T0)
+    assert report.unknown == [first] and report.sent == [second]
+    assert len(x_api.posted_tweets) == 1
