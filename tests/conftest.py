@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from monitor import migrate
-from monitor.db import Base, make_engine
-from tests.support import missing_service
+from monitor.db import make_engine
+from tests.support import missing_service, wipe
 
 pytest_plugins = [
     "tests.fixtures.x_server",
@@ -128,23 +128,17 @@ def session(engine: Engine) -> Iterator[Session]:
         conn.close()
 
 
-def _wipe(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
 @pytest.fixture
 def committed_engine(engine: Engine) -> Iterator[Engine]:
     """The backend's engine for tests that need real commits (several sessions/processes).
 
     Every table is emptied afterwards, so the next test starts clean.
     """
-    _wipe(engine)
+    wipe(engine)
     try:
         yield engine
     finally:
-        _wipe(engine)
+        wipe(engine)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -6,6 +6,7 @@ import os
 from typing import NoReturn
 
 import pytest
+from sqlalchemy import Engine
 
 REQUIRE_ENV = "COMPLAINT_MONITOR_REQUIRE_SERVICES"
 
@@ -19,3 +20,12 @@ def missing_service(reason: str) -> NoReturn:
     if services_required():
         pytest.fail(f"{reason} ({REQUIRE_ENV} is set, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+def wipe(engine: Engine) -> None:
+    """Empty every table (children first), for tests that commit for real."""
+    from monitor.db import Base
+
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from monitor.db import make_sessionmaker
 from monitor.models import Case, Event, Mention, Quarantine
 from tests.cli_helpers import run_cli
-from tests.conftest import _wipe as wipe
+from tests.support import wipe
 
 EMAIL = (
     "From: Dan Devlin <dan@example.org>\r\n"
