@@ -6,9 +6,11 @@ UTC in Python, whatever the backend stores (SQLite has no time zones).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -47,6 +49,39 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    # On SQLite the two steps above (ours, then the dialect's string formatting or
+    # parsing) run for every datetime of every row; ingestion writes several per message.
+    # One fused function each way, producing exactly the dialect's storage format
+    # ("YYYY-MM-DD HH:MM:SS.ffffff", so stored values and comparisons are unchanged).
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column; pass an aware one")
+            if value.utcoffset():
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+
+        return process
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -88,6 +123,10 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -102,6 +141,10 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
         kwargs["connect_args"] = {"prepare_threshold": None}
         if not pool:
             kwargs["poolclass"] = NullPool
+    # orjson: JSON columns (reasons, scores, event payloads) are written for every
+    # message ingested, and the standard library's encoder was a tenth of the time.
+    kwargs["json_serializer"] = _json_dumps
+    kwargs["json_deserializer"] = orjson.loads
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
