@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from monitor import migrate
 from monitor.config import ScoringSettings
 from monitor.db import make_engine, make_sessionmaker
+from monitor.gc_pause import collector_paused
 from monitor.ingest import IngestOptions, ingest_batch
 from monitor.priority import ModelScorer
 from monitor.scoring import load_model
@@ -93,7 +94,7 @@ def run_ingest(url: str, raw_pages: list[bytes], batch_pages: int, scorer: Model
         for raw in raw_pages[i : i + batch_pages]:
             found, _bad = mentions_from_page(raw, source="bench")
             mentions.extend(found)
-        with sessions.begin() as s:
+        with collector_paused(), sessions.begin() as s:  # as the poller stores a batch
             r = ingest_batch(
                 s,
                 Batch(mentions, {"page": i}),

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import leases
+from monitor.gc_pause import collector_paused
 from monitor.ingest import IngestOptions, IngestResult, cursor_row, ingest_batch
 from monitor.models import SourceCursor
 from monitor.priority import Scorer
@@ -133,7 +134,7 @@ def poll_source(
         log.warning("poll %s: %s", name, exc)
         return PollResult(name, status, str(exc))
     try:
-        with sessions.begin() as s:
+        with collector_paused(), sessions.begin() as s:
             result = ingest_batch(
                 s,
                 batch,

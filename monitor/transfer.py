@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from monitor.db import make_sessionmaker, utcnow
+from monitor.gc_pause import collector_paused
 from monitor.ingest import IngestOptions, store_mentions
 from monitor.mentions import CHANNEL_IDENTITY, Author, Channel, MentionIn
 from monitor.models import Mention
@@ -171,7 +172,7 @@ def import_mentions(
     )
 
     def flush() -> None:
-        with sessions.begin() as s:
+        with collector_paused(), sessions.begin() as s:
             stored = store_mentions(
                 s, pending, source=source, now=utcnow(), scorer=scorer, options=options
             )
