@@ -23,6 +23,7 @@ from monitor.sources.twitter import (
     OAuth1Keys,
     XDirectMessagesSource,
     XMentionsSource,
+    mentions_from_page,
 )
 from tests.fakes.x_api import PROXY_PREFIX, XApiState
 
@@ -405,3 +406,19 @@ def test_dms_need_user_context_credentials(x_api: XApiState) -> None:
 def test_corrupt_cursor_is_permanent(x_api: XApiState) -> None:
     with pytest.raises(PermanentSourceError, match="cursor"):
         mentions_source(x_api).fetch({"since_id": "abc"}, now=NOW)
+
+
+def test_a_saved_page_with_nan_and_huge_integers_is_still_read() -> None:
+    # Not strict JSON, but the standard library reads it and a vendor might send it;
+    # the fast parser refuses it, so parsing must fall back rather than quarantine.
+    page = (
+        b'{"data": [{"id": "1860000000000000001", "author_id": "42", "text": "@acme hi",'
+        b' "created_at": "2026-11-01T10:00:00.000Z", "score": NaN,'
+        b' "big": 123456789012345678901234567890}],'
+        b' "includes": {"users": [{"id": "42", "username": "pat", "name": "Pat"}]}}'
+    )
+    mentions, bad = mentions_from_page(page, source="import")
+    assert bad == []
+    assert [m.external_id for m in mentions] == ["1860000000000000001"]
+    assert mentions[0].author.username == "pat"
+    assert b"123456789012345678901234567890" in mentions[0].raw
