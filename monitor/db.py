@@ -65,7 +65,8 @@ class UTCDateTime(TypeDecorator[datetime]):
                 raise ValueError("naive datetime given to a UTCDateTime column; pass an aware one")
             if value.utcoffset():
                 value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: 26 characters.
+            return value.isoformat(" ", "microseconds")[:26]
 
         return process
 

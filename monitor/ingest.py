@@ -105,6 +105,18 @@ TEXT_LIMITS = {"subject": 1000, "in_reply_to": 512}
 AUTHOR_LIMITS = {"username": 320, "name": 200}
 
 
+def _fits(m: MentionIn) -> bool:
+    a = m.author
+    return (
+        0 < len(m.external_id) <= ID_LIMITS["external_id"]
+        and 0 < len(a.handle) <= ID_LIMITS["handle"]
+        and len(a.username or "") <= AUTHOR_LIMITS["username"]
+        and len(a.name or "") <= AUTHOR_LIMITS["name"]
+        and len(m.subject or "") <= TEXT_LIMITS["subject"]
+        and len(m.in_reply_to or "") <= TEXT_LIMITS["in_reply_to"]
+    )
+
+
 def fit_to_columns(
     mentions: list[MentionIn], *, source: str
 ) -> tuple[list[MentionIn], list[Quarantined]]:
@@ -112,6 +124,9 @@ def fit_to_columns(
     fitted: list[MentionIn] = []
     rejected: list[Quarantined] = []
     for m in mentions:
+        if _fits(m):  # nearly always: nothing to cut, nothing to copy
+            fitted.append(m)
+            continue
         if len(m.external_id) > ID_LIMITS["external_id"] or not m.external_id:
             rejected.append(Quarantined(source, "external id is empty or longer than 512", m.raw))
             continue

@@ -148,7 +148,9 @@ class ModelScorer:
         return [t.to_dict() for t in self.model.text_scores(texts, channels)]
 
     def strength(self, text_part: Mapping[str, Any]) -> float:
-        return float(TextScore.from_dict(text_part).total_points)
+        # TextScore.total_points, read straight from the stored form: this runs for
+        # every message ingested, and building a TextScore to add two numbers showed.
+        return float(text_part["points"] + sum(int(p) for _, p in text_part.get("cues", ())))
 
     def combine(self, text_part: Mapping[str, Any] | None, context: ScoreContext) -> Score:
         if text_part:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.config import ScoringSettings
-from monitor.scoring import OverduePromise, ScoreContext, TextScore, combine
+from monitor.priority import ModelScorer
+from monitor.scoring import OverduePromise, ScoreContext, TextScore, combine, load_model
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 S = ScoringSettings()
@@ -148,3 +150,15 @@ def test_text_score_round_trips_through_a_dict() -> None:
     again = TextScore.from_dict(original.to_dict())
     assert again.label == original.label and again.points == 30 and again.cues == original.cues
     assert abs(again.complaint - original.complaint) < 1e-3
+
+
+@functools.cache
+def _model_scorer() -> ModelScorer:
+    return ModelScorer(load_model(None), S)
+
+
+@given(TEXTS)
+def test_strength_of_a_stored_text_score_is_its_total_points(ts: TextScore) -> None:
+    # Ingestion keeps the strongest unanswered text score on a case, comparing stored
+    # dicts without rebuilding TextScores; the shortcut must agree with total_points.
+    assert _model_scorer().strength(ts.to_dict()) == ts.total_points
