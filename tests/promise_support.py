@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from monitor.config import AlertsSettings, EscalationStep
+from monitor.db import make_sessionmaker
 from monitor.ingest import IngestOptions, ingest_batch
-from monitor.models import Alert, Case, Event, Mention, Role, Staff
+from monitor.models import Alert, Case, Customer, Event, Mention, Promise, Role, Staff
 from monitor.priority import Scorer
 from monitor.promise_clock import ClockPolicy
 from monitor.sources.base import Batch
@@ -90,3 +91,45 @@ def count(session: Session, model: Any) -> int:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def seed_promises(engine: Engine, n: int, *, due: datetime) -> None:
+    """Commit ``n`` open promises owned by one agent, all due at ``due`` (100 cases)."""
+    with make_sessionmaker(engine).begin() as s:
+        owner = Staff(
+            name="omar",
+            email="omar@acme.test",
+            password_hash="x",
+            role="agent",
+            timezone="UTC",
+            active=True,
+            created_at=T0,
+        )
+        s.add(owner)
+        s.flush()
+        customers = [{"display_name": f"c{i}", "value": 0.0, "created_at": T0} for i in range(100)]
+        cust_ids = s.scalars(insert(Customer).returning(Customer.id), customers).all()
+        cases = [
+            {"customer_id": c, "channel": "x", "status": "open", "created_at": T0, "updated_at": T0}
+            for c in cust_ids
+        ]
+        case_ids = s.scalars(insert(Case).returning(Case.id), cases).all()
+        rows = [
+            {
+                "case_id": case_ids[i % 100],
+                "customer_id": cust_ids[i % 100],
+                "owner_id": owner.id,
+                "kind": "callback",
+                "wording": f"I'll call you back ({i}).",
+                "due_at": due,
+                "owner_timezone": "UTC",
+                "state": "open",
+                "escalation_step": 0,
+                "next_action_at": due,
+                "created_at": T0,
+                "updated_at": T0,
+            }
+            for i in range(n)
+        ]
+        for i in range(0, n, 2000):
+            s.execute(insert(Promise), rows[i : i + 2000])

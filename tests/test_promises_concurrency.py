@@ -15,13 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from monitor import alerts, promise_clock
 from monitor.db import make_engine, make_sessionmaker
-from monitor.models import Alert, AlertState, Case, Customer, Event, Promise, Staff
+from monitor.models import Alert, AlertState, Event
 from tests.factories import T0
-from tests.promise_support import policy
+from tests.promise_support import policy, seed_promises
 
 N = 10_000
 
@@ -37,47 +37,6 @@ class Recorder:
         with self.lock:
             self.sent[(alert.promise_id, alert.kind, alert.channel, alert.target)] += 1
         return None
-
-
-def seed(engine: Engine, n: int, *, due) -> None:
-    with make_sessionmaker(engine).begin() as s:
-        owner = Staff(
-            name="omar",
-            email="omar@acme.test",
-            password_hash="x",
-            role="agent",
-            timezone="UTC",
-            active=True,
-            created_at=T0,
-        )
-        s.add(owner)
-        s.flush()
-        customers = [{"display_name": f"c{i}", "value": 0.0, "created_at": T0} for i in range(100)]
-        cust_ids = s.scalars(insert(Customer).returning(Customer.id), customers).all()
-        cases = [
-            {"customer_id": c, "channel": "x", "status": "open", "created_at": T0, "updated_at": T0}
-            for c in cust_ids
-        ]
-        case_ids = s.scalars(insert(Case).returning(Case.id), cases).all()
-        rows = [
-            {
-                "case_id": case_ids[i % 100],
-                "customer_id": cust_ids[i % 100],
-                "owner_id": owner.id,
-                "kind": "callback",
-                "wording": f"I'll call you back ({i}).",
-                "due_at": due,
-                "owner_timezone": "UTC",
-                "state": "open",
-                "escalation_step": 0,
-                "next_action_at": due,
-                "created_at": T0,
-                "updated_at": T0,
-            }
-            for i in range(n)
-        ]
-        for i in range(0, n, 2000):
-            s.execute(insert(Promise), rows[i : i + 2000])
 
 
 def run_process(url: str, now, recorder: Recorder, errors: list[BaseException]) -> None:
@@ -96,7 +55,7 @@ def run_process(url: str, now, recorder: Recorder, errors: list[BaseException]) 
 @pytest.mark.slow
 def test_two_processes_send_each_alert_exactly_once(committed_engine: Engine, db_url: str) -> None:
     due = T0 + timedelta(hours=1)
-    seed(committed_engine, N, due=due)
+    seed_promises(committed_engine, N, due=due)
     recorder, errors = Recorder(), []
     now = due + timedelta(seconds=1)
     threads = [
