@@ -1,39 +1,50 @@
 """The alert worker: delivers pending alerts with retries and back-off, and logs each try.
 
 The clock records alerts as *pending* rows (one per promise, step, channel and target;
-see ``promise_clock``). Here, in three short steps:
+see ``promise_clock``). Here, in short steps:
 
 1. claim: a transaction takes up to ``batch`` pending alerts whose ``next_attempt_at``
    has come (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``UPDATE … RETURNING`` on
    SQLite), counts the attempt and pushes ``next_attempt_at`` out by a lease, then
    commits, so no other worker takes them meanwhile;
-2. send, outside any transaction (a slow SMTP server never holds a lock);
+2. send, outside any transaction (a slow SMTP server never holds a lock); while a
+   batch is being sent its lease is renewed every minute (:class:`Batch`);
 3. record: sent, retry later (transient error; the vendor's Retry-After wins when it is
    longer than our back-off) or failed (permanent error, or out of attempts), each with
    an ``alert.*`` event on the case, which is the delivery log staff see.
 
-A process that dies between 2 and 3 leaves the alert claimed; after the lease it is
-tried again, so a crash at exactly that moment can repeat one alert (at least once);
-nothing else can.
+Claims are fenced (:func:`hold`): every claim counts an attempt, so a worker whose
+lease lapsed and was taken over matches no row any more. It does not send what it
+still had to send, and it records nothing. Every step reads the time from a clock
+(``monitor.clocks``), never from the job's start: a lease taken with a stale ``now``
+would look lapsed to other processes the moment it was taken.
+
+A process that dies, or a send that stalls for longer than the lease, leaves claimed
+alerts whose outcome was not written: the one being sent, and those sent since the
+batch's last renewal (under a minute before). After the lease they are tried again, so
+those can repeat (at least once); nothing else can.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
+from monitor.clocks import Clock, advancing
 from monitor.models import Alert, AlertState
 from monitor.promises import PromiseEvent
 from responders.base import PermanentError, TransientError
 
 SEND_LEASE = timedelta(minutes=5)
+RENEW_EVERY = timedelta(minutes=1)  # a claimed batch renews its lease this often
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    lost: int = 0  # taken over by another worker after this one's lease lapsed: not sent
     refs: dict[int, str | None] = field(default_factory=dict)
 
 
@@ -124,16 +136,6 @@ class Outcome:
     retry_after: float | None = None
 
 
-def send_all(
-    alerts: list[AlertOut], senders: Mapping[str, AlertSender], *, workers: int = 1
-) -> list[Outcome]:
-    """Send each alert; with ``workers`` > 1 on a thread pool (senders are thread-safe)."""
-    if workers > 1 and len(alerts) > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, len(alerts))) as pool:
-            return list(pool.map(lambda a: _send_one(a, senders), alerts))
-    return [_send_one(a, senders) for a in alerts]
-
-
 def _send_one(alert: AlertOut, senders: Mapping[str, AlertSender]) -> Outcome:
     sender = senders.get(alert.channel)
     if sender is None:
@@ -148,6 +150,26 @@ def _send_one(alert: AlertOut, senders: Mapping[str, AlertSender]) -> Outcome:
         return Outcome(alert, error=f"{type(exc).__name__}: {exc}")
 
 
+def hold(session: Session, claimed: Iterable[AlertOut], *, until: datetime) -> set[int]:
+    """Extend the lease to ``until`` on the alerts whose claim still stands; their ids.
+
+    A claim is fenced by its attempt number: a worker that takes an alert over after
+    the lease lapsed counts another attempt, and a recorded alert is no longer pending,
+    so a stale claim matches no row. The rows stay locked until commit.
+    """
+    tokens = [(a.id, a.attempts) for a in claimed]
+    if not tokens:
+        return set()
+    held = session.scalars(
+        update(Alert)
+        .where(tuple_(Alert.id, Alert.attempts).in_(tokens), Alert.state == AlertState.PENDING)
+        .values(next_attempt_at=until)
+        .returning(Alert.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(held)
+
+
 def record(
     session: Session,
     outcomes: list[Outcome],
@@ -156,11 +178,19 @@ def record(
     policy: RetryPolicy,
     stats: DeliveryStats,
 ) -> None:
-    """Write the outcomes: bulk UPDATEs by primary key, then one event per alert."""
+    """Write the outcomes whose claim still stands (bulk UPDATEs, one event per alert).
+
+    An alert another worker took over is counted ``lost`` and left alone: its outcome
+    is that worker's to write.
+    """
+    held = hold(session, (o.alert for o in outcomes), until=now + SEND_LEASE)
     groups: dict[str, list[dict[str, object]]] = {"sent": [], "failed": [], "retry": []}
     logs: list[tuple[PromiseEvent, int | None, dict[str, object]]] = []
     for o in outcomes:
         a = o.alert
+        if a.id not in held:
+            stats.lost += 1
+            continue
         log: dict[str, object] = {
             "alert_id": a.id,
             "promise_id": a.promise_id,
@@ -201,26 +231,105 @@ def record(
         events.append(session, kind, now=now, case_id=case_id, payload=payload)
 
 
+class Batch:
+    """One claimed batch while it is sent: which claims still stand, and until when.
+
+    Before each send, once the batch's lease is :data:`RENEW_EVERY` old, one
+    transaction writes the outcomes so far and renews the lease, from the current
+    time, on every alert not written yet (to send, or being sent); an alert another
+    worker took over meanwhile is dropped, not sent. So each send starts with at least
+    ``SEND_LEASE - RENEW_EVERY`` of lease left for itself and for the alerts whose
+    outcome waits to be written; the senders' timeouts keep one send far shorter.
+    Thread-safe: the pool's threads share one batch.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: Mapping[str, AlertSender],
+        claimed: list[AlertOut],
+        *,
+        leased_at: datetime,
+        clock: Clock,
+        policy: RetryPolicy,
+        stats: DeliveryStats,
+    ) -> None:
+        self._sessions, self._senders, self._clock = sessions, senders, clock
+        self._policy, self._stats = policy, stats
+        self._held = {a.id: a for a in claimed}  # claims that stand, outcome not written
+        self._outcomes: list[Outcome] = []
+        self._leased_at = leased_at
+        self._lock = threading.Lock()
+
+    def send(self, alert: AlertOut) -> None:
+        with self._lock:
+            now = self._clock()
+            if now - self._leased_at >= RENEW_EVERY:
+                self._checkpoint(now)
+            if alert.id not in self._held:
+                self._stats.lost += 1  # another worker holds it now
+                return
+        outcome = _send_one(alert, self._senders)
+        with self._lock:
+            self._outcomes.append(outcome)
+
+    def finish(self) -> None:
+        """Write the outcomes not written yet (after the last send)."""
+        with self._lock:
+            self._checkpoint(self._clock())
+
+    def _checkpoint(self, now: datetime) -> None:
+        with self._sessions.begin() as session:
+            record(session, self._outcomes, now=now, policy=self._policy, stats=self._stats)
+            for o in self._outcomes:
+                del self._held[o.alert.id]
+            held = hold(session, self._held.values(), until=now + SEND_LEASE)
+        self._held = {i: a for i, a in self._held.items() if i in held}
+        self._outcomes = []
+        self._leased_at = now
+
+
 def deliver(
     sessions: sessionmaker[Session],
     senders: Mapping[str, AlertSender],
     *,
     now: datetime,
+    clock: Clock | None = None,
     policy: RetryPolicy = RetryPolicy(),
     batch: int = 200,
     max_batches: int = 100,
     workers: int = 1,
 ) -> DeliveryStats:
-    """Claim, send and record pending alerts until none is due (the scheduled job)."""
+    """Claim, send and record pending alerts until none is due (the scheduled job).
+
+    ``now`` is when the run starts; ``clock`` reads the time as it goes on (by default
+    ``now`` moved on by the monotonic clock). With ``workers`` > 1 a batch is sent on a
+    thread pool (senders are thread-safe).
+    """
+    clock = clock or advancing(now)
     stats = DeliveryStats()
     for _ in range(max_batches):
+        leased_at = clock()
         with sessions.begin() as session:
-            claimed = claim(session, now=now, limit=batch)
+            claimed = claim(session, now=leased_at, limit=batch)
         if not claimed:
             break
-        outcomes = send_all(claimed, senders, workers=workers)
-        with sessions.begin() as session:
-            record(session, outcomes, now=now, policy=policy, stats=stats)
+        sending = Batch(
+            sessions,
+            senders,
+            claimed,
+            leased_at=leased_at,
+            clock=clock,
+            policy=policy,
+            stats=stats,
+        )
+        if workers > 1 and len(claimed) > 1:
+            with ThreadPoolExecutor(max_workers=min(workers, len(claimed))) as pool:
+                list(pool.map(sending.send, claimed))
+        else:
+            for alert in claimed:
+                sending.send(alert)
+        sending.finish()
         if len(claimed) < batch:
             break
     return stats

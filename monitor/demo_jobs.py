@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from monitor import alerts, promise_clock, promise_perform
 from monitor.alerts import AlertSender, RetryPolicy
+from monitor.clocks import advancing
 from monitor.config import AlertsSettings, LoadedConfig
 from monitor.db import make_sessionmaker
 from monitor.demo_responders import DemoReplies, DemoSlack
@@ -72,8 +73,9 @@ def promise_jobs(engine: Engine, slack: DemoSlack, *, scorer: Scorer) -> list[Jo
     senders: dict[str, AlertSender] = {"slack": slack}
 
     def tick(now: datetime) -> int:
-        handled = promise_clock.run(sessions, now=now, policy=clock, scorer=scorer)
-        alerts.deliver(sessions, senders, now=now, policy=RETRY)
+        read = advancing(now)  # one clock: the alerts just recorded are due for delivery
+        handled = promise_clock.run(sessions, now=now, clock=read, policy=clock, scorer=scorer)
+        alerts.deliver(sessions, senders, now=read(), clock=read, policy=RETRY)
         return handled
 
     def invite(now: datetime) -> promise_perform.PerformStats:

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
+from monitor.clocks import Clock, advancing
 from monitor.config import AlertsSettings
 from monitor.models import Alert, AlertState, Case, CaseStatus, Promise, PromiseState, Role, Staff
 from monitor.priority import Scorer, rescore_and_announce
@@ -373,12 +374,18 @@ def run(
     scorer: Scorer | None = None,
     batch: int = 500,
     max_batches: int = 100,
+    clock: Clock | None = None,
 ) -> int:
-    """Ticks in separate transactions until nothing is due (the scheduled job)."""
+    """Ticks in separate transactions until nothing is due (the scheduled job).
+
+    Each tick reads the time from ``clock`` (by default ``now`` moved on by the
+    monotonic clock): a late batch plans at the time it runs, not the job's start.
+    """
+    clock = clock or advancing(now)
     total = 0
     for _ in range(max_batches):
         with sessions.begin() as session:
-            handled = tick(session, now=now, policy=policy, scorer=scorer, limit=batch)
+            handled = tick(session, now=clock(), policy=policy, scorer=scorer, limit=batch)
         total += handled
         if handled < batch:
             break

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from monitor import leases
 from monitor.alerts import AlertOut, AlertSender, RetryPolicy
+from monitor.clocks import advancing
 from monitor.config import ConfigError, LoadedConfig
 from monitor.db import make_sessionmaker, utcnow
 from monitor.ingest import IngestOptions
@@ -232,7 +233,7 @@ def promise_jobs(
     SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) or UPDATE … RETURNING (SQLite), and the
     webhook fan-out holds a lease.
     """
-    from monitor import alerts, promise_clock, promise_perform, webhooks
+    from monitor import alerts, promise_perform, promise_tick, webhooks
 
     s = loaded.settings
     sessions = make_sessionmaker(engine)
@@ -243,19 +244,16 @@ def promise_jobs(
 
     workers = s.alerts.send_workers
 
-    def tick(now: datetime, batch: int = 500) -> int:
-        """Claim a batch, deliver what it recorded at once, repeat until nothing is due."""
-        total = 0
-        for _ in range(1000):
-            handled = promise_clock.run(
-                sessions, now=now, policy=clock, scorer=scorer, batch=batch, max_batches=1
-            )
-            total += handled
-            if handled:
-                alerts.deliver(sessions, senders, now=now, policy=retry, workers=workers)
-            if handled < batch:
-                break
-        return total
+    def tick(now: datetime) -> int:
+        return promise_tick.run(
+            sessions,
+            senders,
+            clock=advancing(now),
+            policy=clock,
+            retry=retry,
+            scorer=scorer,
+            workers=workers,
+        )
 
     def send(now: datetime) -> alerts.DeliveryStats:
         return alerts.deliver(sessions, senders, now=now, policy=retry, workers=workers)

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from monitor import alerts, promise_clock
+from monitor import alerts, promise_tick
+from monitor.clocks import advancing
 from monitor.db import make_engine, make_sessionmaker
 from monitor.models import Alert, AlertState, Event
 from tests.factories import T0
@@ -44,8 +45,11 @@ def run_process(url: str, now, recorder: Recorder, errors: list[BaseException]) 
     try:
         sessions = make_sessionmaker(engine)
         pol = policy(channels=("slack",), remind_before_minutes=0)
-        promise_clock.run(sessions, now=now, policy=pol, batch=250, max_batches=1000)
-        alerts.deliver(sessions, {"slack": recorder}, now=now, batch=250, max_batches=1000)
+        clock = advancing(now)  # the clock job, then the alert job, as scheduled
+        promise_tick.run(sessions, {"slack": recorder}, clock=clock, policy=pol, batch=250)
+        alerts.deliver(
+            sessions, {"slack": recorder}, now=clock(), clock=clock, batch=250, max_batches=1000
+        )
     except BaseException as exc:  # surfaced by the test
         errors.append(exc)
     finally:
