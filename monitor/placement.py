@@ -111,30 +111,6 @@ class CaseRow:
         return {name: getattr(self, name) for name in CASE_STATE}
 
 
-def _case_row(case: Any, customer: CustomerRow) -> CaseRow:
-    return CaseRow(
-        id=case.id,
-        customer=customer,
-        status=case.status,
-        channel=case.channel,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        subject=case.subject,
-        priority=case.priority,
-        score=case.score,
-        band=case.band,
-        reasons=list(case.reasons),
-        text_score=case.text_score,
-        unanswered_count=case.unanswered_count,
-        hop_from=case.hop_from,
-        public=case.public,
-        followers=case.followers,
-        last_customer_at=case.last_customer_at,
-        first_unanswered_at=case.first_unanswered_at,
-        resolved_at=case.resolved_at,
-    )
-
-
 def identity_key(author: Author) -> Key:
     return (str(author.kind), author.handle)
 
@@ -142,8 +118,8 @@ def identity_key(author: Author) -> Key:
 _CASE_COLUMNS = [
     Case.id,
     Case.customer_id,
-    *(getattr(Case, c) for c in CASE_STATE),
     Case.created_at,
+    *(getattr(Case, c) for c in CASE_STATE),
 ]
 _IDENTITY_COLUMNS = [
     Identity.id,
@@ -204,16 +180,21 @@ class Placer:
 
     def _load_cases(self, where: Any, order: Any = Case.updated_at) -> list[CaseRow]:
         rows = []
-        for r in self.session.execute(select(*_CASE_COLUMNS).where(where).order_by(order)):
-            data = r._mapping
-            if data["id"] in self.cases:
-                rows.append(self.cases[data["id"]])
+        stmt = select(*_CASE_COLUMNS).where(where).order_by(order)
+        for case_id, customer_id, created_at, *state in self.session.execute(stmt).tuples():
+            if case_id in self.cases:
+                rows.append(self.cases[case_id])
                 continue
-            customer = self.customers.get(data["customer_id"])
+            customer = self.customers.get(customer_id)
             if customer is None:
-                customer = self._customer(data["customer_id"], "", 0.0)
-            case = _case_row(r, customer)
-            self.cases[case.id] = case  # type: ignore[index]
+                customer = self._customer(customer_id, "", 0.0)
+            case = CaseRow(
+                case_id,
+                customer,
+                created_at=created_at,
+                **dict(zip(CASE_STATE, state, strict=True)),
+            )
+            self.cases[case_id] = case
             rows.append(case)
         return rows
 
