@@ -1,6 +1,6 @@
 """Telling the sender that their reply was not delivered.
 
-A reply that permanently failed is recorded on the reply (``reply_worker.mark_failed``)
+A reply that permanently failed is recorded on the reply (``reply_outcomes.mark_failed``)
 and, here, as Alert rows for the staff member who wrote it:
 
 - one ``console`` alert, always: the console shows it on the case and marks the case's
