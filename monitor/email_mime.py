@@ -10,7 +10,6 @@ lossy decode here loses nothing for good.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -19,9 +18,21 @@ from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
 
+from monitor.email_html import html_to_text
+from monitor.email_quotes import strip_quoted_and_signature
 from monitor.mentions import Attachment, Author, Channel, IdentityKind, MentionIn
+
+__all__ = [
+    "MalformedEmail",
+    "ParsedEmail",
+    "decode_bytes",
+    "decode_header_value",
+    "html_to_text",
+    "parse_email",
+    "strip_quoted_and_signature",
+    "to_mention",
+]
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 TRUNCATION_MARKER = "[… message truncated: the body was {size} bytes; the original is kept]"
@@ -31,7 +42,6 @@ TRUNCATION_MARKER = "[… message truncated: the body was {size} bytes; the orig
 _CP1252_ALIASES = frozenset({"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin-1", "latin1"})
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS_RUN = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANK_RUN = re.compile(r"\n{3,}")
 
 
 class MalformedEmail(ValueError):
@@ -158,66 +168,6 @@ def _date(msg: Message, fallback: datetime, now: datetime) -> datetime:
             if parsed <= now.astimezone(UTC) + timedelta(days=1):
                 return parsed
     return fallback.astimezone(UTC)
-
-
-class _HtmlText(HTMLParser):
-    # fmt: off
-    _DROP = frozenset({"script", "style", "head", "title", "noscript", "template", "iframe",
-                       "object", "svg", "math"})
-    _BLOCK = frozenset({"p", "div", "br", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-                        "ul", "ol", "blockquote", "hr", "section", "article", "header",
-                        "footer", "pre", "address", "dd", "dt", "dl"})
-    # fmt: on
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._drop: list[str] = []
-        self._pre = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":
-            self._drop.clear()  # an unclosed <head> ends where the body starts
-        if tag in self._DROP:
-            self._drop.append(tag)
-        elif not self._drop:
-            if tag == "pre":
-                self._pre += 1
-            if tag == "li":
-                self.parts.append("\n- ")
-            elif tag in {"td", "th"}:
-                self.parts.append(" ")
-            elif tag in self._BLOCK:
-                self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if not self._drop and tag in {"br", "hr"}:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._drop:
-            while self._drop and self._drop.pop() != tag:
-                pass
-        elif not self._drop:
-            if tag == "pre" and self._pre:
-                self._pre -= 1
-            if tag in self._BLOCK:
-                self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._drop:
-            return
-        self.parts.append(data if self._pre else _WS_RUN.sub(" ", data.replace("\n", " ")))
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from HTML: scripts, styles and the head dropped, entities unescaped."""
-    parser = _HtmlText()
-    with contextlib.suppress(Exception):  # HTMLParser is lenient; still, never crash here
-        parser.feed(html)
-        parser.close()
-    lines = [line.strip() for line in "".join(parser.parts).split("\n")]
-    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
 
 
 def _payload(part: Message) -> bytes:
@@ -376,61 +326,3 @@ def to_mention(
         attachments=parsed.attachments,
         extra=extra,
     )
-
-
-_ATTRIBUTION = re.compile(
-    r"^\s*(on\b.{0,300}\bwrote|le\b.{0,300}\ba écrit|am\b.{0,300}\bschrieb\b.{0,200}|"
-    r"el\b.{0,300}\bescribió|op\b.{0,300}\bschreef|il\b.{0,300}\bha scritto)\s*:\s*$",
-    re.IGNORECASE,
-)
-_ATTRIBUTION_START = re.compile(r"^\s*(on|le|am|el|op|il)\s", re.IGNORECASE)
-_ORIGINAL = re.compile(
-    r"^\s*-{2,}\s*(original message|forwarded message|ursprüngliche "
-    r"nachricht|message d'origine)\s*-{2,}\s*$",
-    re.IGNORECASE,
-)
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(from|von|de|van)\s*:\*?\s+\S", re.IGNORECASE)
-_OUTLOOK_NEXT = re.compile(
-    r"^\s*\*?(sent|date|to|subject|gesendet|envoyé|datum)\s*:", re.IGNORECASE
-)
-_DEVICE = re.compile(
-    r"^\s*(sent from my \w[\w\s-]{0,40}|sent from (mail|outlook) for \w+|"
-    r"get outlook for \w+|sent via \w[\w\s-]{0,30}|envoyé de mon \w+|von meinem \w[\w\s-]{0,40}"
-    r" gesendet)\.?\s*$",
-    re.IGNORECASE,
-)
-_UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
-
-
-def _cut_here(lines: list[str], i: int) -> bool:
-    line = lines[i]
-    if line.rstrip("\r") in {"-- ", "--"} or _ORIGINAL.match(line) or _DEVICE.match(line):
-        return True
-    if _ATTRIBUTION.match(line):
-        return True
-    # An attribution wrapped over two lines: "On Mon, ... Alice <a@b>\nwrote:"
-    if (
-        _ATTRIBUTION_START.match(line)
-        and i + 1 < len(lines)
-        and _ATTRIBUTION.match(f"{line} {lines[i + 1].strip()}")
-    ):
-        return True
-    if _UNDERSCORES.match(line) and i + 1 < len(lines) and _OUTLOOK_FROM.match(lines[i + 1]):
-        return True
-    if _OUTLOOK_FROM.match(line):
-        following = [ln for ln in lines[i + 1 : i + 5] if ln.strip()]
-        return any(_OUTLOOK_NEXT.match(ln) for ln in following[:3])
-    return False
-
-
-def strip_quoted_and_signature(text: str) -> str:
-    """The customer's own words: quoted replies, reply headers and signatures removed."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if _cut_here(lines, i):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    return _BLANK_RUN.sub("\n\n", "\n".join(kept)).strip()
