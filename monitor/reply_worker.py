@@ -37,10 +37,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from time import monotonic
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.clocks import Clock, advancing
 from monitor.config import ReplySettings
 from monitor.priority import Scorer
 from monitor.reply_alerts import FailureAlerts
@@ -146,16 +146,20 @@ def deliver_due(
     settings: ReplySettings,
     scorer: Scorer | None = None,
     alerts: FailureAlerts = NO_EXTRA_ALERTS,
+    clock: Clock | None = None,
 ) -> RunReport:
-    """Send the replies that are due (at most ``settings.batch_size``)."""
+    """Send the replies that are due (at most ``settings.batch_size``).
+
+    ``now`` is when the job starts; each reply's lease is checked at ``clock()``
+    (default: ``now`` moved on by the monotonic clock), as sends before it took time.
+    """
     report = RunReport()
     lease = timedelta(seconds=settings.send_lease_seconds)
     with session_factory.begin() as session:
         ids = claim_due(session, now=now, holder=holder, lease=lease, limit=settings.batch_size)
-    started = monotonic()
+    clock = clock or advancing(now)
     for reply_id in ids:
-        # ``now`` is when the job started; sends before this one took time.
-        current = now + timedelta(seconds=monotonic() - started)
+        current = clock()
         try:
             _deliver_one(
                 session_factory,
