@@ -124,7 +124,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
@@ -144,7 +144,7 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
             kwargs["poolclass"] = NullPool
     # orjson: JSON columns (reasons, scores, event payloads) are written for every
     # message ingested, and the standard library's encoder was a tenth of the time.
-    kwargs["json_serializer"] = _json_dumps
+    kwargs["json_serializer"] = json_dumps
     kwargs["json_deserializer"] = orjson.loads
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":

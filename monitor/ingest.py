@@ -14,14 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.bulk import RowEncoder, encoder, insert_rows, update_rows_by_id
 from monitor.db import Base
 from monitor.mentions import MentionIn
 from monitor.models import Mention, Quarantine, SourceCursor
-from monitor.placement import CaseRow, IdentityRow, Placer
+from monitor.placement import CASE_STATE, CaseRow, IdentityRow, Placer
 from monitor.priority import Scorer, rescore_cases
 from monitor.sources.base import Batch, Quarantined
 
@@ -160,36 +161,65 @@ def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any
     return current is None or scorer.strength(new) >= scorer.strength(current)
 
 
-def _mention_row(p: Placed, *, source: str, now: datetime) -> dict[str, Any]:
+MENTION_COLUMNS = (
+    "channel",
+    "external_id",
+    "source",
+    "customer_id",
+    "identity_id",
+    "case_id",
+    "author",
+    "author_name",
+    "text",
+    "text_for_scoring",
+    "subject",
+    "public",
+    "followers",
+    "in_reply_to",
+    "thread_refs",
+    "attachments",
+    "created_at",
+    "received_at",
+    "raw",
+    "text_score",
+    "score",
+    "band",
+    "reasons",
+)
+
+
+def _mention_row(p: Placed, *, source: str, received: str, enc: RowEncoder) -> tuple[Any, ...]:
+    """One ``mentions`` row in MENTION_COLUMNS order, encoded for the database."""
     m, case = p.mention, p.case
-    return {
-        "channel": str(m.channel),
-        "external_id": m.external_id,
-        "source": source,
-        "customer_id": p.identity.customer.id,
-        "identity_id": p.identity.id,
-        "case_id": case.id,
-        "author": m.author.username or m.author.handle,
-        "author_name": m.author.name,
-        "text": m.text,
-        "text_for_scoring": m.text_for_scoring,
-        "subject": m.subject,
-        "public": m.public,
-        "followers": m.author.followers,
-        "in_reply_to": m.in_reply_to,
-        "thread_refs": list(m.thread_refs),
-        "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-            for a in m.attachments
-        ],
-        "created_at": m.created_at,
-        "received_at": now,
-        "raw": m.raw,
-        "text_score": p.part,
-        "score": case.score,
-        "band": case.band,
-        "reasons": list(case.reasons),
-    }
+    attachments = [
+        {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+        for a in m.attachments
+    ]
+    return (
+        str(m.channel),
+        m.external_id,
+        source,
+        p.identity.customer.id,
+        p.identity.id,
+        case.id,
+        m.author.username or m.author.handle,
+        m.author.name,
+        m.text,
+        m.text_for_scoring,
+        m.subject,
+        m.public,
+        m.author.followers,
+        m.in_reply_to,
+        enc.json(list(m.thread_refs)),
+        enc.json(attachments),
+        enc.datetime(m.created_at),
+        received,
+        m.raw,
+        enc.json(p.part),
+        case.score,
+        case.band,
+        enc.json(list(case.reasons)),
+    )
 
 
 @dataclass(frozen=True)
@@ -227,21 +257,18 @@ def _place_all(
     return placed
 
 
-def _events(placed: list[Placed], cases: list[CaseRow], *, now: datetime) -> list[dict[str, Any]]:
+EVENT_COLUMNS = ("case_id", "kind", "actor", "payload", "created_at")
+
+
+def _events(
+    placed: list[Placed], cases: list[CaseRow], *, created: Any, enc: RowEncoder
+) -> list[tuple[Any, ...]]:
     """One ``mention.created`` per message (with its case's new score), plus a
-    ``case.updated`` for each case that existed before this batch."""
-    rows: list[dict[str, Any]] = []
+    ``case.updated`` for each case that existed before this batch (EVENT_COLUMNS rows)."""
+    rows: list[tuple[Any, ...]] = []
 
     def add(kind: str, case_id: int | None, payload: dict[str, Any]) -> None:
-        rows.append(
-            {
-                "case_id": case_id,
-                "kind": kind,
-                "actor": "system",
-                "payload": payload,
-                "created_at": now,
-            }
-        )
+        rows.append((case_id, kind, "system", enc.json(payload), created))
 
     opened: set[int] = set()
     for p in placed:
@@ -296,19 +323,6 @@ def _insert_new(
             obj.id = new_id
 
 
-def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    columns = [k for k in rows[0] if k != "_id"]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values({c: bindparam(c) for c in columns})
-    )
-    for i in range(0, len(rows), CHUNK):
-        session.connection().execute(stmt, rows[i : i + CHUNK])
-
-
 def _write(session: Session, placer: Placer, existing: list[CaseRow], *, now: datetime) -> None:
     """Customers, identities, cases: a few bulk INSERT ... RETURNING id and bulk UPDATEs."""
     _insert_new(
@@ -332,13 +346,15 @@ def _write(session: Session, placer: Placer, existing: list[CaseRow], *, now: da
             "created_at": now,
         },
     )
-    _update_by_id(
+    new_identities = set(map(id, placer.new_identities))
+    update_rows_by_id(
         session,
         TABLES["identities"],
+        ("username", "name", "followers"),
         [
-            {"_id": i.id, "username": i.username, "name": i.name, "followers": i.followers}
+            (i.username, i.name, i.followers, i.id)
             for i in placer.identities.values()
-            if i.dirty and i not in placer.new_identities
+            if i.dirty and id(i) not in new_identities
         ],
     )
     _insert_new(
@@ -347,7 +363,18 @@ def _write(session: Session, placer: Placer, existing: list[CaseRow], *, now: da
         placer.new_cases,
         lambda c: {"customer_id": c.customer.id, "created_at": c.created_at, **c.state()},
     )
-    _update_by_id(session, TABLES["cases"], [{"_id": c.id, **c.state()} for c in existing])
+    enc = encoder(session)
+    update_rows_by_id(session, TABLES["cases"], CASE_STATE, [_case_state(c, enc) for c in existing])
+
+
+def _case_state(case: CaseRow, enc: RowEncoder) -> tuple[Any, ...]:
+    """CASE_STATE values of an existing case, encoded, followed by its id."""
+    state = case.state()
+    for name in ("updated_at", "last_customer_at", "first_unanswered_at", "resolved_at"):
+        state[name] = enc.datetime(state[name])
+    for name in ("reasons", "text_score"):
+        state[name] = enc.json(state[name])
+    return (*state.values(), case.id)
 
 
 def store_mentions(
@@ -384,12 +411,13 @@ def store_mentions(
     rescore_cases(session, cases, scorer=scorer, now=now)
     existing = [c for c in cases if c.id is not None]
     _write(session, placer, existing, now=now)
-    rows = [_mention_row(p, source=source, now=now) for p in placed]
-    for i in range(0, len(rows), CHUNK):
-        session.execute(insert(TABLES["mentions"]), rows[i : i + CHUNK])
-    event_rows = _events(placed, cases, now=now)
-    for i in range(0, len(event_rows), CHUNK):
-        session.execute(insert(TABLES["events"]), event_rows[i : i + CHUNK])
+    enc = encoder(session)
+    at = enc.datetime(now)
+    rows = [_mention_row(p, source=source, received=at, enc=enc) for p in placed]
+    insert_rows(session, TABLES["mentions"], MENTION_COLUMNS, rows)
+    insert_rows(
+        session, TABLES["events"], EVENT_COLUMNS, _events(placed, cases, created=at, enc=enc)
+    )
     events.notify(session)  # wake live consoles in every process once this commits
     session.expire_all()
     return Stored(
