@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from tests.fakes.slack_api import SlackState
+from tests.support import missing_service
 from tests.fixtures.slack_server import *  # noqa: F403
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "slack-web-api-openapi.json"
@@ -25,7 +26,7 @@ SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "slack-web-api
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
     if not SPEC.exists():
-        pytest.skip(f"{SPEC} is not available")
+        missing_service(f"Slack Web API spec not found at {SPEC}")
     return json.loads(SPEC.read_text())
 
 
