@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 
 from tests.fakes.slack_api import SlackState
-from tests.support import missing_service
 from tests.fixtures.slack_server import *  # noqa: F403
+from tests.support import missing_service
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "slack-web-api-openapi.json"
 
