@@ -27,6 +27,9 @@ NAMING_CONVENTION = {
 }
 
 
+_SQLITE_FORMAT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's SQLite DATETIME storage
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out; refuses naive values so bugs surface early."""
 
@@ -65,8 +68,15 @@ class UTCDateTime(TypeDecorator[datetime]):
                 raise ValueError("naive datetime given to a UTCDateTime column; pass an aware one")
             if value.utcoffset():
                 value = value.astimezone(UTC)
-            # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: 26 characters.
-            return value.isoformat(" ", "microseconds")[:26]
+            return _SQLITE_FORMAT % (
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
+                value.microsecond,
+            )
 
         return process
 
