@@ -4,7 +4,8 @@
 
 Quality uses only the development data, with no peeking: the text model is refitted
 on the training folds (the project's own ``train.fit``) and scored on the held-out
-fold. Data sets the model never trains on (tweeteval-emotion, vader-tweets) are scored
+fold. Word vectors are learned from unlabelled general text plus each fit's own training
+texts. Data sets the model never trains on (tweeteval-emotion, vader-tweets) are scored
 by a model fitted on all of x-ci + cesamard. "Unseen domain" figures leave one whole
 x-ci brand domain (or one whole data set) out of training. Throughput runs the real
 ``complaint-monitor score`` command in a subprocess on generated lines, pinned to one
@@ -38,8 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.scoring import data as ds
+from monitor.scoring.embed import Cooccurrence
 from monitor.scoring.text_model import TextModel, TextScore
-from monitor.scoring.train import AuxHeads, aux_sets, fit, fit_aux, subset
+from monitor.scoring.train import (
+    AuxHeads,
+    aux_sets,
+    fit,
+    fit_aux,
+    general_cooccurrence,
+    subset,
+)
 
 
 def frustration(s: TextScore) -> float:
@@ -60,7 +69,11 @@ def vader_scores(texts: list[str]) -> np.ndarray:
 
 
 def cross_validate(
-    xci: ds.Labelled, ces: ds.Labelled, folds: int, aux: AuxHeads | None
+    xci: ds.Labelled,
+    ces: ds.Labelled,
+    folds: int,
+    aux: AuxHeads | None,
+    general: Cooccurrence | None,
 ) -> dict[str, list[float]]:
     skf = StratifiedKFold(folds, shuffle=True, random_state=0)
     xs = list(skf.split(xci.texts, xci.labels))
@@ -68,7 +81,7 @@ def cross_validate(
     x_scores: list[TextScore | None] = [None] * len(xci.texts)
     c_scores: list[TextScore | None] = [None] * len(ces.texts)
     for (x_tr, x_te), (c_tr, c_te) in zip(xs, cs, strict=True):
-        model = fit([subset(xci, x_tr), subset(ces, c_tr)], aux=aux)
+        model = fit([subset(xci, x_tr), subset(ces, c_tr)], aux=aux, general=general)
         for i, s in zip(x_te, run(model, subset(xci, x_te)), strict=True):
             x_scores[i] = s
         for i, s in zip(c_te, run(model, subset(ces, c_te), "email"), strict=True):
@@ -83,7 +96,9 @@ def cross_validate(
     }
 
 
-def unseen_domains(xci: ds.Labelled, ces: ds.Labelled, aux: AuxHeads | None) -> dict[str, float]:
+def unseen_domains(
+    xci: ds.Labelled, ces: ds.Labelled, aux: AuxHeads | None, general: Cooccurrence | None
+) -> dict[str, float]:
     out: dict[str, float] = {}
     brands = sorted({g for g in xci.groups if not g.startswith("random")})
     for dom in brands:
@@ -92,7 +107,7 @@ def unseen_domains(xci: ds.Labelled, ces: ds.Labelled, aux: AuxHeads | None) -> 
         # test set: the held-out brand domain plus an equal share of random tweets kept out
         rnd = [i for i in train_idx if xci.groups[i].startswith("random")][::6]
         train_idx = [i for i in train_idx if i not in set(rnd)]
-        model = fit([subset(xci, train_idx), ces], aux=aux)
+        model = fit([subset(xci, train_idx), ces], aux=aux, general=general)
         test = subset(xci, test_idx + rnd)
         out[dom] = float(roc_auc_score(test.labels, [s.complaint for s in run(model, test)]))
     return out
@@ -162,8 +177,11 @@ def main() -> None:
     emo, vt = ds.load_tweeteval_emotion(args.data), ds.load_vader_tweets(args.data)
     # auxiliary heads learn from general text only (no x-ci / cesamard labels): fitted once
     aux = None if args.no_aux else fit_aux(aux_sets(args.data))
-    cv = cross_validate(xci, ces, args.folds, aux)
-    full = fit([xci, ces], aux=aux)
+    # word vectors: co-occurrences of unlabelled general text, counted once; each fit adds
+    # its own training texts (never the held-out fold's)
+    general = general_cooccurrence(args.data)
+    cv = cross_validate(xci, ces, args.folds, aux, general)
+    full = fit([xci, ces], aux=aux, general=general)
     emo_s = [frustration(s) for s in run(full, emo)]
     vt_s = [frustration(s) for s in run(full, vt)]
     rows = [
@@ -209,12 +227,12 @@ def main() -> None:
         print(f"{name:50s} {ours:8.4f} {vader:8.4f} {goal:>6s}")
     if not args.skip_unseen:
         print("\nunseen domain: x-ci brand domain left out of training (+ 1/6 of random tweets)")
-        per = unseen_domains(xci, ces, aux)
+        per = unseen_domains(xci, ces, aux, general)
         for dom, auc in per.items():
             print(f"  {dom:12s} complaint ROC-AUC {auc:.4f}")
         print(f"  {'mean':12s} complaint ROC-AUC {np.mean(list(per.values())):.4f}   goal 0.91")
-        only_ces = fit([ces], aux=aux)
-        only_x = fit([xci], aux=aux)
+        only_ces = fit([ces], aux=aux, general=general)
+        only_x = fit([xci], aux=aux, general=general)
         print("unseen data set: trained on one, scored on the other")
         print(
             f"  cesamard only -> x-ci      ROC-AUC "

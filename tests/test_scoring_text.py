@@ -144,3 +144,32 @@ def test_folded_blend_equals_its_parts() -> None:
     expected = base[:, 0] + 0.9 * (base[:, 2] - 1.0) + 0.4 * z
     got = blended.raw_outputs(texts)[0][:, 0]
     assert np.allclose(got, expected, atol=1e-3)
+
+
+def test_word_vectors_fold_into_word_column_weights() -> None:
+    """Weights on the dense word-vector columns equal per-word-column weights (exact fold)."""
+    from monitor.scoring import embed
+
+    texts = [
+        "my parcel is late again",
+        "the parcel arrived late and broken",
+        "late again, where is my parcel",
+        "thanks, the parcel arrived",
+    ]
+    words, vectors = embed.word_vectors(embed.cooccurrence(texts), dims=3, min_count=2)
+    assert "parcel" in words and vectors.shape == (len(words), 3)
+    cols = embed.word_columns(words, vectors)
+    block = fx.design(fx.counts(["where is my parcel", "late late late", "no known words"]))
+    block = block[:, : fx.BLOCK]
+    coef = np.array([0.5, -2.0, 1.5])
+    assert np.allclose(cols.features(block) @ coef, block @ cols.fold(coef))
+
+
+def test_training_on_too_little_text_for_word_vectors_still_works() -> None:
+    from monitor.scoring import data as ds
+    from monitor.scoring.train import fit
+
+    tweets = ds.Labelled("t", ["bad", "good"], [1, 0], [2, 0], "x", [])
+    model = fit([tweets])
+    out = model.raw_outputs(["bad", "good"])[0]
+    assert out[0, 0] > out[1, 0]
