@@ -219,7 +219,11 @@ class Placer:
 
     @staticmethod
     def _refs_by_family(mentions: list[MentionIn]) -> dict[tuple[str, ...], list[str]]:
-        """Thread references grouped by the channels they can point into."""
+        """Thread references grouped by the channels they can point into.
+
+        A message that names itself (a tweet starting its own conversation, which is
+        most of them) is new, so it cannot be stored yet: no need to look it up.
+        """
         families: dict[tuple[str, ...], set[str]] = {}
         for m in mentions:
             family = (
@@ -228,7 +232,7 @@ class Placer:
                 else (str(Channel.X), str(Channel.X_DM))
             )
             families.setdefault(family, set()).update(
-                r for r in (m.in_reply_to, *m.thread_refs) if r
+                r for r in (m.in_reply_to, *m.thread_refs) if r and r != m.external_id
             )
         return {f: sorted(refs) for f, refs in families.items() if refs}
 
