@@ -71,3 +71,21 @@ def test_json_round_trips_unicode_and_nesting(table) -> None:  # type: ignore[no
     with engine.begin() as conn:
         conn.execute(insert(t), {"id": 1, "doc": doc})
         assert conn.execute(select(t.c.doc)).scalar_one() == doc
+
+
+def test_sqlite_connections_are_set_up_for_a_server(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        with engine.connect() as conn:
+
+            def pragma(name: str) -> object:
+                return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+            assert pragma("journal_mode") == "wal"
+            assert pragma("foreign_keys") == 1
+            assert pragma("busy_timeout") == 30000
+            assert pragma("synchronous") == 1  # NORMAL
+            assert pragma("cache_size") == -32768
+            assert pragma("wal_autocheckpoint") == 10000
+    finally:
+        engine.dispose()
