@@ -56,7 +56,17 @@ def test_sqlite_reads_values_written_without_microseconds(table) -> None:  # typ
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (id, at) VALUES (1, '2026-11-23 09:05:07')"))
         at = conn.execute(select(t.c.at)).scalar_one()
-    assert at == datetime(2026, 11, 23, 9, 5, 7, tzinfo=UTC)
+    assert at == datetime(2026, 11, 23, 9, 5, 7, tzinfo=UTC) and at.tzinfo is UTC
+
+
+def test_sqlite_reads_values_stored_with_an_offset_as_utc(table) -> None:  # type: ignore[no-untyped-def]
+    engine, t = table
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (id, at) VALUES (1, '2026-11-23 11:05:07+02:00')"))
+        conn.execute(text("INSERT INTO t (id, at) VALUES (2, '2026-11-23')"))
+        got = dict(conn.execute(select(t.c.id, t.c.at)).tuples().all())
+    assert got[1] == datetime(2026, 11, 23, 9, 5, 7, tzinfo=UTC) and got[1].tzinfo is UTC
+    assert got[2] == datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def test_naive_datetime_is_refused(table) -> None:  # type: ignore[no-untyped-def]
