@@ -28,19 +28,21 @@ from monitor.db import UTCDateTime, json_dumps
 CHUNK = 500
 
 
+def _unchanged(value: Any) -> Any:
+    return value
+
+
 class RowEncoder:
-    """Database form of aware datetimes and JSON documents, for one dialect."""
+    """Database form of aware datetimes and JSON documents, for one dialect.
+
+    ``datetime`` and ``json`` are the converting functions themselves (not methods
+    wrapping them): they run several times for every message ingested.
+    """
 
     def __init__(self, dialect_name: str, datetime_bind: Callable[[Any], Any] | None) -> None:
         self.dialect_name = dialect_name
-        self._datetime_bind = datetime_bind
-
-    def datetime(self, value: datetime | None) -> Any:
-        return self._datetime_bind(value) if self._datetime_bind else value
-
-    @staticmethod
-    def json(value: Any) -> str:
-        return json_dumps(value)
+        self.datetime: Callable[[datetime | None], Any] = datetime_bind or _unchanged
+        self.json: Callable[[Any], str] = json_dumps
 
 
 def encoder(session: Session) -> RowEncoder:

@@ -367,14 +367,28 @@ def _write(session: Session, placer: Placer, existing: list[CaseRow], *, now: da
     update_rows_by_id(session, TABLES["cases"], CASE_STATE, [_case_state(c, enc) for c in existing])
 
 
-def _case_state(case: CaseRow, enc: RowEncoder) -> tuple[Any, ...]:
+def _case_state(c: CaseRow, enc: RowEncoder) -> tuple[Any, ...]:
     """CASE_STATE values of an existing case, encoded, followed by its id."""
-    state = case.state()
-    for name in ("updated_at", "last_customer_at", "first_unanswered_at", "resolved_at"):
-        state[name] = enc.datetime(state[name])
-    for name in ("reasons", "text_score"):
-        state[name] = enc.json(state[name])
-    return (*state.values(), case.id)
+    dt, js = enc.datetime, enc.json
+    return (
+        c.status,
+        c.channel,
+        c.subject,
+        c.priority,
+        c.score,
+        c.band,
+        js(c.reasons),
+        js(c.text_score),
+        c.unanswered_count,
+        c.hop_from,
+        c.public,
+        c.followers,
+        dt(c.updated_at),
+        dt(c.last_customer_at),
+        dt(c.first_unanswered_at),
+        dt(c.resolved_at),
+        c.id,
+    )
 
 
 def store_mentions(

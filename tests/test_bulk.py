@@ -124,3 +124,40 @@ def test_updated_rows_match_sqlalchemys(session: Session) -> None:
 def test_naive_datetimes_are_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="naive"):
         encoder(session).datetime(datetime(2026, 11, 23, 9, 5))
+
+
+def test_case_state_rows_follow_case_state_order(session: Session) -> None:
+    from monitor.ingest import _case_state
+    from monitor.placement import CASE_STATE, CaseRow, CustomerRow
+
+    case = CaseRow(
+        7,
+        CustomerRow(3),
+        "open",
+        "email",
+        AT,
+        AT + timedelta(hours=1),
+        subject="Refund",
+        priority=55.0,
+        score=55,
+        band="high",
+        reasons=["r"],
+        text_score={"points": 3},
+        unanswered_count=2,
+        hop_from="x",
+        public=True,
+        followers=12,
+        last_customer_at=AT,
+        first_unanswered_at=AT - timedelta(days=1),
+        resolved_at=None,
+    )
+    enc = encoder(session)
+    expected = [
+        enc.json(v)
+        if name in ("reasons", "text_score")
+        else enc.datetime(v)
+        if name.endswith("_at")
+        else v
+        for name, v in ((n, getattr(case, n)) for n in CASE_STATE)
+    ]
+    assert list(_case_state(case, enc)) == [*expected, 7]
