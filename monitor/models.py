@@ -145,7 +145,6 @@ class Case(Base):
     """A queue item: one customer's problem, from first contact to resolution."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_priority", "status", "priority"),)
 
     id: Mapped[int] = _id()
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -219,7 +218,7 @@ class Mention(Base):
     subject: Mapped[str | None] = mapped_column(String(1000))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     followers: Mapped[int | None] = mapped_column(Integer)
-    in_reply_to: Mapped[str | None] = mapped_column(String(512), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(512))  # threading looks up external_id
     thread_refs: Mapped[list[str]] = mapped_column(JSONType, default=list)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime]
