@@ -34,6 +34,7 @@ from monitor.priority import ModelScorer
 from monitor.scoring import load_model
 from monitor.sources.base import Batch
 from monitor.sources.twitter import mentions_from_page
+from monitor.wal_checkpoint import WalCheckpointer
 
 PHRASES = [
     "my order {n} still has not arrived, third time I ask",
@@ -88,6 +89,8 @@ def run_ingest(url: str, raw_pages: list[bytes], batch_pages: int, scorer: Model
     migrate.upgrade(engine)
     sessions = make_sessionmaker(engine)
     opts = IngestOptions()
+    checkpointer = WalCheckpointer(engine)  # as `serve` and `import` run one
+    checkpointer.start()
     start = time.perf_counter()
     total = 0
     for i in range(0, len(raw_pages), batch_pages):
@@ -107,6 +110,7 @@ def run_ingest(url: str, raw_pages: list[bytes], batch_pages: int, scorer: Model
             assert r is not None
             total += r.new
     elapsed = time.perf_counter() - start
+    checkpointer.shutdown()
     engine.dispose()
     return total / elapsed
 

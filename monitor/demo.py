@@ -242,7 +242,8 @@ def run_demo(
 ) -> int:
     import uvicorn
 
-    from monitor.scheduler import Scheduler
+    from monitor.scheduler import Scheduler, Services
+    from monitor.wal_checkpoint import WalCheckpointer
     from monitor.web.app import create_app
     from monitor.wiring import build_scorer
 
@@ -272,7 +273,9 @@ def run_demo(
         scorer=scorer,
         holder=f"demo-{run}",
     )
-    background = Scheduler([poll_job(engine, source, scorer), *jobs])
+    background = Services(
+        WalCheckpointer(engine), Scheduler([poll_job(engine, source, scorer), *jobs])
+    )
     app = create_app(
         loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
     )

@@ -36,7 +36,8 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from monitor import migrate
-    from monitor.scheduler import Scheduler
+    from monitor.scheduler import Scheduler, Services
+    from monitor.wal_checkpoint import WalCheckpointer
     from monitor.web.app import create_app
     from monitor.wiring import scheduled_jobs
 
@@ -48,9 +49,10 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
             "database.url: the schema is not at the latest revision; "
             "run `complaint-monitor db upgrade` first"
         )
-    background = (
-        Scheduler(scheduled_jobs(loaded, engine)) if loaded.settings.server.run_scheduler else None
-    )
+    run_jobs = loaded.settings.server.run_scheduler
+    jobs = [Scheduler(scheduled_jobs(loaded, engine))] if run_jobs else []
+    # SQLite: the checkpointer copies the WAL back beside ingestion, not inside its commits.
+    background = Services(WalCheckpointer(engine), *jobs)
     app = create_app(loaded, engine, background=background)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(

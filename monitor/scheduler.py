@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -68,3 +69,23 @@ class Scheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+    def shutdown(self) -> None: ...
+
+
+class Services:
+    """Several background services started in order and shut down in reverse."""
+
+    def __init__(self, *services: Service) -> None:
+        self._services = services
+
+    def start(self) -> None:
+        for service in self._services:
+            service.start()
+
+    def shutdown(self) -> None:
+        for service in reversed(self._services):
+            service.shutdown()

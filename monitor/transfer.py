@@ -26,6 +26,7 @@ from monitor.mentions import CHANNEL_IDENTITY, Author, Channel, MentionIn
 from monitor.models import Mention
 from monitor.priority import Scorer
 from monitor.sources.base import Quarantined
+from monitor.wal_checkpoint import WalCheckpointer
 
 CHUNK = 500
 CHANNEL_ALIASES = {
@@ -181,7 +182,7 @@ def import_mentions(
         summary.bad.extend(stored.rejected)
         pending.clear()
 
-    with bar:
+    with bar, WalCheckpointer(engine):  # SQLite: checkpoints beside, not inside, commits
         for mentions, bad in _items(path, source):
             summary.lines += 1
             summary.bad.extend(bad)
