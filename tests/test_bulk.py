@@ -127,7 +127,7 @@ def test_naive_datetimes_are_refused(session: Session) -> None:
 
 
 def test_case_state_rows_follow_case_state_order(session: Session) -> None:
-    from monitor.ingest import _case_state
+    from monitor.ingest_rows import case_state
     from monitor.placement import CASE_STATE, CaseRow, CustomerRow
 
     case = CaseRow(
@@ -160,4 +160,4 @@ def test_case_state_rows_follow_case_state_order(session: Session) -> None:
         else v
         for name, v in ((n, getattr(case, n)) for n in CASE_STATE)
     ]
-    assert list(_case_state(case, enc)) == [*expected, 7]
+    assert list(case_state(case, enc)) == [*expected, 7]
