@@ -3,10 +3,10 @@
 For every row of an ``executemany`` SQLAlchemy builds a parameter dict and runs each
 column's bind processor through generic code. Ingestion writes a few rows per message
 (the mention, its events, its case and identity), and skipping that generic layer cut
-19% of the instructions per ingested message (``bench/ingest.py --instructions``). Here the caller builds each row as a tuple of values already in
-database form, using :class:`RowEncoder` for the two kinds that need converting, and the
-rows go to the DBAPI's ``executemany`` in one call per chunk, inside the session's
-transaction.
+19% of the instructions per ingested message (``bench/ingest.py --instructions``).
+Here the caller builds each row as a tuple of values already in database form, using
+:class:`RowEncoder` for the two kinds that need converting, and the rows go to the
+DBAPI's ``executemany`` in one call per chunk, inside the session's transaction.
 
 :class:`RowEncoder` encodes exactly as the column types in :mod:`monitor.db` do
 (``UTCDateTime`` and ``JSONType``); ``tests/test_bulk.py`` writes the same rows both
