@@ -17,12 +17,11 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from monitor import events
-from monitor.bulk import RowEncoder, encoder, update_rows_by_id
+from monitor.bulk import CHUNK, RowEncoder, encoder, update_rows_by_id
 from monitor.db import Base
 from monitor.mentions import MentionIn
 from monitor.placement import CASE_STATE, CaseRow, IdentityRow, Placer
 
-CHUNK = 500
 TABLES = Base.metadata.tables
 
 
