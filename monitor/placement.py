@@ -20,11 +20,12 @@ not ORM objects: see :mod:`monitor.ingest` for the writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from monitor.linking import stated_emails, stated_handles
@@ -115,12 +116,10 @@ def identity_key(author: Author) -> Key:
     return (str(author.kind), author.handle)
 
 
-_CASE_COLUMNS = [
-    Case.id,
-    Case.customer_id,
-    Case.created_at,
-    *(getattr(Case, c) for c in CASE_STATE),
-]
+# Loaded in CaseRow's own field order (after id and customer), so that a row builds a
+# CaseRow positionally: this runs for every case a batch touches.
+_CASE_ROW_FIELDS = tuple(f.name for f in fields(CaseRow))[2:]
+_CASE_COLUMNS = [Case.id, Case.customer_id, *(getattr(Case, c) for c in _CASE_ROW_FIELDS)]
 _IDENTITY_COLUMNS = [
     Identity.id,
     Identity.kind,
@@ -159,6 +158,11 @@ class Placer:
         self.new_cases: list[CaseRow] = []
 
     # -- loading ---------------------------------------------------------------
+    def _rows(self, stmt: Any) -> Sequence[Row[Any]]:
+        """Plain rows, in the session's transaction. Core, not the ORM: nothing here
+        needs ORM loading, and the caller has flushed (``store_mentions``)."""
+        return self.session.connection().execute(stmt).all()
+
     def _customer(self, cid: int, name: str, value: float) -> CustomerRow:
         row = self.customers.get(cid)
         if row is None:
@@ -168,7 +172,7 @@ class Placer:
     def _load_identities(self, where: Any) -> list[IdentityRow]:
         found = []
         stmt = select(*_IDENTITY_COLUMNS).join(Customer, Customer.id == Identity.customer_id)
-        for r in self.session.execute(stmt.where(where)):
+        for r in self._rows(stmt.where(where)):
             key = (r[1], r[2])
             if key not in self.identities:
                 customer = self._customer(r[7], r[8], r[9])
@@ -181,20 +185,13 @@ class Placer:
     def _load_cases(self, where: Any, order: Any = Case.updated_at) -> list[CaseRow]:
         rows = []
         stmt = select(*_CASE_COLUMNS).where(where).order_by(order)
-        for case_id, customer_id, created_at, *state in self.session.execute(stmt).tuples():
-            if case_id in self.cases:
-                rows.append(self.cases[case_id])
-                continue
-            customer = self.customers.get(customer_id)
-            if customer is None:
-                customer = self._customer(customer_id, "", 0.0)
-            case = CaseRow(
-                case_id,
-                customer,
-                created_at=created_at,
-                **dict(zip(CASE_STATE, state, strict=True)),
-            )
-            self.cases[case_id] = case
+        for case_id, customer_id, *state in self._rows(stmt):
+            case = self.cases.get(case_id)
+            if case is None:
+                customer = self.customers.get(customer_id)
+                if customer is None:
+                    customer = self._customer(customer_id, "", 0.0)
+                case = self.cases[case_id] = CaseRow(case_id, customer, *state)
             rows.append(case)
         return rows
 
@@ -212,7 +209,7 @@ class Placer:
                 q = select(Mention.external_id, Mention.case_id).where(
                     Mention.channel.in_(channels), Mention.external_id.in_(refs[i : i + 500])
                 )
-                self.case_of_message.update(dict(self.session.execute(q).tuples().all()))
+                self.case_of_message.update((ext, cid) for ext, cid in self._rows(q))
         self._warm_open_cases(
             {i.customer.id for i in self.identities.values() if i.customer.id is not None}
         )
