@@ -5,6 +5,7 @@ raw ``executemany`` insert of the same rows in the same run.
 
     .venv/bin/python bench/ingest.py [--n 100000] [--pg URL] [--batch 10]
     .venv/bin/python bench/ingest.py --instructions --n 3000 --authors 600  # callgrind, SQLite
+    .venv/bin/python bench/ingest.py --phases --skip-pg  # where the time goes, per mention
 """
 
 from __future__ import annotations
@@ -173,6 +174,42 @@ def drop_pg(admin, url: str) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def timed_phases() -> dict[str, float]:
+    """Wrap the steps of a stored batch with timers (this process only); returns the
+    running totals in seconds. The wrappers add a little time of their own."""
+    from sqlalchemy.engine.default import DefaultDialect
+
+    import monitor.ingest as ingest
+    from monitor.placement import Placer
+
+    totals: dict[str, float] = {}
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            t = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                totals[label] = totals.get(label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, name, timed)
+
+    wrap(sys.modules[__name__], "mentions_from_page", "parse X pages")
+    wrap(ingest, "fit_to_columns", "fit to columns")
+    wrap(ingest, "_fresh", "dedupe (lookup stored ids)")
+    wrap(Placer, "warm", "  (placement: of it, loading rows)")
+    wrap(ingest, "_place_all", "placement (incl. loading rows)")
+    wrap(ingest, "rescore_cases", "re-score touched cases")
+    wrap(ingest, "write_placement", "write customers, identities, cases")
+    wrap(ingest, "mention_row", "encode mention rows")
+    wrap(ingest, "event_rows", "encode event rows")
+    wrap(ingest, "insert_rows", "insert mentions, events")
+    wrap(DefaultDialect, "do_commit", "commit")
+    return totals
+
+
 def count_instructions(n: int, authors: int, batch: int) -> None:
     """Instructions per mention on SQLite, counted by callgrind: unlike seconds, the count
     does not change when other work shares the CPU (I/O wait is not in it)."""
@@ -217,6 +254,12 @@ def under_callgrind(n: int, authors: int, batch: int) -> None:
         subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
 
 
+def print_phases(seconds: dict[str, float], n: int, rate: float) -> None:
+    print(f"  where the time goes (µs per mention; {1e6 / rate:,.0f} in all, incl. timers):")
+    for label, total in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        print(f"    {label:<40}{total / n * 1e6:>7.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -229,6 +272,9 @@ def main() -> None:
         action="store_true",
         help="count instructions per mention on SQLite with valgrind (try --n 3000 --authors 600)",
     )
+    ap.add_argument(
+        "--phases", action="store_true", help="also print time per mention of each step"
+    )
     ap.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.instructions:
@@ -239,13 +285,30 @@ def main() -> None:
         return
     raw_pages = pages(args.n, args.authors)
     scorer = ModelScorer(load_model(None), ScoringSettings())
+    phases = timed_phases() if args.phases else None
+    if phases is not None:
+        text_parts = scorer.text_parts
+
+        def timed_text_parts(texts: list[str], channels: list[str]) -> list[dict[str, object]]:
+            t = time.perf_counter()
+            try:
+                return text_parts(texts, channels)
+            finally:
+                phases["text model"] = phases.get("text model", 0.0) + time.perf_counter() - t
+
+        scorer.text_parts = timed_text_parts  # type: ignore[method-assign]
     print(f"{args.n} mentions from {args.authors} authors, {args.batch * 100} per transaction")
     print(f"{'backend':<12}{'ingest/s':>12}{'raw insert/s':>15}{'ratio':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         ingest = run_ingest(url, raw_pages, args.batch, scorer)
+        if phases is not None:
+            seconds = dict(phases)
+            phases.clear()
         raw = run_raw(f"sqlite:///{tmp}/raw.db", raw_pages)
         print(f"{'sqlite':<12}{ingest:>12,.0f}{raw:>15,.0f}{raw / ingest:>7.1f}x")
+        if phases is not None:
+            print_phases(seconds, args.n, ingest)
     if not args.skip_pg:
         url, admin = pg_database(args.pg)
         try:
