@@ -32,8 +32,7 @@ from monitor.models import Mention, Quarantine, SourceCursor
 from monitor.placement import Placer
 from monitor.priority import Scorer, rescore_cases
 from monitor.sources.base import Batch, Quarantined
-
-CHUNK = 500
+from monitor.sql_lists import one_of
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,12 @@ def _existing(session: Session, mentions: list[MentionIn]) -> set[tuple[str, str
     for m in mentions:
         by_channel.setdefault(str(m.channel), []).append(m.external_id)
     found: set[tuple[str, str]] = set()
+    conn = session.connection()
     for channel, ids in by_channel.items():
-        for i in range(0, len(ids), CHUNK):
-            rows = session.execute(
-                select(Mention.external_id).where(
-                    Mention.channel == channel, Mention.external_id.in_(ids[i : i + CHUNK])
-                )
-            )
-            found.update((channel, e) for (e,) in rows)
+        stored = select(Mention.external_id).where(
+            Mention.channel == channel, one_of(Mention.external_id, ids, conn.dialect)
+        )
+        found.update((channel, e) for (e,) in conn.execute(stored))
     return found
 
 

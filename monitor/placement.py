@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from monitor.linking import stated_emails, stated_handles
 from monitor.mentions import Author, Channel, IdentityKind, MentionIn, normalise_subject
 from monitor.models import Case, CaseStatus, Customer, Identity, Mention
+from monitor.sql_lists import one_of
 
 Key = tuple[str, str]
 CASE_STATE = (
@@ -196,20 +197,19 @@ class Placer:
         return rows
 
     def warm(self, mentions: list[MentionIn]) -> None:
+        dialect = self.session.connection().dialect
         keys = {identity_key(m.author) for m in mentions}
         for kind in {k for k, _ in keys}:  # per kind, so the (kind, handle) index is used
             handles = sorted(h for k, h in keys if k == kind)
-            for i in range(0, len(handles), 500):
-                self._load_identities(
-                    (Identity.kind == kind) & Identity.handle.in_(handles[i : i + 500])
-                )
+            self._load_identities(
+                (Identity.kind == kind) & one_of(Identity.handle, handles, dialect)
+            )
         self.looked_up |= keys
         for channels, refs in self._refs_by_family(mentions).items():
-            for i in range(0, len(refs), 500):
-                q = select(Mention.external_id, Mention.case_id).where(
-                    Mention.channel.in_(channels), Mention.external_id.in_(refs[i : i + 500])
-                )
-                self.case_of_message.update((ext, cid) for ext, cid in self._rows(q))
+            q = select(Mention.external_id, Mention.case_id).where(
+                Mention.channel.in_(channels), one_of(Mention.external_id, refs, dialect)
+            )
+            self.case_of_message.update((ext, cid) for ext, cid in self._rows(q))
         self._warm_open_cases(
             {i.customer.id for i in self.identities.values() if i.customer.id is not None}
         )
@@ -239,8 +239,10 @@ class Placer:
             return
         for cid in missing:
             self.open_case[id(self.customers[cid])] = None
+        dialect = self.session.connection().dialect
         for case in self._load_cases(
-            Case.customer_id.in_(missing) & (Case.status != CaseStatus.RESOLVED)
+            one_of(Case.customer_id, sorted(missing), dialect)
+            & (Case.status != CaseStatus.RESOLVED)
         ):
             self.open_case[id(case.customer)] = case  # ordered by updated_at: latest wins
 

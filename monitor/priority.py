@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from monitor.config import ScoringSettings
 from monitor.models import Customer, Promise, PromiseState
 from monitor.scoring import OverduePromise, Score, ScoreContext, TextModel, TextScore, combine
+from monitor.sql_lists import one_of
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
@@ -63,9 +64,12 @@ def overdue_promises(
     found: dict[int, list[OverduePromise]] = {cid: [] for cid in ids}
     if not ids:
         return {}
+    dialect = session.connection().dialect
     rows = session.scalars(
         select(Promise).where(
-            Promise.customer_id.in_(ids), Promise.state.in_(UNKEPT), Promise.due_at < now
+            one_of(Promise.customer_id, ids, dialect),
+            Promise.state.in_(UNKEPT),
+            Promise.due_at < now,
         )
     )
     for p in rows:
@@ -118,7 +122,9 @@ def rescore_cases(
     if customer_ids:
         values = dict(
             session.execute(
-                select(Customer.id, Customer.value).where(Customer.id.in_(customer_ids))
+                select(Customer.id, Customer.value).where(
+                    one_of(Customer.id, customer_ids, session.connection().dialect)
+                )
             )
             .tuples()
             .all()
