@@ -16,6 +16,7 @@ Two jobs, both safe to run in several processes:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,8 +32,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import events, leases
 from monitor.ingest import cursor_row
 from monitor.models import AlertState, Event, WebhookDelivery, WebhookSubscription
+from monitor.secret_box import SecretBox, SecretUnreadable
 from responders.base import PermanentError, TransientError
 from responders.webhook import body_of, new_secret
+
+log = logging.getLogger(__name__)
 
 OUTBOX = "webhooks:outbox"
 GAP_GRACE = timedelta(seconds=60)
@@ -71,18 +75,21 @@ def _check(url: str, kinds: Sequence[str], *, require_https: bool) -> None:
 def create_subscription(
     session: Session,
     *,
+    box: SecretBox,
     url: str,
     kinds: Sequence[str] = (),
     description: str = "",
     now: datetime,
     require_https: bool = True,
 ) -> tuple[WebhookSubscription, str]:
-    """A new subscription and its signing secret (the only time the secret is returned)."""
+    """A new subscription and its signing secret (the only time the secret is returned).
+
+    The secret is stored sealed by ``box`` (see :mod:`monitor.secret_box`)."""
     _check(url, kinds, require_https=require_https)
     secret = new_secret()
     sub = WebhookSubscription(
         url=url,
-        secret=secret,
+        secret=box.seal(secret),
         events=list(kinds),
         description=description,
         active=True,
@@ -219,7 +226,25 @@ class Claimed:
     body: bytes
 
 
-def _claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
+def _signing_secret(session: Session, sub: WebhookSubscription, box: SecretBox) -> str:
+    """The subscription's plain secret; one stored before sealing existed is sealed now."""
+    plain = box.open(sub.secret)
+    if not box.is_sealed(sub.secret):
+        sub.secret = box.seal(plain)
+    return plain
+
+
+def _unreadable(session: Session, delivery_id: int, exc: SecretUnreadable) -> None:
+    log.error("webhook delivery %s not sent: %s", delivery_id, exc)
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(state=AlertState.FAILED, error=str(exc)[:2000], next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim(session: Session, *, now: datetime, limit: int, box: SecretBox) -> list[Claimed]:
     due = (WebhookDelivery.state == AlertState.PENDING) & (WebhookDelivery.next_attempt_at <= now)
     ids_q = (
         select(WebhookDelivery.id).where(due).order_by(WebhookDelivery.next_attempt_at).limit(limit)
@@ -253,8 +278,13 @@ def _claim(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
             "actor": event.actor,
             **(event.payload or {}),
         }
+        try:
+            secret = _signing_secret(session, sub, box)
+        except SecretUnreadable as exc:  # cannot be signed: say why, never send unsigned
+            _unreadable(session, did, exc)
+            continue
         body = body_of(event.kind, event.created_at.isoformat(), data)
-        out.append(Claimed(did, sub.url, sub.secret, event.id, attempts, body))
+        out.append(Claimed(did, sub.url, secret, event.id, attempts, body))
     return out
 
 
@@ -269,6 +299,7 @@ def deliver(
     sessions: sessionmaker[Session],
     poster: Poster,
     *,
+    box: SecretBox,
     now: datetime,
     retry: Sequence[int] = (5, 300, 1800, 7200, 18000, 36000),
     batch: int = 100,
@@ -288,7 +319,7 @@ def deliver(
 
     for _ in range(max_batches):
         with sessions.begin() as session:
-            claimed = _claim(session, now=now, limit=batch)
+            claimed = _claim(session, now=now, limit=batch, box=box)
         if not claimed:
             break
         results: list[tuple[Claimed, Mapping[str, Any]]] = []

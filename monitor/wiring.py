@@ -21,6 +21,7 @@ from monitor.promise_clock import ClockPolicy
 from monitor.promise_perform import PerformPolicy
 from monitor.promises import Timing
 from monitor.scheduler import JobSpec
+from monitor.secret_box import SecretBox
 from monitor.sources.base import Source
 from responders.base import Responder
 from responders.email import SmtpOptions
@@ -203,6 +204,19 @@ def build_alert_senders(loaded: LoadedConfig) -> dict[str, AlertSender]:
     return senders
 
 
+def secret_box(loaded: LoadedConfig) -> SecretBox:
+    """The box sealing webhook signing secrets, keyed by the session secret (the same one
+    the web app's box uses, so secrets it seals are opened here)."""
+    env_name = loaded.settings.server.session_secret_env
+    key = loaded.secret(env_name)
+    if not key:
+        raise ConfigError(
+            f"webhooks.enabled: environment variable {env_name} (server.session_secret_env) "
+            "is not set; it is the key that seals webhook signing secrets"
+        )
+    return SecretBox(key)
+
+
 def promise_policies(loaded: LoadedConfig) -> tuple[ClockPolicy, RetryPolicy, PerformPolicy]:
     s = loaded.settings
     a, slack = s.alerts, s.responders.slack
@@ -274,6 +288,7 @@ def promise_jobs(
         jobs.append(JobSpec(id="promises:slack_invites", seconds=every, run=invite))
     if s.webhooks.enabled:
         poster = WebhookSender.with_timeout(s.webhooks.timeout_seconds)
+        box = secret_box(loaded)
         holder = process_id()
 
         def fan_out(now: datetime) -> int:
@@ -281,7 +296,9 @@ def promise_jobs(
                 return webhooks.fan_out(session, now=now, holder=holder)
 
         def deliver(now: datetime) -> webhooks.WebhookStats:
-            return webhooks.deliver(sessions, poster, now=now, retry=s.webhooks.retry_seconds)
+            return webhooks.deliver(
+                sessions, poster, box=box, now=now, retry=s.webhooks.retry_seconds
+            )
 
         seconds = float(s.webhooks.poll_seconds)
         jobs.append(JobSpec(id="webhooks:fan_out", seconds=seconds, run=fan_out))

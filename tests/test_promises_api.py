@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.db import make_sessionmaker
-from monitor.models import Role
-from tests.fixtures.web import make_case
+from monitor.models import Role, WebhookSubscription
+from monitor.secret_box import SecretBox
+from tests.fixtures.web import SECRET, make_case
 
 
 def setup(web_app, scopes: list[str]) -> tuple[int, dict[str, str]]:
@@ -117,6 +118,10 @@ def test_webhook_subscriptions_for_admins(web_app, app_client) -> None:
     assert made.status_code == 201, made.text
     sub = made.json()
     assert sub["secret"].startswith("whsec_")
+    with make_sessionmaker(web_app.engine)() as s:  # stored sealed, not as given out
+        stored = s.get(WebhookSubscription, sub["id"]).secret
+    assert stored.startswith("sealed:v1:") and sub["secret"] not in stored
+    assert SecretBox(SECRET).open(stored) == sub["secret"]
     listed = app_client.get("/api/v1/webhooks", headers=auth).json()
     assert [s["secret"] for s in listed] == [None]  # never shown again
     assert app_client.get(f"/api/v1/webhooks/{sub['id']}", headers=auth).json()["secret"] is None

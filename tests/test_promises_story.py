@@ -22,6 +22,7 @@ from monitor.models import Alert, AlertState, Case, Promise, PromiseState, Role,
 from monitor.priority import Scorer
 from monitor.promise_text import PromiseKind, suggest
 from monitor.promises import PromiseEvent, Timing
+from monitor.secret_box import SecretBox
 from responders.email import SmtpOptions
 from responders.slack import SlackResponder
 from responders.staff_mail import StaffMailer
@@ -32,6 +33,7 @@ from tests.fixtures.slack_server import *  # noqa: F403
 from tests.promise_support import event_kinds, ingest, policy, staff
 from tests.webhook_receiver import webhook_receiver
 
+BOX = SecretBox("test session secret for the story, 32+ chars long")
 TIMING = Timing(remind_before=timedelta(minutes=60), follow_up=timedelta(hours=24))
 PERFORM = promise_perform.PerformPolicy(verify_every=timedelta(minutes=30), timing=TIMING)
 REPLY = "Hi Dan, sorry you were left waiting. We'll add you to our Slack channel today."
@@ -169,6 +171,7 @@ def test_a_promise_that_slips(
     with sessions.begin() as s:
         sub, secret = webhooks.create_subscription(
             s,
+            box=BOX,
             url="http://placeholder.invalid/",
             now=T0,
             require_https=False,
@@ -244,8 +247,10 @@ def test_a_promise_that_slips(
         rec.fail_next = [503]
         sender = WebhookSender(httpx.Client(timeout=5))
         stamp = int(at.timestamp())
-        one = webhooks.deliver(sessions, sender, now=at, timestamp=stamp)
-        two = webhooks.deliver(sessions, sender, now=at + timedelta(seconds=5), timestamp=stamp)
+        one = webhooks.deliver(sessions, sender, box=BOX, now=at, timestamp=stamp)
+        two = webhooks.deliver(
+            sessions, sender, box=BOX, now=at + timedelta(seconds=5), timestamp=stamp
+        )
         assert one.retried == 1 and one.delivered + two.delivered == len(rec.received)
         got = [verify(secret, r.headers, r.body, now=stamp) for r in rec.received]
         kinds = {g["type"] for g in got}

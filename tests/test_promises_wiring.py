@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
-from monitor.config import LoadedConfig, parse_settings
+from monitor.config import ConfigError, LoadedConfig, parse_settings
 from monitor.db import make_engine
 from monitor.wiring import build_alert_senders, promise_jobs, scheduled_jobs
 
+SESSION_SECRET = {"COMPLAINT_MONITOR_SECRET": SecretStr("s" * 40)}
 
-def loaded(data: dict) -> LoadedConfig:
+
+def loaded(data: dict, secrets: dict[str, SecretStr] = SESSION_SECRET) -> LoadedConfig:
     return LoadedConfig(
-        settings=parse_settings(data), secrets={"SLACK_BOT_TOKEN": SecretStr("x")}, path=None
+        settings=parse_settings(data),
+        secrets={"SLACK_BOT_TOKEN": SecretStr("x"), **secrets},
+        path=None,
     )
 
 
@@ -40,4 +45,13 @@ def test_jobs_from_config(tmp_path) -> None:
     ids = [j.id for j in scheduled_jobs(loaded({}), engine)]
     assert {"queue:rescore", "promises:clock", "promises:alerts", "replies:deliver"} <= set(ids)
     assert not [i for i in ids if i.startswith("poll:")]
+    engine.dispose()
+
+
+def test_webhook_jobs_need_the_key_that_seals_their_secrets(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with pytest.raises(ConfigError, match=r"COMPLAINT_MONITOR_SECRET.*seals webhook"):
+        promise_jobs(loaded({}, secrets={}), engine)
+    off = loaded({"webhooks": {"enabled": False}}, secrets={})
+    assert not [j for j in promise_jobs(off, engine) if j.id.startswith("webhooks:")]
     engine.dispose()

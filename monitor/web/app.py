@@ -24,6 +24,7 @@ from monitor.config import LoadedConfig
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
 from monitor.polling import source_health
+from monitor.secret_box import SecretBox
 from monitor.web import api, auth, console, filters, promise_forms, promises_api
 from monitor.web.deps import DbSession
 from monitor.web.replies_api import install as install_replies
@@ -125,6 +126,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock
+    app.state.secret_box = SecretBox(secret)  # webhook signing secrets, sealed at rest
     app.state.broadcaster = live
     app.state.login_limiter = auth.LoginLimiter()
     templates = Jinja2Templates(directory=str(ROOT / "templates"))

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: a database session per request, the clock, the settings."""
+"""FastAPI dependencies: a database session per request, the clock, the settings, and
+the box that seals stored secrets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import LoadedConfig
 from monitor.db import utcnow
+from monitor.secret_box import SecretBox
 
 
 def get_sessionmaker(request: Request) -> sessionmaker[Session]:
@@ -29,6 +31,11 @@ def get_now(request: Request) -> datetime:
     return clock() if clock is not None else utcnow()
 
 
+def get_secret_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
 def get_config(request: Request) -> LoadedConfig:
     loaded: LoadedConfig = request.app.state.config
     return loaded
@@ -43,3 +50,4 @@ DbTx = Annotated[Session, Depends(get_db, scope="function")]
 DbSession = DbTx
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[LoadedConfig, Depends(get_config)]
+Box = Annotated[SecretBox, Depends(get_secret_box)]  # seals webhook signing secrets

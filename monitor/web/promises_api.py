@@ -21,7 +21,7 @@ from monitor import promises, queue, webhooks
 from monitor.models import Alert, Promise, Staff, WebhookDelivery, WebhookSubscription
 from monitor.promise_text import PromiseKind, suggest
 from monitor.web.api import ERRORS, Principal, acting, scoped
-from monitor.web.deps import Config, DbTx, Now
+from monitor.web.deps import Box, Config, DbTx, Now
 
 Reader = Annotated[Principal, scoped("queue:read")]
 Writer = Annotated[Principal, scoped("promises:write")]
@@ -306,12 +306,13 @@ def _webhook_routes(api: APIRouter) -> None:
 
     @api.post("/webhooks", status_code=201, tags=["webhooks"])
     def create_webhook(
-        body: WebhookIn, session: DbTx, now: Now, cfg: Config, _p: Admin
+        body: WebhookIn, session: DbTx, now: Now, cfg: Config, box: Box, _p: Admin
     ) -> WebhookOut:
         """Subscribe an endpoint; the answer carries the signing secret, this once."""
         with _domain_errors():
             sub, secret = webhooks.create_subscription(
                 session,
+                box=box,
                 url=str(body.url),
                 kinds=body.events,
                 description=body.description,
