@@ -105,6 +105,18 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class SignInFailure(Base):
+    """A failed console sign-in, per account (``a:name``) and per address (``ip:addr``),
+    so that every process on the database counts the same (monitor.sign_in_limits)."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(index=True)
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 

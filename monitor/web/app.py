@@ -25,6 +25,7 @@ from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
 from monitor.polling import source_health
 from monitor.secret_box import SecretBox
+from monitor.sign_in_limits import SignInLimits
 from monitor.web import api, auth, console, filters, promise_forms, promises_api
 from monitor.web.deps import DbSession
 from monitor.web.replies_api import install as install_replies
@@ -128,7 +129,7 @@ def create_app(
     app.state.clock = clock
     app.state.secret_box = SecretBox(secret)  # webhook signing secrets, sealed at rest
     app.state.broadcaster = live
-    app.state.login_limiter = auth.LoginLimiter()
+    app.state.sign_in_limits = SignInLimits()
     templates = Jinja2Templates(directory=str(ROOT / "templates"))
     filters.install(templates.env)
     app.state.templates = templates

@@ -4,24 +4,22 @@
   holds only the staff id and a CSRF token; the staff row is re-read on every request,
   so a deactivated account is out at once.
 - Every form carries the session's CSRF token, compared in constant time.
-- Failed sign-ins are counted per account and per client address in a sliding window;
-  the limiter lives on ``app.state`` (per process; each process limits on its own).
+- Failed sign-ins are counted per account and per client address in a sliding window,
+  in the database (:mod:`monitor.sign_in_limits`), so all processes count together.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
-import threading
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from monitor import accounts
+from monitor import accounts, sign_in_limits
 from monitor.models import Role, Staff
 from monitor.web.deps import DbTx
 
@@ -37,50 +35,8 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-@dataclass
-class LoginLimiter:
-    """Sliding-window counts of failed sign-ins, per account and per client address."""
-
-    per_account: int = 5
-    per_address: int = 20
-    window: timedelta = timedelta(minutes=15)
-    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, *, account: str, address: str, now: datetime) -> timedelta | None:
-        """How long until another attempt is allowed, or None when it is allowed now."""
-        with self._lock:
-            waits = []
-            for key, limit in (
-                (f"a:{account}", self.per_account),
-                (f"ip:{address}", self.per_address),
-            ):
-                q = self._recent(key, now)
-                if len(q) >= limit:
-                    waits.append(q[0] + self.window - now)
-            return max(waits) if waits else None
-
-    def failed(self, *, account: str, address: str, now: datetime) -> None:
-        with self._lock:
-            for key in (f"a:{account}", f"ip:{address}"):
-                self._recent(key, now).append(now)
-            if len(self._failures) > 10_000:  # forget idle keys; bounded memory
-                for k in [k for k, q in self._failures.items() if not q]:
-                    del self._failures[k]
-
-    def succeeded(self, *, account: str) -> None:
-        with self._lock:
-            self._failures.pop(f"a:{account}", None)
-
-
-def limiter(request: Request) -> LoginLimiter:
-    found: LoginLimiter = request.app.state.login_limiter
+def limiter(request: Request) -> sign_in_limits.SignInLimits:
+    found: sign_in_limits.SignInLimits = request.app.state.sign_in_limits
     return found
 
 
@@ -126,17 +82,17 @@ def try_sign_in(
     request: Request, session: Session, *, name: str, password: str, now: datetime
 ) -> tuple[Staff | None, str | None]:
     """(staff, None) on success; (None, user-facing reason) otherwise."""
-    lim = limiter(request)
+    limits = limiter(request)
     account, address = name.strip().lower(), client_address(request)
-    wait = lim.retry_after(account=account, address=address, now=now)
+    wait = sign_in_limits.retry_after(session, limits, account=account, address=address, now=now)
     if wait is not None:
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
         return None, f"Too many failed sign-ins. Try again in {minutes} minute(s)."
     staff = accounts.authenticate(session, name=name.strip(), password=password)
     if staff is None:
-        lim.failed(account=account, address=address, now=now)
+        sign_in_limits.record_failure(session, limits, account=account, address=address, now=now)
         return None, "Wrong name or password."
-    lim.succeeded(account=account)
+    sign_in_limits.clear_account(session, account=account)
     sign_in(request, staff)
     return staff, None
 
