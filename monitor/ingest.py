@@ -9,7 +9,7 @@ the unique constraint backs that up if two writers ever race.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor import events
 from monitor.bulk import encoder, insert_rows
+from monitor.column_fit import fit_to_columns
 from monitor.ingest_rows import (
     EVENT_COLUMNS,
     MENTION_COLUMNS,
@@ -99,65 +100,6 @@ def _fresh(session: Session, mentions: list[MentionIn]) -> tuple[list[MentionIn]
         seen.add(key)
         fresh.append(m)
     return fresh, len(mentions) - len(fresh)
-
-
-# Column limits a vendor's data must fit (see monitor.models): identifiers that do not
-# fit are quarantined (cutting them would merge distinct messages or people); display
-# text is shortened.
-ID_LIMITS = {"external_id": 512, "handle": 320}
-TEXT_LIMITS = {"subject": 1000, "in_reply_to": 512}
-AUTHOR_LIMITS = {"username": 320, "name": 200}
-
-
-def _fits(m: MentionIn) -> bool:
-    a = m.author
-    return (
-        0 < len(m.external_id) <= ID_LIMITS["external_id"]
-        and 0 < len(a.handle) <= ID_LIMITS["handle"]
-        and len(a.username or "") <= AUTHOR_LIMITS["username"]
-        and len(a.name or "") <= AUTHOR_LIMITS["name"]
-        and len(m.subject or "") <= TEXT_LIMITS["subject"]
-        and len(m.in_reply_to or "") <= TEXT_LIMITS["in_reply_to"]
-    )
-
-
-def fit_to_columns(
-    mentions: list[MentionIn], *, source: str
-) -> tuple[list[MentionIn], list[Quarantined]]:
-    """Mentions shortened to fit their columns, and those that cannot be stored safely."""
-    fitted: list[MentionIn] = []
-    rejected: list[Quarantined] = []
-    for m in mentions:
-        if _fits(m):  # nearly always: nothing to cut, nothing to copy
-            fitted.append(m)
-            continue
-        if len(m.external_id) > ID_LIMITS["external_id"] or not m.external_id:
-            rejected.append(Quarantined(source, "external id is empty or longer than 512", m.raw))
-            continue
-        if len(m.author.handle) > ID_LIMITS["handle"] or not m.author.handle:
-            rejected.append(
-                Quarantined(
-                    source, "author is empty or longer than 320", m.raw, m.external_id[:512]
-                )
-            )
-            continue
-        a = m.author
-        author = replace(
-            a,
-            username=a.username[: AUTHOR_LIMITS["username"]] if a.username else a.username,
-            name=a.name[: AUTHOR_LIMITS["name"]] if a.name else a.name,
-        )
-        changes: dict[str, Any] = {
-            k: v[:n]
-            for k, n in TEXT_LIMITS.items()
-            if isinstance(v := getattr(m, k), str) and len(v) > n
-        }
-        if "in_reply_to" in changes:
-            changes["in_reply_to"] = None  # a cut reference would thread to nothing
-        if author != m.author:
-            changes["author"] = author
-        fitted.append(replace(m, **changes) if changes else m)
-    return fitted, rejected
 
 
 def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, String, any_, bindparam, func, select
+from sqlalchemy import ARRAY, ColumnElement, String, Text, any_, bindparam, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import QueryableAttribute
 
@@ -28,7 +28,11 @@ from monitor.db import json_dumps
 def one_of(
     column: QueryableAttribute[Any], values: Iterable[Any], dialect: Dialect
 ) -> ColumnElement[bool]:
-    """``column IN values`` with the values (ints or strings) as one bound parameter."""
+    """``column IN values`` with the values (ints or strings) as one bound parameter.
+
+    Strings must not hold NUL: ``json_each`` would cut them there (ingestion never looks
+    one up: :mod:`monitor.column_fit` keeps NUL out of every stored identifier).
+    """
     listed = list(values)
     if dialect.name == "sqlite":
         rows = func.json_each(bindparam(None, json_dumps(listed), type_=String())).table_valued(
@@ -36,5 +40,10 @@ def one_of(
         )
         return column.in_(select(rows.c.value))
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, listed, type_=ARRAY(column.expression.type)))
+        # Unbounded text[] for strings: a VARCHAR(n)[] cast would cut longer values to n
+        # characters, and a cut value can equal a stored one.
+        element = column.expression.type
+        if isinstance(element, String):
+            element = Text()
+        return column == any_(bindparam(None, listed, type_=ARRAY(element)))
     return column.in_(listed)

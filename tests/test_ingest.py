@@ -283,3 +283,25 @@ def test_oversized_fields_are_fitted_or_quarantined(session: Session, scorer: Sc
     assert len(stored["7"].author) == 320
     q = session.scalars(select(Quarantine)).one()
     assert "external id" in q.reason and q.raw == long_id.raw
+
+
+def test_nul_characters_never_block_a_batch(session: Session, scorer: Scorer) -> None:
+    """PostgreSQL text cannot hold NUL, and SQLite's json_each cuts a string at it; a
+    vendor's NUL must neither fail the batch (and stick its source) nor defeat dedupe."""
+    from dataclasses import replace
+
+    in_text = tweet(21, "@acme refund\x00 please", username="dan\x00x")
+    in_subject = email("e1@x", "body\x00more", subject="Re\x00fund")
+    nul_id = tweet("22\x0023", "@acme an id with a NUL")
+    nul_author = replace(tweet(24, "@acme hi"), author=replace(in_text.author, handle="10\x0001"))
+    batch = [in_text, in_subject, nul_id, nul_author]
+    r = ingest(session, scorer, batch, cursor={"n": 1})
+    assert r is not None and r.new == 2 and r.quarantined == 2
+    stored = {m.external_id: m for m in session.scalars(select(Mention))}
+    assert stored["21"].text == "@acme refund\ufffd please" and stored["21"].raw == in_text.raw
+    assert stored["21"].author == "dan\ufffdx"
+    assert stored["e1@x"].subject == "Re\ufffdfund" and "\x00" not in stored["e1@x"].text
+    reasons = sorted(q.reason for q in session.scalars(select(Quarantine)))
+    assert reasons == ["author contains a NUL character", "external id contains a NUL character"]
+    again = ingest(session, scorer, batch, cursor={"n": 2})  # re-delivered: no duplicates
+    assert again is not None and again.new == 0 and again.duplicates == 2

@@ -42,6 +42,19 @@ def test_strings_match_a_plain_in(session: Session, wanted: list[str]) -> None:
     assert set(ours) & mine == set(plain) & mine == {ids[n] for n in wanted}
 
 
+def test_a_longer_value_does_not_match_its_prefix(session: Session) -> None:
+    """display_name is VARCHAR(200): a 201-character value must not match the stored
+    200-character prefix (a VARCHAR(200)[] cast on PostgreSQL would cut it)."""
+    session.execute(
+        insert(T["customers"]), [{"display_name": "x" * 200, "value": 0.0, "created_at": AT}]
+    )
+    dialect = session.connection().dialect
+    found = session.scalars(
+        select(Customer.id).where(one_of(Customer.display_name, ["x" * 201], dialect))
+    ).all()
+    assert found == []
+
+
 def test_integers_match_and_unknown_ids_find_nothing(session: Session) -> None:
     ids = _customers(session)
     dialect = session.connection().dialect
