@@ -41,7 +41,7 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     from monitor.web.app import create_app
     from monitor.wiring import scheduled_jobs
 
-    _session_secret(loaded)
+    secret = _session_secret(loaded)
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
     check_connection(engine)
     if migrate.current_revision(engine) != migrate.head_revision():
@@ -49,12 +49,13 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
             "database.url: the schema is not at the latest revision; "
             "run `complaint-monitor db upgrade` first"
         )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _seal_webhook_secrets(engine, secret)
     run_jobs = loaded.settings.server.run_scheduler
     jobs = [Scheduler(scheduled_jobs(loaded, engine))] if run_jobs else []
     # SQLite: the checkpointer copies the WAL back beside ingestion, not inside its commits.
     background = Services(WalCheckpointer(engine), *jobs)
     app = create_app(loaded, engine, background=background)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(
         app,
         host=host or loaded.settings.server.host,
@@ -62,6 +63,25 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
         log_level="info",
     )
     return 0
+
+
+def _seal_webhook_secrets(engine: Engine, session_secret: str) -> None:
+    """Seal webhook secrets stored before sealing existed; report ones this key cannot open."""
+    from monitor import webhooks
+    from monitor.db import make_sessionmaker
+    from monitor.secret_box import SecretBox
+
+    with make_sessionmaker(engine).begin() as session:
+        sealed, unreadable = webhooks.seal_stored_secrets(session, SecretBox(session_secret))
+    if sealed:
+        log.info("sealed %d webhook signing secret(s) stored in plain text", sealed)
+    if unreadable:
+        log.error(
+            "%d webhook subscription(s) have secrets sealed under another session secret: "
+            "their deliveries cannot be signed; restore the previous secret or create "
+            "them again",
+            unreadable,
+        )
 
 
 def poll_once(loaded: LoadedConfig, engine: Engine, *, out: TextIO) -> int:

@@ -8,10 +8,13 @@ secret (``server.session_secret_env``, which ``serve`` already requires). A copy
 the database alone no longer lets anyone forge signed webhooks.
 
 Values stored before sealing existed are plain text without the prefix; :meth:`open`
-still reads them, and the webhook worker seals each one the first time it uses it.
+still reads them, ``serve`` seals them at start-up and the webhook worker seals any
+it meets.
 
 Changing the session secret makes sealed values unreadable (:class:`SecretUnreadable`,
-with a message that says so): subscriptions must then be created again.
+with a message that says so): ``serve`` reports them at start-up, and their deliveries
+are retried on the schedule, unsent, until the previous secret is restored or the
+subscriptions are created again.
 """
 
 from __future__ import annotations

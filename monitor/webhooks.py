@@ -220,10 +220,11 @@ class Poster(Protocol):
 class Claimed:
     id: int
     url: str
-    secret: str
+    secret: str | None  # None: it cannot be opened (see ``problem``); nothing is sent
     event_id: int
     attempts: int
     body: bytes
+    problem: str = ""
 
 
 def _signing_secret(session: Session, sub: WebhookSubscription, box: SecretBox) -> str:
@@ -234,14 +235,21 @@ def _signing_secret(session: Session, sub: WebhookSubscription, box: SecretBox) 
     return plain
 
 
-def _unreadable(session: Session, delivery_id: int, exc: SecretUnreadable) -> None:
-    log.error("webhook delivery %s not sent: %s", delivery_id, exc)
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id)
-        .values(state=AlertState.FAILED, error=str(exc)[:2000], next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
+def seal_stored_secrets(session: Session, box: SecretBox) -> tuple[int, int]:
+    """Seal every secret still stored in plain text; returns (sealed now, sealed under
+    another key). ``serve`` runs this at start-up, so quiet subscriptions are sealed too
+    and a changed session secret is reported before any delivery is due."""
+    sealed = unreadable = 0
+    for sub in session.scalars(select(WebhookSubscription)):
+        if not box.is_sealed(sub.secret):
+            sub.secret = box.seal(sub.secret)
+            sealed += 1
+            continue
+        try:
+            box.open(sub.secret)
+        except SecretUnreadable:
+            unreadable += 1
+    return sealed, unreadable
 
 
 def _claim(session: Session, *, now: datetime, limit: int, box: SecretBox) -> list[Claimed]:
@@ -278,13 +286,14 @@ def _claim(session: Session, *, now: datetime, limit: int, box: SecretBox) -> li
             "actor": event.actor,
             **(event.payload or {}),
         }
-        try:
-            secret = _signing_secret(session, sub, box)
-        except SecretUnreadable as exc:  # cannot be signed: say why, never send unsigned
-            _unreadable(session, did, exc)
-            continue
         body = body_of(event.kind, event.created_at.isoformat(), data)
-        out.append(Claimed(did, sub.url, secret, event.id, attempts, body))
+        try:
+            secret: str | None = _signing_secret(session, sub, box)
+            problem = ""
+        except SecretUnreadable as exc:  # never sent unsigned; retried on the schedule,
+            secret, problem = None, str(exc)  # in case the key is put right meanwhile
+            log.error("webhook delivery %s not sent: %s", did, exc)
+        out.append(Claimed(did, sub.url, secret, event.id, attempts, body, problem))
     return out
 
 
@@ -324,7 +333,10 @@ def deliver(
             break
         results: list[tuple[Claimed, Mapping[str, Any]]] = []
         for c in claimed:
-            results.append((c, _post(poster, c, stamp())))
+            if c.secret is None:
+                results.append((c, {"_retry": True, "error": c.problem}))
+            else:
+                results.append((c, _post(poster, c, c.secret, stamp())))
         with sessions.begin() as session:
             for c, values in results:
                 values = dict(values)
@@ -354,10 +366,10 @@ def deliver(
     return stats
 
 
-def _post(poster: Poster, c: Claimed, stamp: int) -> dict[str, Any]:
+def _post(poster: Poster, c: Claimed, secret: str, stamp: int) -> dict[str, Any]:
     try:
         result = poster.send(
-            c.url, secret=c.secret, msg_id=f"msg_{c.event_id}", timestamp=stamp, body=c.body
+            c.url, secret=secret, msg_id=f"msg_{c.event_id}", timestamp=stamp, body=c.body
         )
     except TransientError as exc:
         code = getattr(exc, "status_code", None)

@@ -2,8 +2,9 @@
 
 Through the real delivery job and a real HTTP receiver: a sealed secret signs
 verifiable deliveries; one stored in plain text before sealing existed still signs
-and is sealed on first use; one sealed under another key is never sent unsigned, and
-the delivery log says why.
+and is sealed on first use (and by ``serve`` at start-up); one sealed under another
+key is never sent unsigned, the delivery log says why, and it is retried on the
+schedule, so putting the key right lets it through.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from monitor import events, webhooks
 from monitor.db import make_sessionmaker
@@ -42,7 +44,9 @@ def test_seal_and_open() -> None:
         SecretBox("")
 
 
-def _deliver_one(engine: Engine, stored_secret: str, box: SecretBox) -> tuple[list, int]:
+def _deliver_one(
+    engine: Engine, stored_secret: str, box: SecretBox
+) -> tuple[list, int, webhooks.WebhookStats]:
     """One subscription with ``stored_secret`` in its row, one event, one delivery run."""
     sessions = make_sessionmaker(engine)
     with webhook_receiver() as rec:
@@ -65,14 +69,16 @@ def _deliver_one(engine: Engine, stored_secret: str, box: SecretBox) -> tuple[li
             assert webhooks.fan_out(s, now=T0, holder="test") >= 1
         stamp = int(T0.timestamp())
         sender = WebhookSender(httpx.Client(timeout=5))
-        webhooks.deliver(sessions, sender, box=box, now=T0 + timedelta(seconds=1), timestamp=stamp)
-        return list(rec.received), sub_id
+        stats = webhooks.deliver(
+            sessions, sender, box=box, now=T0 + timedelta(seconds=1), timestamp=stamp
+        )
+        return list(rec.received), sub_id, stats
 
 
 def test_a_sealed_secret_signs(committed_engine: Engine) -> None:
     plain = new_secret()
-    received, _ = _deliver_one(committed_engine, BOX.seal(plain), BOX)
-    assert len(received) == 1
+    received, _, stats = _deliver_one(committed_engine, BOX.seal(plain), BOX)
+    assert len(received) == 1 and stats.delivered == 1
     got = verify(plain, received[0].headers, received[0].body, now=int(T0.timestamp()))
     assert got["type"] == "case.updated"
 
@@ -81,7 +87,7 @@ def test_a_plain_text_secret_still_signs_and_is_sealed_on_first_use(
     committed_engine: Engine,
 ) -> None:
     plain = new_secret()
-    received, sub_id = _deliver_one(committed_engine, plain, BOX)
+    received, sub_id, _ = _deliver_one(committed_engine, plain, BOX)
     assert len(received) == 1
     verify(plain, received[0].headers, received[0].body, now=int(T0.timestamp()))
     with make_sessionmaker(committed_engine)() as s:
@@ -93,9 +99,44 @@ def test_a_secret_sealed_under_another_key_is_never_sent_unsigned(
     committed_engine: Engine,
 ) -> None:
     other = SecretBox("a session secret that has since been replaced, 40+")
-    received, sub_id = _deliver_one(committed_engine, other.seal(new_secret()), BOX)
-    assert received == []
-    with make_sessionmaker(committed_engine)() as s:
-        rows = s.query(WebhookDelivery).filter(WebhookDelivery.subscription_id == sub_id).all()
-    assert [r.state for r in rows] == [AlertState.FAILED]
-    assert "session secret" in (rows[0].error or "") and rows[0].next_attempt_at is None
+    plain = new_secret()
+    received, sub_id, stats = _deliver_one(committed_engine, other.seal(plain), BOX)
+    assert received == [] and stats.retried == 1 and stats.delivered == 0
+    sessions = make_sessionmaker(committed_engine)
+    with sessions() as s:
+        row = s.query(WebhookDelivery).filter(WebhookDelivery.subscription_id == sub_id).one()
+        assert row.state == AlertState.PENDING and "session secret" in (row.error or "")
+        retry_at = row.next_attempt_at
+    assert retry_at is not None
+    with webhook_receiver() as rec:  # the old key is put back: the retry goes through
+        with sessions.begin() as s:
+            s.get(WebhookSubscription, sub_id).url = rec.url
+        sender = WebhookSender(httpx.Client(timeout=5))
+        stamp = int(T0.timestamp())
+        later = webhooks.deliver(sessions, sender, box=other, now=retry_at, timestamp=stamp)
+        assert later.delivered == 1
+        verify(plain, rec.received[0].headers, rec.received[0].body, now=stamp)
+
+
+def test_start_up_seals_plain_text_and_counts_foreign_ones(session: Session) -> None:
+    other = SecretBox("a session secret that has since been replaced, 40+")
+    plain = new_secret()
+    rows = [plain, BOX.seal(new_secret()), other.seal(new_secret())]
+    for i, secret in enumerate(rows):
+        session.add(
+            WebhookSubscription(
+                url=f"https://hooks.example/{i}",
+                secret=secret,
+                events=[],
+                description="",
+                active=i != 0,  # a quiet, inactive subscription is sealed too
+                after_event_id=0,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+    session.flush()
+    assert webhooks.seal_stored_secrets(session, BOX) == (1, 1)
+    stored = [s.secret for s in session.query(WebhookSubscription).order_by(WebhookSubscription.id)]
+    assert all(BOX.is_sealed(v) for v in stored) and BOX.open(stored[0]) == plain
+    assert webhooks.seal_stored_secrets(session, BOX) == (0, 1)  # nothing left to seal
