@@ -6,8 +6,10 @@ process's memory: N processes allowed N times the attempts). A sliding window: a
 account or address with ``limit`` failures in the last ``window`` waits until the
 oldest of them is older than that. Attempts refused by the limit are not counted, so
 the table holds at most a few rows per key, and each new failure deletes the expired
-ones. Two processes checking at the same instant can let one extra attempt through;
-the limit is a brake on guessing, not a lock.
+ones. Attempts on one account or from one address are taken one at a time, so a burst
+of parallel guesses cannot all pass the count before any failure is written: SQLite's
+``BEGIN IMMEDIATE`` does that already, PostgreSQL takes a transaction-scoped advisory
+lock per key.
 
 Plain SQLAlchemy in the caller's transaction, like the rest of the domain core.
 """
@@ -42,9 +44,16 @@ def _keys(limits: SignInLimits, account: str, address: str) -> list[tuple[str, i
 def retry_after(
     session: Session, limits: SignInLimits, *, account: str, address: str, now: datetime
 ) -> timedelta | None:
-    """How long until another attempt is allowed, or None when it is allowed now."""
+    """How long until another attempt is allowed, or None when it is allowed now.
+
+    On PostgreSQL this also locks the account and the address until the caller's
+    transaction ends (after :func:`record_failure` or :func:`clear_account`)."""
+    keys = _keys(limits, account, address)
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted(k for k, _ in keys):  # one order everywhere: no deadlock
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
     waits = []
-    for key, limit in _keys(limits, account, address):
+    for key, limit in keys:
         count, oldest = session.execute(
             select(func.count(), func.min(SignInFailure.at)).where(
                 SignInFailure.key == key, SignInFailure.at > now - limits.window

@@ -3,6 +3,7 @@ restart: two apps on one engine stand for two ``serve`` processes behind a balan
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from monitor.db import make_sessionmaker
 from monitor.models import SignInFailure
 from monitor.web.app import create_app
 from tests.factories import T0
-from tests.fixtures.web import SECRET, login, make_staff, web_settings
+from tests.fixtures.web import SECRET, csrf_of, login, make_staff, web_settings
 
 
 class Clock:
@@ -58,3 +59,23 @@ def test_expired_failures_are_deleted(committed_engine: Engine) -> None:
         rows = s.execute(select(SignInFailure.key, func.count()).group_by(SignInFailure.key))
         counts = dict(rows.tuples().all())
     assert counts == {"a:nobody-later": 1, "ip:testclient": 1}
+
+
+def test_parallel_guesses_cannot_all_pass_the_count(committed_engine: Engine) -> None:
+    """Ten guesses at once on one account: five are checked and fail, the other five are
+    refused (without serialising, all ten could read a count below five)."""
+    with make_sessionmaker(committed_engine).begin() as s:
+        make_staff(s, "alice")
+    clock = Clock()
+    app = create_app(web_settings(), committed_engine, clock=clock, session_secret=SECRET)
+    clients = [TestClient(app) for _ in range(10)]
+    pages = [c.get("/login") for c in clients]  # sessions and CSRF tokens first
+
+    def guess(i: int) -> int:
+        token = csrf_of(pages[i].text)
+        form = {"username": "alice", "password": f"guess {i}", "csrf_token": token}
+        return clients[i].post("/login", data=form, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = sorted(pool.map(guess, range(10)))
+    assert codes == [401] * 5 + [429] * 5
