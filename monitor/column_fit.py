@@ -39,11 +39,20 @@ def _fits(m: MentionIn) -> bool:
 
 
 def _has_nul(m: MentionIn) -> bool:
+    # Spelled out, not a generator over a tuple: this runs for every message ingested.
     a = m.author
-    texts = (m.external_id, m.text, m.text_for_scoring, m.subject, m.in_reply_to)
-    return any(NUL in t for t in (*texts, a.handle, a.username, a.name) if t) or any(
-        NUL in r for r in m.thread_refs
-    )
+    if (
+        NUL in m.external_id
+        or NUL in m.text
+        or NUL in m.text_for_scoring
+        or NUL in a.handle
+        or (a.username is not None and NUL in a.username)
+        or (a.name is not None and NUL in a.name)
+        or (m.subject is not None and NUL in m.subject)
+        or (m.in_reply_to is not None and NUL in m.in_reply_to)
+    ):
+        return True
+    return NUL in "".join(m.thread_refs)
 
 
 def _clean(value: str | None, limit: int | None = None) -> str | None:
