@@ -7,10 +7,11 @@ identities, open cases, overdue promises, customer values): the rendering cost a
 millisecond per query, more than the query itself.
 
 :func:`one_of` binds the whole list as a single parameter instead, so the statement's
-text never changes: SQLAlchemy reuses its compiled form and the driver its prepared
-statement. SQLite reads the list with ``json_each`` (built in since 3.38), PostgreSQL
-as an array with ``= ANY``; both still search the column's index (see
-``tests/test_sql_lists.py``). Any other dialect gets a plain ``IN``.
+text never changes: SQLAlchemy reuses its compiled form, and on SQLite the driver its
+prepared statement (PostgreSQL connections here plan every statement afresh, see
+``monitor.db.make_engine``). SQLite reads the list with ``json_each`` (built in since
+3.38), PostgreSQL as an array with ``= ANY``; both still search the column's index
+(see ``tests/test_sql_lists.py``). Any other dialect gets a plain ``IN``.
 """
 
 from __future__ import annotations
