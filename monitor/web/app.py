@@ -57,6 +57,12 @@ def _security_headers(app: FastAPI) -> None:
         return response
 
 
+def _holds_nul(exc: Exception) -> bool:
+    """A PostgreSQL refusal of U+0000 (text: "cannot contain NUL", jsonb: "\\u0000")."""
+    message = str(getattr(exc, "orig", exc))
+    return "NUL (0x00)" in message or "\\u0000" in message
+
+
 def _error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(api.error_body(exc), status_code=api.error_status(exc))
@@ -66,6 +72,9 @@ def _error_handlers(app: FastAPI) -> None:
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
 
     async def out_of_range(request: Request, exc: Exception) -> Response:
+        if _holds_nul(exc):  # PostgreSQL text and jsonb cannot store U+0000
+            detail = "text must not contain NUL characters (U+0000)"
+            return JSONResponse({"detail": detail}, status_code=422)
         # an id no column can hold (SQLite: OverflowError; PostgreSQL: DataError)
         return JSONResponse({"detail": "no such record (value out of range)"}, status_code=404)
 
