@@ -34,9 +34,13 @@ class SignInLimits:
     window: timedelta = timedelta(minutes=15)
 
 
+def _account_key(account: str) -> str:
+    return f"a:{account}"[:KEY_LENGTH]
+
+
 def _keys(limits: SignInLimits, account: str, address: str) -> list[tuple[str, int]]:
     return [
-        (f"a:{account}"[:KEY_LENGTH], limits.per_account),
+        (_account_key(account), limits.per_account),
         (f"ip:{address}"[:KEY_LENGTH], limits.per_address),
     ]
 
@@ -75,4 +79,4 @@ def record_failure(
 
 def clear_account(session: Session, *, account: str) -> None:
     """A successful sign-in forgets the account's failures (not the address's)."""
-    session.execute(delete(SignInFailure).where(SignInFailure.key == f"a:{account}"[:KEY_LENGTH]))
+    session.execute(delete(SignInFailure).where(SignInFailure.key == _account_key(account)))

@@ -227,7 +227,7 @@ class Claimed:
     problem: str = ""
 
 
-def _signing_secret(session: Session, sub: WebhookSubscription, box: SecretBox) -> str:
+def _signing_secret(sub: WebhookSubscription, box: SecretBox) -> str:
     """The subscription's plain secret; one stored before sealing existed is sealed now."""
     plain = box.open(sub.secret)
     if not box.is_sealed(sub.secret):
@@ -288,7 +288,7 @@ def _claim(session: Session, *, now: datetime, limit: int, box: SecretBox) -> li
         }
         body = body_of(event.kind, event.created_at.isoformat(), data)
         try:
-            secret: str | None = _signing_secret(session, sub, box)
+            secret: str | None = _signing_secret(sub, box)
             problem = ""
         except SecretUnreadable as exc:  # never sent unsigned; retried on the schedule,
             secret, problem = None, str(exc)  # in case the key is put right meanwhile

@@ -44,6 +44,22 @@ def test_seal_and_open() -> None:
         SecretBox("")
 
 
+def _subscription(
+    url: str, secret: str, *, active: bool = True, after_event_id: int = 0
+) -> WebhookSubscription:
+    """A subscription row holding ``secret`` exactly as given (sealed or not)."""
+    return WebhookSubscription(
+        url=url,
+        secret=secret,
+        events=[],
+        description="",
+        active=active,
+        after_event_id=after_event_id,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
 def _deliver_one(
     engine: Engine, stored_secret: str, box: SecretBox
 ) -> tuple[list, int, webhooks.WebhookStats]:
@@ -51,16 +67,7 @@ def _deliver_one(
     sessions = make_sessionmaker(engine)
     with webhook_receiver() as rec:
         with sessions.begin() as s:
-            sub = WebhookSubscription(
-                url=rec.url,
-                secret=stored_secret,
-                events=[],
-                description="",
-                active=True,
-                after_event_id=events.latest_id(s),
-                created_at=T0,
-                updated_at=T0,
-            )
+            sub = _subscription(rec.url, stored_secret, after_event_id=events.latest_id(s))
             s.add(sub)
             s.flush()
             sub_id = sub.id
@@ -124,16 +131,8 @@ def test_start_up_seals_plain_text_and_counts_foreign_ones(session: Session) -> 
     rows = [plain, BOX.seal(new_secret()), other.seal(new_secret())]
     for i, secret in enumerate(rows):
         session.add(
-            WebhookSubscription(
-                url=f"https://hooks.example/{i}",
-                secret=secret,
-                events=[],
-                description="",
-                active=i != 0,  # a quiet, inactive subscription is sealed too
-                after_event_id=0,
-                created_at=T0,
-                updated_at=T0,
-            )
+            # a quiet, inactive subscription is sealed too
+            _subscription(f"https://hooks.example/{i}", secret, active=i != 0)
         )
     session.flush()
     assert webhooks.seal_stored_secrets(session, BOX) == (1, 1)
