@@ -26,16 +26,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, text
 
-from monitor import migrate
 from monitor.config import ScoringSettings
 from monitor.db import make_engine, make_sessionmaker
-from monitor.gc_pause import collector_paused
-from monitor.ingest import IngestOptions, ingest_batch
-from monitor.priority import ModelScorer
+from monitor.ingest.service import IngestOptions, ingest_batch
+from monitor.priority.service import ModelScorer
 from monitor.scoring import load_model
 from monitor.sources.base import Batch
 from monitor.sources.twitter import mentions_from_page
-from monitor.wal_checkpoint import WalCheckpointer
+from monitor.storage import migrate
+from monitor.storage.gc_pause import collector_paused
+from monitor.storage.wal_checkpoint import WalCheckpointer
 
 PHRASES = [
     "my order {n} still has not arrived, third time I ask",
@@ -179,8 +179,8 @@ def timed_phases() -> dict[str, float]:
     running totals in seconds. The wrappers add a little time of their own."""
     from sqlalchemy.engine.default import DefaultDialect
 
-    import monitor.ingest as ingest
-    from monitor.placement import Placer
+    import monitor.ingest.service as ingest
+    from monitor.customers.placement import Placer
 
     totals: dict[str, float] = {}
 

@@ -37,12 +37,13 @@ import httpx
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from monitor import accounts, migrate
 from monitor.db import make_engine, make_sessionmaker, utcnow
-from monitor.ingest import IngestOptions, ingest_batch
+from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.mentions import Author, Channel, IdentityKind, MentionIn
 from monitor.models import Case, Customer, Identity, Mention, Role
 from monitor.sources.base import Batch
+from monitor.staff import accounts
+from monitor.storage import migrate
 
 PASSWORD = "bench-password-123"
 CHUNK = 5000
@@ -321,7 +322,7 @@ def main() -> int:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     from monitor.config import ScoringSettings
-    from monitor.priority import ModelScorer
+    from monitor.priority.service import ModelScorer
     from monitor.scoring import load_model
 
     scorer = ModelScorer(load_model(None), ScoringSettings())

@@ -27,12 +27,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from monitor import migrate
 from monitor.config import ReplySettings
 from monitor.db import make_engine, make_sessionmaker
 from monitor.models import Case, Customer, Reply
-from monitor.reply_guard import CaseContext, check_personal
-from monitor.reply_index import ReplyIndex
+from monitor.replies.guard import CaseContext, check_personal
+from monitor.replies.index import ReplyIndex
+from monitor.storage import migrate
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 NAMES = [

@@ -47,7 +47,7 @@ def _engine(loaded: LoadedConfig) -> Engine:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from monitor import migrate
+    from monitor.storage import migrate
 
     engine = _engine(_config(args, require_file=False))
     migrate.upgrade(engine)
@@ -56,7 +56,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
-    from monitor import migrate
+    from monitor.storage import migrate
 
     engine = _engine(_config(args, require_file=False))
     current, head = migrate.current_revision(engine), migrate.head_revision()
@@ -75,8 +75,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
-    from monitor import accounts
     from monitor.db import make_sessionmaker, utcnow
+    from monitor.staff import accounts
 
     engine = _engine(_config(args, require_file=False))
     password = _read_password(args)
@@ -114,9 +114,9 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
 def cmd_token_create(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from monitor import accounts
     from monitor.db import make_sessionmaker, utcnow
     from monitor.models import Staff
+    from monitor.staff import accounts
 
     engine = _engine(_config(args, require_file=False))
     scopes = [s for part in args.scopes for s in part.split(",") if s]
@@ -156,8 +156,8 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from monitor import accounts
     from monitor.db import make_sessionmaker, utcnow
+    from monitor.staff import accounts
 
     engine = _engine(_config(args, require_file=False))
     with make_sessionmaker(engine).begin() as session:

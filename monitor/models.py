@@ -107,7 +107,7 @@ class ApiToken(Base):
 
 class SignInFailure(Base):
     """A failed console sign-in, per account (``a:name``) and per address (``ip:addr``),
-    so that every process on the database counts the same (monitor.sign_in_limits)."""
+    so that every process on the database counts the same (monitor.staff.sign_in_limits)."""
 
     __tablename__ = "sign_in_failures"
 

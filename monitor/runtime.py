@@ -35,11 +35,11 @@ def _session_secret(loaded: LoadedConfig) -> str:
 def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
-    from monitor import migrate
     from monitor.scheduler import Scheduler, Services
-    from monitor.wal_checkpoint import WalCheckpointer
+    from monitor.storage import migrate
+    from monitor.storage.wal_checkpoint import WalCheckpointer
     from monitor.web.app import create_app
-    from monitor.wiring import scheduled_jobs
+    from monitor.wiring.build import scheduled_jobs
 
     secret = _session_secret(loaded)
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
@@ -67,9 +67,9 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
 
 def _seal_webhook_secrets(engine: Engine, session_secret: str) -> None:
     """Seal webhook secrets stored before sealing existed; report ones this key cannot open."""
-    from monitor import webhooks
+    from monitor.alerts import webhooks
     from monitor.db import make_sessionmaker
-    from monitor.secret_box import SecretBox
+    from monitor.storage.secret_box import SecretBox
 
     with make_sessionmaker(engine).begin() as session:
         sealed, unreadable = webhooks.seal_stored_secrets(session, SecretBox(session_secret))
@@ -85,7 +85,7 @@ def _seal_webhook_secrets(engine: Engine, session_secret: str) -> None:
 
 
 def poll_once(loaded: LoadedConfig, engine: Engine, *, out: TextIO) -> int:
-    from monitor.wiring import poll_all
+    from monitor.wiring.build import poll_all
 
     results = poll_all(loaded, engine)
     if not results:
@@ -99,7 +99,7 @@ def poll_once(loaded: LoadedConfig, engine: Engine, *, out: TextIO) -> int:
 
 
 def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> int:
-    from monitor.transfer import export_mentions
+    from monitor.ingest.transfer import export_mentions
 
     if what != "mentions":
         raise NotYetAvailable(f"export {what}")
@@ -108,8 +108,8 @@ def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> i
 
 
 def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO) -> int:
-    from monitor.transfer import import_mentions
-    from monitor.wiring import build_scorer, ingest_options
+    from monitor.ingest.transfer import import_mentions
+    from monitor.wiring.build import build_scorer, ingest_options
 
     if not path.is_file():
         raise ConfigError(f"{path}: no such file to import")
@@ -131,7 +131,7 @@ def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO
 
 
 def demo(*, host: str, port: int, db_path: Path | None) -> int:
-    from monitor.demo import run_demo
+    from monitor.demo.world import run_demo
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"

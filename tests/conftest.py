@@ -20,8 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from monitor import migrate
 from monitor.db import make_engine
+from monitor.storage import migrate
 from tests.support import missing_service, wipe
 
 pytest_plugins = [
@@ -166,7 +166,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def scorer() -> Any:
     """The real frustration scorer with the shipped model and default weights."""
     from monitor.config import ScoringSettings
-    from monitor.priority import ModelScorer
+    from monitor.priority.service import ModelScorer
     from monitor.scoring import load_model
 
     return ModelScorer(load_model(None), ScoringSettings())

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from monitor.config import AlertsSettings, EscalationStep
 from monitor.db import make_sessionmaker
-from monitor.ingest import IngestOptions, ingest_batch
+from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Alert, Case, Customer, Event, Mention, Promise, Role, Staff
-from monitor.priority import Scorer
-from monitor.promise_clock import ClockPolicy
+from monitor.priority.service import Scorer
+from monitor.promises.clock import ClockPolicy
 from monitor.sources.base import Batch
 from tests.factories import T0
 

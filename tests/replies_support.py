@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import ReplySettings
 from monitor.models import Case, CaseStatus, Customer, Identity, Mention, Role, Staff
-from monitor.replies import ReplyPolicy
+from monitor.replies.service import ReplyPolicy
 from tests.factories import T0
 from tests.fixtures.web import make_staff
 

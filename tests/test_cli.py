@@ -13,9 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select
 
-from monitor import migrate
 from monitor.db import make_engine, make_sessionmaker
 from monitor.models import ApiToken, Staff
+from monitor.storage import migrate
 from tests.cli_helpers import REPO, one_line_error, run_cli
 
 COMMANDS = [

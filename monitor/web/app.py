@@ -19,16 +19,21 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
-from monitor import linking, queue
+from monitor.cases import service as queue
 from monitor.config import LoadedConfig
+from monitor.customers import linking
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
+from monitor.ingest.polling import source_health
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
-from monitor.polling import source_health
-from monitor.secret_box import SecretBox
-from monitor.sign_in_limits import SignInLimits
-from monitor.web import api, auth, console, filters, promise_forms, promises_api
+from monitor.staff.sign_in_limits import SignInLimits
+from monitor.storage.secret_box import SecretBox
+from monitor.web import auth, filters
+from monitor.web.api import cases as api
+from monitor.web.api import promises as promises_api
+from monitor.web.api.replies import install as install_replies
+from monitor.web.console import pages as console
+from monitor.web.console import promise_forms
 from monitor.web.deps import DbSession
-from monitor.web.replies_api import install as install_replies
 from monitor.web.sse import Broadcaster
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@
   so a deactivated account is out at once.
 - Every form carries the session's CSRF token, compared in constant time.
 - Failed sign-ins are counted per account and per client address in a sliding window,
-  in the database (:mod:`monitor.sign_in_limits`), so all processes count together.
+  in the database (:mod:`monitor.staff.sign_in_limits`), so all processes count together.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from monitor import accounts, sign_in_limits
 from monitor.models import Role, Staff
+from monitor.staff import accounts, sign_in_limits
 from monitor.web.deps import DbTx
 
 SESSION_COOKIE = "cm_session"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import LoadedConfig
 from monitor.db import utcnow
-from monitor.secret_box import SecretBox
+from monitor.storage.secret_box import SecretBox
 
 
 def get_sessionmaker(request: Request) -> sessionmaker[Session]:

@@ -1,0 +1,191 @@
+"""Everything about one case on one screen: the customer's history across channels,
+their identities, promises, recovery stages and the facts they already gave us.
+
+Read-only; the caller owns the session. The timeline merges the customer's mentions
+(on every case of theirs), our replies and the case's events in time order, and marks a
+message that arrived on a different channel from the one before as a channel hop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from monitor.cases.service import STAGE_COLUMNS, claim_active, get_case
+from monitor.customers import facts
+from monitor.events import EventKind
+from monitor.models import (
+    Case,
+    Customer,
+    Event,
+    Identity,
+    Mention,
+    Reply,
+    ReplyState,
+    Staff,
+    Stage,
+)
+from monitor.promises.case_view import AlertView, PromiseView, case_alerts, promise_views
+
+__all__ = ["CaseFile", "Entry", "PromiseView", "load"]
+
+HISTORY_LIMIT = 500
+# Events already shown through their own rows (the mention itself, score bookkeeping).
+QUIET_EVENTS = frozenset(
+    {EventKind.MENTION_CREATED, EventKind.CASE_UPDATED, EventKind.SCORE_CHANGED}
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline."""
+
+    at: datetime
+    kind: str  # mention | reply | note | stage | claim | promise | hop | event
+    actor: str
+    text: str = ""
+    channel: str | None = None
+    case_id: int | None = None
+    hop: bool = False  # arrived on another channel than the previous message
+    other_case: bool = False  # belongs to another case of the same customer
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    case: Case
+    customer: Customer
+    identities: list[Identity]
+    timeline: list[Entry]
+    facts: list[facts.Fact]
+    promises: list[PromiseView]
+    stages: list[tuple[Stage, datetime | None]]
+    holder: Staff | None  # live claim holder, if any
+    notes: list[Entry]
+    last_event_id: int  # the newest event of the case already reflected here
+    failed_reply: Reply | None = None  # the latest reply, when it permanently failed
+    alerts: list[AlertView] = field(default_factory=list)  # about the case, not a promise
+
+
+def _mentions(session: Session, customer_id: int, case_id: int) -> list[Mention]:
+    rows = session.scalars(
+        select(Mention)
+        .where(or_(Mention.customer_id == customer_id, Mention.case_id == case_id))
+        .order_by(Mention.created_at.desc(), Mention.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    return sorted(rows, key=lambda m: (m.created_at, m.id))
+
+
+def _event_entry(e: Event) -> Entry | None:
+    p = e.payload or {}
+    if e.kind in QUIET_EVENTS:
+        return None
+    if e.kind == EventKind.NOTE_ADDED:
+        return Entry(e.created_at, "note", e.actor, str(p.get("text", "")), case_id=e.case_id)
+    if e.kind == EventKind.STAGE_CHANGED:
+        text = f"stage: {p.get('stage', '?')}"
+        return Entry(e.created_at, "stage", e.actor, text, case_id=e.case_id, meta=dict(p))
+    if e.kind in (EventKind.CLAIMED, EventKind.CLAIM_TAKEN_OVER, EventKind.RELEASED):
+        verb = {
+            EventKind.CLAIMED: "claimed the case",
+            EventKind.CLAIM_TAKEN_OVER: "took the case over",
+            EventKind.RELEASED: "released the case",
+        }[EventKind(e.kind)]
+        return Entry(e.created_at, "claim", e.actor, verb, case_id=e.case_id)
+    if e.kind == EventKind.CHANNEL_HOP:
+        text = f"channel hop: {p.get('from', '?')} → {p.get('to', '?')} while unanswered"
+        return Entry(e.created_at, "hop", e.actor, text, case_id=e.case_id, hop=True)
+    kind = "promise" if e.kind.startswith("promise") else "event"
+    return Entry(e.created_at, kind, e.actor, e.kind.replace(".", " "), case_id=e.case_id)
+
+
+def load(
+    session: Session, case_id: int, *, now: datetime, own_addresses: tuple[str, ...] = ()
+) -> CaseFile:
+    """The case file for ``case_id`` (raises queue.CaseNotFound)."""
+    case = get_case(session, case_id)
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None
+    identities = list(
+        session.scalars(
+            select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id)
+        )
+    )
+    mentions = _mentions(session, customer.id, case.id)
+    timeline: list[Entry] = []
+    previous: str | None = None
+    for m in mentions:
+        timeline.append(
+            Entry(
+                m.created_at,
+                "mention",
+                m.author_name or m.author,
+                m.text,
+                channel=m.channel,
+                case_id=m.case_id,
+                hop=previous is not None and m.channel != previous,
+                other_case=m.case_id != case.id,
+                meta={"subject": m.subject, "score": m.score, "public": m.public, "id": m.id},
+            )
+        )
+        previous = m.channel
+    replies = list(
+        session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))
+    )
+    latest = replies[-1] if replies else None
+    staff_names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
+    for r in replies:
+        who = staff_names.get(r.staff_id or 0, "staff")
+        timeline.append(
+            Entry(
+                r.sent_at or r.created_at,
+                "reply",
+                who,
+                r.body,
+                channel=r.channel,
+                case_id=r.case_id,
+                meta={"state": r.state, "error": r.error, "id": r.id},
+            )
+        )
+    newest_first = session.scalars(
+        select(Event).where(Event.case_id == case.id).order_by(Event.id.desc()).limit(HISTORY_LIMIT)
+    )
+    case_events = list(newest_first)[::-1]
+    notes: list[Entry] = []
+    last_event_id = 0
+    for e in case_events:
+        last_event_id = max(last_event_id, e.id)
+        entry = _event_entry(e)
+        if entry is not None:
+            timeline.append(entry)
+            if entry.kind == "note":
+                notes.append(entry)
+    timeline.sort(key=lambda x: x.at)
+    promises = promise_views(session, customer.id, now=now)
+    customer_texts = [(m.id, m.text_for_scoring or m.text) for m in mentions]
+    ignore = (*own_addresses,)
+    holder = (
+        session.get(Staff, case.claimed_by_id)
+        if case.claimed_by_id and claim_active(case, now)
+        else None
+    )
+    stages = [(s, getattr(case, STAGE_COLUMNS[s])) for s in Stage]
+    return CaseFile(
+        case=case,
+        customer=customer,
+        identities=identities,
+        timeline=timeline,
+        facts=facts.collect(customer_texts, ignore=ignore),
+        promises=promises,
+        stages=stages,
+        holder=holder,
+        notes=notes,
+        last_event_id=last_event_id,
+        failed_reply=latest if latest and latest.state == ReplyState.FAILED else None,
+        alerts=case_alerts(session, case.id),
+    )

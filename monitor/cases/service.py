@@ -1,0 +1,253 @@
+"""The case state machine: how a case moves once it is on the queue.
+
+Which case a new message joins is decided at ingestion (:mod:`monitor.customers.placement`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from monitor import events
+from monitor.models import (
+    Case,
+    CaseStatus,
+    Event,
+    Role,
+    Staff,
+    Stage,
+)
+
+
+def record_staff_reply(case: Case, *, now: datetime) -> None:
+    """Staff answered: nothing the customer said before now is unanswered any more."""
+    case.last_staff_reply_at = now
+    case.first_unanswered_at = None
+    case.unanswered_count = 0
+    case.hop_from = None
+    case.text_score = None
+    case.status = CaseStatus.WAITING
+    case.updated_at = now
+
+
+# --- Staff side: claims, recovery stages, notes, the live queue -------------------------
+#
+# Errors the staff-side functions raise (the web layer maps them to HTTP statuses):
+#
+#     QueueError            any refusal; the message is user-facing
+#     ├── CaseNotFound      no such case (404)
+#     ├── ClaimConflict     held by someone else whose claim has not expired (409)
+#     └── NotAllowed        the actor's role may not do this, e.g. take over (403)
+#
+# A claim is a lease on the case row: ``claimed_by_id`` until ``claim_expires_at``, which
+# every action of the holder pushes forward (``touch``). Taking a claim is one conditional
+# UPDATE, so two staff racing for the same case cannot both win, on any backend.
+
+
+class QueueError(ValueError):
+    """A staff action on a case that cannot be honoured (message is user-facing)."""
+
+
+class CaseNotFound(QueueError):
+    pass
+
+
+class NotAllowed(QueueError):
+    pass
+
+
+class ClaimConflict(QueueError):
+    def __init__(self, case_id: int, holder_id: int, holder_name: str, until: datetime) -> None:
+        super().__init__(f"case {case_id} is claimed by {holder_name} until {until.isoformat()}")
+        self.case_id = case_id
+        self.holder_id = holder_id
+        self.holder_name = holder_name
+        self.until = until
+
+
+LEAD_ROLES = frozenset({Role.LEAD, Role.ADMIN})
+STAGE_COLUMNS: dict[Stage, str] = {s: f"{s.value}_at" for s in Stage}
+
+
+def can_take_over(staff: Staff) -> bool:
+    return staff.role in LEAD_ROLES
+
+
+def claim_active(case: Case, now: datetime) -> bool:
+    return (
+        case.claimed_by_id is not None
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > now
+    )
+
+
+def held_by_other(case: Case, staff: Staff, now: datetime) -> bool:
+    return claim_active(case, now) and case.claimed_by_id != staff.id
+
+
+def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+    stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    if case is None:
+        raise CaseNotFound(f"no case with id {case_id}")
+    return case
+
+
+def _conflict(session: Session, case: Case) -> ClaimConflict:
+    holder = session.get(Staff, case.claimed_by_id) if case.claimed_by_id else None
+    assert case.claim_expires_at is not None
+    name = (holder.display_name or holder.name) if holder else "someone"
+    return ClaimConflict(case.id, case.claimed_by_id or 0, name, case.claim_expires_at)
+
+
+def ensure_not_held_by_other(session: Session, case: Case, *, staff: Staff, now: datetime) -> None:
+    """Raise ClaimConflict unless the case is free, expired, or held by ``staff``."""
+    if held_by_other(case, staff, now):
+        raise _conflict(session, case)
+
+
+def claim(
+    session: Session,
+    case_id: int,
+    *,
+    staff: Staff,
+    now: datetime,
+    timeout: timedelta,
+    take_over: bool = False,
+) -> Case:
+    """Claim a case for ``staff`` until ``now + timeout``; renewing one's own claim is fine."""
+    expires = now + timeout
+    free = or_(
+        Case.claimed_by_id.is_(None),
+        Case.claimed_by_id == staff.id,
+        Case.claim_expires_at.is_(None),
+        Case.claim_expires_at <= now,
+    )
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, free)
+        .values(claimed_by_id=staff.id, claimed_at=now, claim_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    won = isinstance(result, CursorResult) and result.rowcount == 1
+    case = get_case(session, case_id, for_update=not won)
+    previous: int | None = None
+    if not won:
+        if not take_over:
+            raise _conflict(session, case)
+        if not can_take_over(staff):
+            raise NotAllowed("only a lead or admin can take over a case claimed by someone else")
+        previous = case.claimed_by_id
+        case.claimed_by_id, case.claimed_at, case.claim_expires_at = staff.id, now, expires
+    kind = events.EventKind.CLAIM_TAKEN_OVER if previous is not None else events.EventKind.CLAIMED
+    events.append(
+        session,
+        kind,
+        now=now,
+        case_id=case.id,
+        actor=staff.name,
+        payload={"staff_id": staff.id, "until": expires.isoformat(), "from_staff_id": previous},
+    )
+    return case
+
+
+def release(session: Session, case_id: int, *, staff: Staff, now: datetime) -> Case:
+    """Give a claim back. Someone else's live claim may only be released by a lead."""
+    case = get_case(session, case_id)
+    if case.claimed_by_id is None:
+        return case
+    if held_by_other(case, staff, now) and not can_take_over(staff):
+        raise _conflict(session, case)
+    previous = case.claimed_by_id
+    case.claimed_by_id = case.claimed_at = case.claim_expires_at = None
+    events.append(
+        session,
+        events.EventKind.RELEASED,
+        now=now,
+        case_id=case.id,
+        actor=staff.name,
+        payload={"staff_id": previous},
+    )
+    return case
+
+
+def touch(session: Session, case: Case, *, staff: Staff, now: datetime, timeout: timedelta) -> bool:
+    """Extend the holder's claim on activity; True when ``staff`` holds the case."""
+    if case.claimed_by_id != staff.id or not claim_active(case, now):
+        return False
+    case.claim_expires_at = max(case.claim_expires_at or now, now + timeout)
+    return True
+
+
+def advance_stage(
+    session: Session, case: Case, stage: Stage | str, *, actor: Staff, now: datetime
+) -> bool:
+    """Record that a recovery stage was reached; True when it was new.
+
+    Stages are timestamps, not a strict sequence (a fix can be agreed before the
+    apology is sent), and the first time counts. Resolving closes the case and frees it.
+    """
+    stage = Stage(stage)
+    ensure_not_held_by_other(session, case, staff=actor, now=now)
+    column = STAGE_COLUMNS[stage]
+    if getattr(case, column) is not None and stage != Stage.RESOLVED:
+        return False
+    if stage == Stage.RESOLVED and case.status == CaseStatus.RESOLVED:
+        return False
+    setattr(case, column, now)
+    if stage == Stage.RESOLVED:
+        case.status = CaseStatus.RESOLVED
+        case.claimed_by_id = case.claimed_at = case.claim_expires_at = None
+    case.updated_at = now
+    events.append(
+        session,
+        events.EventKind.STAGE_CHANGED,
+        now=now,
+        case_id=case.id,
+        actor=actor.name,
+        payload={"stage": stage.value, "status": case.status},
+    )
+    return True
+
+
+MAX_NOTE = 10_000
+
+
+def add_note(session: Session, case: Case, *, staff: Staff, text: str, now: datetime) -> Event:
+    """An internal note on the case (never sent to the customer); kept in the history."""
+    body = text.strip()
+    if not body:
+        raise QueueError("a note needs some text")
+    if len(body) > MAX_NOTE:
+        raise QueueError(f"a note is limited to {MAX_NOTE} characters")
+    return events.append(
+        session,
+        events.EventKind.NOTE_ADDED,
+        now=now,
+        case_id=case.id,
+        actor=staff.name,
+        payload={"text": body, "staff_id": staff.id},
+    )
+
+
+def open_for_work(
+    session: Session, case_id: int, *, staff: Staff, now: datetime, timeout: timedelta
+) -> bool:
+    """Staff opened the case page: claim it if nobody else holds it, and the first time
+    anyone opens it, the customer has been **listened** to. True when ``staff`` holds it."""
+    case = get_case(session, case_id)
+    if held_by_other(case, staff, now) or case.status == CaseStatus.RESOLVED:
+        return False
+    if not touch(session, case, staff=staff, now=now, timeout=timeout):
+        try:
+            case = claim(session, case_id, staff=staff, now=now, timeout=timeout)
+        except ClaimConflict:  # lost a race with another opener
+            return False
+    if case.listened_at is None:
+        advance_stage(session, case, Stage.LISTENED, actor=staff, now=now)
+    return True

@@ -1,0 +1,240 @@
+"""Ingest one fetched batch: dedupe, link, place on a case, score, store, advance cursor.
+
+Everything here happens in the caller's transaction, so the mentions, their cases and
+events, the quarantined items and the source's next cursor commit together or not at
+all. Re-delivery is harmless: a (channel, external id) already stored is skipped, and
+the unique constraint backs that up if two writers ever race.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor import events
+from monitor.customers.placement import Placer
+from monitor.ingest.column_fit import fit_to_columns
+from monitor.ingest.rows import (
+    EVENT_COLUMNS,
+    MENTION_COLUMNS,
+    TABLES,
+    Placed,
+    event_rows,
+    mention_row,
+    write_placement,
+)
+from monitor.mentions import MentionIn
+from monitor.models import Mention, Quarantine, SourceCursor
+from monitor.priority.service import Scorer, rescore_cases
+from monitor.sources.base import Batch, Quarantined
+from monitor.storage.bulk import encoder, insert_rows
+from monitor.storage.sql_lists import one_of
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    hop_window: timedelta = timedelta(days=14)
+    link_stated: bool = True
+    own_addresses: tuple[str, ...] = ()
+    own_handles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source: str
+    fetched: int
+    new: int
+    duplicates: int
+    quarantined: int
+    cases_opened: int
+    hops: int
+    case_ids: tuple[int, ...] = ()
+
+
+def cursor_row(session: Session, source: str, *, now: datetime, lock: bool = False) -> SourceCursor:
+    stmt = select(SourceCursor).where(SourceCursor.source == source)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    if row is None:
+        row = SourceCursor(
+            source=source,
+            cursor=None,
+            updated_at=now,
+            consecutive_failures=0,
+            fetched_total=0,
+            quarantined_total=0,
+        )
+        session.add(row)
+    return row
+
+
+def _existing(session: Session, mentions: list[MentionIn]) -> set[tuple[str, str]]:
+    """(channel, external id) pairs already stored; one indexed lookup per channel."""
+    by_channel: dict[str, list[str]] = {}
+    for m in mentions:
+        by_channel.setdefault(str(m.channel), []).append(m.external_id)
+    found: set[tuple[str, str]] = set()
+    conn = session.connection()
+    for channel, ids in by_channel.items():
+        stored = select(Mention.external_id).where(
+            Mention.channel == channel, one_of(Mention.external_id, ids, conn.dialect)
+        )
+        found.update((channel, e) for (e,) in conn.execute(stored))
+    return found
+
+
+def _fresh(session: Session, mentions: list[MentionIn]) -> tuple[list[MentionIn], int]:
+    stored = _existing(session, mentions)
+    seen: set[tuple[str, str]] = set()
+    fresh: list[MentionIn] = []
+    for m in mentions:
+        key = (str(m.channel), m.external_id)
+        if key in stored or key in seen:
+            continue
+        seen.add(key)
+        fresh.append(m)
+    return fresh, len(mentions) - len(fresh)
+
+
+def _stronger(scorer: Scorer, current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    return current is None or scorer.strength(new) >= scorer.strength(current)
+
+
+@dataclass(frozen=True)
+class Stored:
+    new: int
+    duplicates: int
+    cases_opened: int
+    hops: int
+    case_ids: tuple[int, ...]
+    rejected: tuple[Quarantined, ...] = ()  # could not be stored as they are: quarantine
+
+
+def _place_all(
+    placer: Placer, fresh: list[MentionIn], parts: list[dict[str, Any]], *, scorer: Scorer
+) -> list[Placed]:
+    placer.warm(fresh)
+    placed: list[Placed] = []
+    for m, part in zip(fresh, parts, strict=True):
+        identity = placer.resolve(m)
+        case, opened, reopened, hop_from = placer.place(m, identity.customer)
+        if _stronger(scorer, case.text_score, part):
+            case.text_score = part
+        placed.append(Placed(m, identity, case, part, opened, reopened, hop_from))
+    return placed
+
+
+def store_mentions(
+    session: Session,
+    mentions: list[MentionIn],
+    *,
+    source: str,
+    now: datetime,
+    scorer: Scorer,
+    options: IngestOptions,
+) -> Stored:
+    """Store new mentions on their cases, with their events, in the caller's transaction.
+
+    All rows are written with bulk statements (a handful per batch, whatever its size);
+    ORM objects the session already holds are expired afterwards so they reload.
+    """
+    session.flush()
+    fitting, rejected = fit_to_columns(mentions, source=source)
+    fresh, duplicates = _fresh(session, fitting)
+    if not fresh:
+        return Stored(0, duplicates, 0, 0, (), tuple(rejected))
+    fresh.sort(key=lambda m: m.created_at)
+    parts = scorer.text_parts([m.scoring_text() for m in fresh], [str(m.channel) for m in fresh])
+    placer = Placer(
+        session,
+        now,
+        hop_window=options.hop_window,
+        link_stated=options.link_stated,
+        own_addresses=options.own_addresses,
+        own_handles=options.own_handles,
+    )
+    placed = _place_all(placer, fresh, parts, scorer=scorer)
+    cases = list({id(p.case): p.case for p in placed}.values())
+    rescore_cases(session, cases, scorer=scorer, now=now)
+    existing = [c for c in cases if c.id is not None]
+    write_placement(session, placer, existing, now=now)
+    enc = encoder(session)
+    at = enc.datetime(now)
+    rows = [mention_row(p, source=source, received=at, enc=enc) for p in placed]
+    insert_rows(session, TABLES["mentions"], MENTION_COLUMNS, rows)
+    insert_rows(
+        session, TABLES["events"], EVENT_COLUMNS, event_rows(placed, cases, created=at, enc=enc)
+    )
+    events.notify(session)  # wake live consoles in every process once this commits
+    session.expire_all()
+    return Stored(
+        new=len(placed),
+        duplicates=duplicates,
+        cases_opened=sum(p.opened for p in placed),
+        hops=sum(p.hop_from is not None for p in placed),
+        case_ids=tuple(c.id for c in cases if c.id is not None),
+        rejected=tuple(rejected),
+    )
+
+
+def ingest_batch(
+    session: Session,
+    batch: Batch,
+    *,
+    source: str,
+    now: datetime,
+    scorer: Scorer,
+    options: IngestOptions,
+    expected_cursor: dict[str, Any] | None = None,
+    check_cursor: bool = False,
+) -> IngestResult | None:
+    """Store a batch and advance the cursor atomically (in the caller's transaction).
+
+    With ``check_cursor`` the batch is dropped (returns None) when the stored cursor is no
+    longer the one the batch was fetched from: another poller got there first.
+    """
+    row = cursor_row(session, source, now=now, lock=check_cursor)
+    if check_cursor and _canonical(row.cursor) != _canonical(expected_cursor):
+        return None
+    stored = store_mentions(
+        session, batch.mentions, source=source, now=now, scorer=scorer, options=options
+    )
+    quarantined = [*batch.quarantined, *stored.rejected]
+    for q in quarantined:
+        session.add(
+            Quarantine(
+                source=q.source or source,
+                external_id=q.external_id,
+                reason=q.reason[:2000],
+                raw=q.raw,
+                created_at=now,
+            )
+        )
+    row.cursor = batch.next_cursor
+    row.updated_at = now
+    row.fetched_total = (row.fetched_total or 0) + stored.new
+    row.quarantined_total = (row.quarantined_total or 0) + len(quarantined)
+    if batch.rate_limit_remaining is not None:
+        row.rate_limit_remaining = batch.rate_limit_remaining
+    if batch.rate_limit_reset_at is not None:
+        row.rate_limit_reset_at = batch.rate_limit_reset_at
+    return IngestResult(
+        source=source,
+        fetched=len(batch.mentions),
+        new=stored.new,
+        duplicates=stored.duplicates,
+        quarantined=len(quarantined),
+        cases_opened=stored.cases_opened,
+        hops=stored.hops,
+        case_ids=stored.case_ids,
+    )
+
+
+def _canonical(cursor: Any) -> str:
+    return json.dumps(cursor, sort_keys=True, default=str)

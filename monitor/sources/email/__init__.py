@@ -1,0 +1,3 @@
+"""Email as a source: the IMAP folder poller (imap) and pure parsing of raw messages (mime,
+html, quotes).
+"""

@@ -1,0 +1,344 @@
+"""Poll one IMAP folder per source, read-only, by ``(UIDVALIDITY, last UID)``.
+
+The folder is opened with EXAMINE (read-only) and bodies are fetched with
+``BODY.PEEK[]``, so the monitor never sets ``\\Seen``, never deletes and does not
+depend on flags at all: the cursor alone decides what is new. ``UID n:*`` always
+returns the highest existing UID even when nothing is newer, so every UID is
+filtered against the cursor. When UIDVALIDITY changes the whole folder is read
+again; ingest dedupes by Message-ID.
+
+Cursor shape: ``{"uidvalidity": int, "last_uid": int}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import imaplib
+import logging
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.config import EmailSourceSettings
+from monitor.mentions import MentionIn
+from monitor.sources.base import (
+    Batch,
+    Cursor,
+    PermanentSourceError,
+    Quarantined,
+    SourceError,
+    TransientSourceError,
+)
+from monitor.sources.email.mime import MalformedEmail, to_mention
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 200  # messages per UID FETCH
+MAX_PER_POLL = 1000  # messages per fetch(); the rest comes next poll
+
+_UID = re.compile(rb"\bUID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_TRANSIENT_CODES = (b"[UNAVAILABLE]", b"[SERVERBUG]", b"[INUSE]", b"[LIMIT]")
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    uid: int
+    raw: bytes
+    internal_date: datetime | None
+
+
+class ImapFolderSource:
+    """One IMAP folder as a :class:`~monitor.sources.base.Source` named ``email:<folder>``."""
+
+    def __init__(
+        self,
+        settings: EmailSourceSettings,
+        folder: str,
+        password: str | None,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        max_per_poll: int = MAX_PER_POLL,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if chunk_size < 1 or max_per_poll < 1:
+            raise ValueError("chunk_size and max_per_poll must be positive")
+        self._settings = settings
+        self._folder = folder
+        self._password = password
+        self._chunk_size = chunk_size
+        self._max_per_poll = max_per_poll
+        self._ssl_context = ssl_context
+        self._own = frozenset(a.strip().lower() for a in settings.own_addresses)
+
+    @property
+    def name(self) -> str:
+        return f"email:{self._folder}"
+
+    @property
+    def folder(self) -> str:
+        return self._folder
+
+    def fetch(self, cursor: Cursor | None, *, now: datetime) -> Batch:
+        known_validity, last_uid = _read_cursor(cursor, self.name)
+        with self._session() as imap:
+            uidvalidity = self._examine(imap)
+            if known_validity is not None and known_validity != uidvalidity:
+                log.warning(
+                    "%s: UIDVALIDITY changed %s -> %s, rescanning the folder",
+                    self.name,
+                    known_validity,
+                    uidvalidity,
+                )
+            if known_validity != uidvalidity:
+                last_uid = 0
+            uids = self._new_uids(imap, last_uid)[: self._max_per_poll]
+            mentions: list[MentionIn] = []
+            quarantined: list[Quarantined] = []
+            for start in range(0, len(uids), self._chunk_size):
+                chunk = uids[start : start + self._chunk_size]
+                for item in self._fetch_chunk(imap, chunk):
+                    self._convert(item, now, mentions, quarantined)
+            if uids:
+                last_uid = uids[-1]
+        return Batch(
+            mentions=mentions,
+            next_cursor={"uidvalidity": uidvalidity, "last_uid": last_uid},
+            quarantined=quarantined,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _convert(
+        self,
+        item: _Fetched,
+        now: datetime,
+        mentions: list[MentionIn],
+        quarantined: list[Quarantined],
+    ) -> None:
+        try:
+            mention = to_mention(
+                item.raw,
+                folder=self._folder,
+                uid=item.uid,
+                now=now,
+                internal_date=item.internal_date,
+                max_body_bytes=self._settings.max_body_bytes,
+            )
+        except MalformedEmail as exc:
+            quarantined.append(Quarantined(self.name, str(exc), item.raw, str(item.uid)))
+            return
+        except Exception as exc:  # a parser bug must not block the messages behind it
+            log.exception("%s: unexpected error parsing UID %s", self.name, item.uid)
+            reason = f"unexpected parse error: {type(exc).__name__}: {exc}"
+            quarantined.append(Quarantined(self.name, reason, item.raw, str(item.uid)))
+            return
+        if mention.author.handle in self._own:
+            return  # our own mail (e.g. a copy of a reply): not a customer
+        mentions.append(mention)
+
+    @contextmanager
+    def _session(self) -> Iterator[imaplib.IMAP4]:
+        s = self._settings
+        if not s.host:
+            raise PermanentSourceError(f"{self.name}: sources.email.host is not set")
+        if self._password is None:
+            raise PermanentSourceError(
+                f"{self.name}: no IMAP password (set the environment variable {s.password_env})"
+            )
+        where = f"{s.host}:{s.port}"
+        imap: imaplib.IMAP4 | None = None
+        try:
+            imap = self._connect()
+            imap.login(s.username, self._password)
+            yield imap
+        except SourceError:
+            raise
+        except imaplib.IMAP4.abort as exc:
+            raise TransientSourceError(
+                f"{self.name}: IMAP connection to {where} lost: {exc}"
+            ) from exc
+        except imaplib.IMAP4.error as exc:
+            text = str(exc)
+            if imap is not None and imap.state in {"NONAUTH", "LOGOUT"}:
+                if any(code.decode() in text for code in _TRANSIENT_CODES):
+                    raise TransientSourceError(
+                        f"{self.name}: {where} refused login: {text}"
+                    ) from exc
+                raise PermanentSourceError(
+                    f"{self.name}: IMAP login as {s.username!r} at {where} failed: {text}"
+                ) from exc
+            raise TransientSourceError(f"{self.name}: IMAP error from {where}: {text}") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentSourceError(
+                f"{self.name}: TLS certificate of {where} not trusted ({exc.verify_message}); "
+                "set sources.email.ca_file"
+            ) from exc
+        except (OSError, EOFError) as exc:  # refused, reset, timeouts, TLS failures
+            raise TransientSourceError(f"{self.name}: cannot talk to {where}: {exc!r}") from exc
+        finally:
+            if imap is not None:
+                _logout(imap)
+
+    def _connect(self) -> imaplib.IMAP4:
+        s = self._settings
+        timeout = s.timeout_seconds
+        if s.tls == "ssl":
+            return imaplib.IMAP4_SSL(
+                s.host, s.port, ssl_context=self._tls_context(), timeout=timeout
+            )
+        imap = imaplib.IMAP4(s.host, s.port, timeout=timeout)
+        if s.tls == "starttls":
+            try:
+                imap.starttls(ssl_context=self._tls_context())
+            except imaplib.IMAP4.abort:
+                _logout(imap)
+                raise
+            except imaplib.IMAP4.error as exc:
+                _logout(imap)
+                raise PermanentSourceError(
+                    f"{self.name}: STARTTLS failed at {s.host}:{s.port}: {exc}"
+                ) from exc
+            except BaseException:
+                _logout(imap)
+                raise
+        return imap
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ssl_context is not None:
+            return self._ssl_context
+        return ssl.create_default_context(cafile=self._settings.ca_file)
+
+    def _examine(self, imap: imaplib.IMAP4) -> int:
+        typ, data = imap.select(_quote(self._folder), readonly=True)
+        if typ != "OK":
+            detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
+            if any(code.decode() in detail for code in _TRANSIENT_CODES):
+                raise TransientSourceError(f"{self.name}: cannot open folder now: {detail}")
+            raise PermanentSourceError(
+                f"{self.name}: IMAP folder {self._folder!r} cannot be opened "
+                f"(does it exist?): {detail}"
+            )
+        _, values = imap.response("UIDVALIDITY")
+        for value in values:
+            if isinstance(value, bytes) and value.strip().isdigit():
+                return int(value)
+        raise PermanentSourceError(f"{self.name}: server sent no UIDVALIDITY for the folder")
+
+    def _new_uids(self, imap: imaplib.IMAP4, last_uid: int) -> list[int]:
+        typ, data = imap.uid("SEARCH", f"UID {last_uid + 1}:*")
+        _check(typ, data, "UID SEARCH")
+        found: set[int] = set()
+        for line in data:
+            if isinstance(line, bytes):
+                found.update(int(tok) for tok in line.split() if tok.isdigit())
+        # "n:*" matches the highest UID even when it is below n: filter it out.
+        return sorted(uid for uid in found if uid > last_uid)
+
+    def _fetch_chunk(self, imap: imaplib.IMAP4, uids: list[int]) -> list[_Fetched]:
+        typ, data = imap.uid("FETCH", _uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        _check(typ, data, "UID FETCH")
+        wanted = set(uids)
+        out: list[_Fetched] = []
+        for item in data:
+            if not isinstance(item, tuple) or len(item) < 2:
+                continue
+            head, body = item[0], item[1]
+            match = _UID.search(head)
+            if match is None or int(match.group(1)) not in wanted:
+                continue  # an unsolicited FETCH (e.g. a flag change) or a stray message
+            out.append(_Fetched(int(match.group(1)), bytes(body), _internal_date(head)))
+        out.sort(key=lambda f: f.uid)
+        return out
+
+
+def from_settings(
+    settings: EmailSourceSettings, secret: Callable[[str | None], str | None]
+) -> list[ImapFolderSource]:
+    """One source per configured folder; ``secret`` maps an env var name to its value.
+
+    Whether ``sources.email`` is enabled is the caller's (wiring's) decision.
+    """
+    password = secret(settings.password_env)
+    return [ImapFolderSource(settings, folder, password) for folder in settings.folders]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _read_cursor(cursor: Cursor | None, name: str) -> tuple[int | None, int]:
+    if not cursor:
+        return None, 0
+    validity: Any = cursor.get("uidvalidity")
+    last: Any = cursor.get("last_uid")
+    if isinstance(validity, int) and isinstance(last, int) and last >= 0:
+        return validity, last
+    log.warning("%s: unusable cursor %r, rescanning the folder", name, dict(cursor))
+    return None, 0
+
+
+def _check(typ: str, data: list[Any], command: str) -> None:
+    if typ != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
+        raise imaplib.IMAP4.error(f"{command} failed: {typ} {detail}")
+
+
+def _uid_set(uids: list[int]) -> str:
+    """Sorted UIDs as a compact IMAP sequence set: ``1:3,7,9:10``."""
+    ranges: list[str] = []
+    start = prev = uids[0]
+    for uid in [*uids[1:], -1]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        ranges.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = uid
+    return ",".join(ranges)
+
+
+def _internal_date(head: bytes) -> datetime | None:
+    match = _INTERNALDATE.search(head)
+    if match is None:
+        return None
+    try:
+        value = datetime.strptime(match.group(1).decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+    return value.astimezone(UTC)
+
+
+def _quote(folder: str) -> str:
+    """A mailbox name as an IMAP quoted string, in modified UTF-7 (RFC 3501 5.1.3)."""
+    escaped = imap_utf7(folder).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def imap_utf7(name: str) -> str:
+    """Encode a mailbox name: printable ASCII as is, ``&`` as ``&-``, the rest base64."""
+    out: list[str] = []
+    pending: list[str] = []
+    for ch in [*name, ""]:
+        if ch and not 0x20 <= ord(ch) <= 0x7E:
+            pending.append(ch)
+            continue
+        if pending:
+            b64 = base64.b64encode("".join(pending).encode("utf-16-be")).rstrip(b"=")
+            out.append("&" + b64.decode().replace("/", ",") + "-")
+            pending.clear()
+        out.append("&-" if ch == "&" else ch)
+    return "".join(out)
+
+
+def _logout(imap: imaplib.IMAP4) -> None:
+    try:
+        imap.logout()
+    except Exception:
+        log.debug("IMAP logout failed", exc_info=True)
+        try:
+            imap.shutdown()
+        except OSError:
+            log.debug("IMAP shutdown failed", exc_info=True)

@@ -1,0 +1,3 @@
+"""Database helpers below the domain: bulk writes, SQL list binding, leases, sealed secrets,
+WAL checkpoints, migrations.
+"""

@@ -1,0 +1,365 @@
+"""REST: promises (create, list, fulfil, cancel), promise suggestions, webhook admin.
+
+Scopes: ``queue:read`` to read and to ask for suggestions, ``promises:write`` to create,
+fulfil and cancel (acting as the token's staff member), ``webhooks:admin`` for
+``/api/v1/webhooks``. A webhook's signing secret is returned once, by the POST that
+creates it, and never again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import AnyHttpUrl, BaseModel, Field
+from sqlalchemy import select
+
+from monitor.alerts import webhooks
+from monitor.cases import service as queue
+from monitor.models import Alert, Promise, Staff, WebhookDelivery, WebhookSubscription
+from monitor.promises import service as promises
+from monitor.promises.text import PromiseKind, suggest
+from monitor.web.api.cases import ERRORS, Principal, acting, scoped
+from monitor.web.deps import Box, Config, DbTx, Now
+
+Reader = Annotated[Principal, scoped("queue:read")]
+Writer = Annotated[Principal, scoped("promises:write")]
+Admin = Annotated[Principal, scoped("webhooks:admin")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such thing"}}
+
+
+class PromiseIn(BaseModel):
+    kind: PromiseKind
+    wording: str = Field(min_length=1, max_length=2000, description="what the customer read")
+    due_at: datetime | None = Field(
+        None, description="with a time zone; default: parsed from the wording"
+    )
+    owner_id: int | None = Field(None, description="default: the token's staff member")
+    timezone: str | None = Field(None, description="IANA zone; default: the owner's")
+    reply_id: int | None = None
+    target: str | None = Field(None, description="slack_invite: email to invite")
+
+
+class AlertOut(BaseModel):
+    id: int
+    kind: str
+    channel: str
+    target: str
+    state: str
+    attempts: int
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class PromiseOut(BaseModel):
+    id: int
+    case_id: int
+    customer_id: int
+    kind: str
+    wording: str
+    state: str
+    owner_id: int | None
+    due_at: datetime
+    owner_timezone: str
+    overdue: bool
+    escalation_step: int
+    evidence: dict[str, Any] | None
+    target: str | None
+    perform: dict[str, Any] | None
+    fulfilled_at: datetime | None
+    follow_up_due_at: datetime | None
+    created_at: datetime
+    alerts: list[AlertOut] = []
+    history: list[dict[str, Any]] = []
+
+
+class FulfilIn(BaseModel):
+    evidence: dict[str, Any] = Field(description="what shows it was kept, e.g. a refund id")
+    note: str | None = None
+
+
+class CancelIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+    broken: bool = Field(False, description="record it as broken rather than withdrawn")
+
+
+class SuggestIn(BaseModel):
+    text: str = Field(max_length=20_000)
+    timezone: str | None = None
+
+
+class SuggestionOut(BaseModel):
+    kind: str
+    wording: str
+    due_at: datetime
+    due_phrase: str | None
+    due_guessed: bool
+    start: int
+    end: int
+
+
+class WebhookIn(BaseModel):
+    url: AnyHttpUrl
+    events: list[str] = Field(default_factory=list, description="[] = every kind")
+    description: str = ""
+
+
+class WebhookPatch(BaseModel):
+    url: AnyHttpUrl | None = None
+    events: list[str] | None = None
+    description: str | None = None
+    active: bool | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(None, description="only in the answer to the creating POST")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    event_kind: str
+    state: str
+    attempts: int
+    response_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except (promises.PromiseNotFound, queue.CaseNotFound, webhooks.SubscriptionNotFound) as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    except promises.PromiseStateError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except promises.PromiseNotAllowed as exc:
+        raise HTTPException(403, detail=str(exc)) from None
+    except (promises.PromiseError, webhooks.WebhookError) as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+
+
+def promise_out(session: Any, p: Promise, *, now: datetime, detail: bool = False) -> PromiseOut:
+    out = PromiseOut(
+        overdue=p.state in promises.UNKEPT and p.due_at < now,
+        **{k: getattr(p, k) for k in PromiseOut.model_fields if hasattr(Promise, k)},
+    )
+    if detail:
+        rows = session.scalars(select(Alert).where(Alert.promise_id == p.id).order_by(Alert.id))
+        out.alerts = [AlertOut.model_validate(a, from_attributes=True) for a in rows]
+        out.history = [
+            {**e.payload, "id": e.id, "kind": e.kind, "actor": e.actor, "at": e.created_at}
+            for e in promises.history(session, p)
+        ]
+    return out
+
+
+def webhook_out(sub: WebhookSubscription, secret: str | None = None) -> WebhookOut:
+    return WebhookOut(
+        id=sub.id,
+        url=sub.url,
+        events=list(sub.events),
+        description=sub.description,
+        active=sub.active,
+        created_at=sub.created_at,
+        secret=secret,
+    )
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["promises"], responses=ERRORS)
+
+    def timing(cfg: Config) -> promises.Timing:
+        return promises.Timing.from_settings(cfg.settings.alerts)
+
+    @api.post("/cases/{case_id}/promises", status_code=201, responses=NOT_FOUND)
+    def create_promise(
+        case_id: int, body: PromiseIn, session: DbTx, now: Now, cfg: Config, p: Writer
+    ) -> PromiseOut:
+        """Record a promise made to the customer of this case (the due time may be parsed)."""
+        staff = acting(p)
+        with _domain_errors():
+            case = queue.get_case(session, case_id)
+            owner = session.get(Staff, body.owner_id) if body.owner_id else staff
+            if owner is None:
+                raise HTTPException(422, detail=f"no staff member {body.owner_id}")
+            tz = body.timezone or owner.timezone
+            due = body.due_at
+            if due is None:
+                end = cfg.settings.alerts.workday_end_hour
+                found = suggest(body.wording, now=now, timezone=tz, workday_end_hour=end)
+                if not found:
+                    raise HTTPException(422, detail="no due_at given and none found in the wording")
+                due = found[0].due_at
+            promise = promises.create(
+                session,
+                case=case,
+                kind=body.kind,
+                wording=body.wording,
+                due_at=due,
+                owner=owner,
+                now=now,
+                timing=timing(cfg),
+                owner_timezone=tz,
+                reply_id=body.reply_id,
+                target=body.target,
+                actor=staff.name,
+            )
+        return promise_out(session, promise, now=now)
+
+    @api.get("/promises")
+    def list_promises(
+        session: DbTx,
+        now: Now,
+        _p: Reader,
+        state: Annotated[
+            Literal["open", "overdue", "escalated", "fulfilled", "broken", "cancelled", "unkept"]
+            | None,
+            Query(description="unkept = open, overdue or escalated"),
+        ] = None,
+        case_id: int | None = None,
+        owner_id: int | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        after: Annotated[int, Query(ge=0, description="the last id of the previous page")] = 0,
+    ) -> list[PromiseOut]:
+        """Promises by id, filtered."""
+        rows = promises.list_promises(
+            session, state=state, case_id=case_id, owner_id=owner_id, limit=limit, after_id=after
+        )
+        return [promise_out(session, r, now=now) for r in rows]
+
+    @api.get("/promises/{promise_id}", responses=NOT_FOUND)
+    def get_promise(promise_id: int, session: DbTx, now: Now, _p: Reader) -> PromiseOut:
+        """One promise with its alerts (and their delivery state) and its history."""
+        with _domain_errors():
+            return promise_out(session, promises.get(session, promise_id), now=now, detail=True)
+
+    @api.post("/promises/{promise_id}/fulfil", responses=NOT_FOUND)
+    def fulfil(
+        promise_id: int, body: FulfilIn, session: DbTx, now: Now, cfg: Config, p: Writer
+    ) -> PromiseOut:
+        """Confirm the promise was kept, with evidence; the case then gets a follow-up prompt.
+
+        Agents confirm their own promises; leads and admins anyone's (403 otherwise).
+        """
+        staff = acting(p)
+        evidence = body.evidence | ({"note": body.note} if body.note else {})
+        with _domain_errors():
+            promise = promises.get(session, promise_id, for_update=True)
+            promises.ensure_may_act(promise, staff)
+            promises.fulfil(
+                session, promise, evidence=evidence, now=now, actor=staff.name, timing=timing(cfg)
+            )
+        return promise_out(session, promise, now=now, detail=True)
+
+    @api.post("/promises/{promise_id}/cancel", responses=NOT_FOUND)
+    def cancel(promise_id: int, body: CancelIn, session: DbTx, now: Now, p: Writer) -> PromiseOut:
+        """Withdraw a promise made in error, or record it as broken (owner or lead: 403)."""
+        staff = acting(p)
+        close: Callable[..., Promise] = promises.mark_broken if body.broken else promises.cancel
+        with _domain_errors():
+            promise = promises.get(session, promise_id, for_update=True)
+            promises.ensure_may_act(promise, staff)
+            close(session, promise, reason=body.reason, now=now, actor=staff.name)
+        return promise_out(session, promise, now=now, detail=True)
+
+    @api.post("/replies/suggest-promises")
+    def suggest_promises(body: SuggestIn, now: Now, cfg: Config, p: Reader) -> list[SuggestionOut]:
+        """The promises found in a draft reply, with kind and parsed due time."""
+        tz = body.timezone or (p.staff.timezone if p.staff else "UTC")
+        end = cfg.settings.alerts.workday_end_hour
+        found = suggest(body.text, now=now, timezone=tz, workday_end_hour=end)
+        return [
+            SuggestionOut(
+                kind=s.kind.value,
+                wording=s.wording,
+                due_at=s.due_at,
+                due_phrase=s.due_phrase,
+                due_guessed=s.due_guessed,
+                start=s.start,
+                end=s.end,
+            )
+            for s in found
+        ]
+
+    _webhook_routes(api)
+    return api
+
+
+def _webhook_routes(api: APIRouter) -> None:
+    @api.get("/webhooks", tags=["webhooks"])
+    def list_webhooks(session: DbTx, _p: Admin) -> list[WebhookOut]:
+        """Every subscription (secrets are never listed)."""
+        stmt = select(WebhookSubscription).order_by(WebhookSubscription.id)
+        return [webhook_out(s) for s in session.scalars(stmt)]
+
+    @api.post("/webhooks", status_code=201, tags=["webhooks"])
+    def create_webhook(
+        body: WebhookIn, session: DbTx, now: Now, cfg: Config, box: Box, _p: Admin
+    ) -> WebhookOut:
+        """Subscribe an endpoint; the answer carries the signing secret, this once."""
+        with _domain_errors():
+            sub, secret = webhooks.create_subscription(
+                session,
+                box=box,
+                url=str(body.url),
+                kinds=body.events,
+                description=body.description,
+                now=now,
+                require_https=cfg.settings.webhooks.require_https,
+            )
+        return webhook_out(sub, secret)
+
+    @api.get("/webhooks/{sub_id}", tags=["webhooks"], responses=NOT_FOUND)
+    def get_webhook(sub_id: int, session: DbTx, _p: Admin) -> WebhookOut:
+        with _domain_errors():
+            return webhook_out(webhooks.get_subscription(session, sub_id))
+
+    @api.patch("/webhooks/{sub_id}", tags=["webhooks"], responses=NOT_FOUND)
+    def update_webhook(
+        sub_id: int, body: WebhookPatch, session: DbTx, now: Now, cfg: Config, _p: Admin
+    ) -> WebhookOut:
+        with _domain_errors():
+            sub = webhooks.update_subscription(
+                session,
+                webhooks.get_subscription(session, sub_id),
+                now=now,
+                url=str(body.url) if body.url else None,
+                kinds=body.events,
+                description=body.description,
+                active=body.active,
+                require_https=cfg.settings.webhooks.require_https,
+            )
+        return webhook_out(sub)
+
+    @api.delete("/webhooks/{sub_id}", status_code=204, tags=["webhooks"], responses=NOT_FOUND)
+    def delete_webhook(sub_id: int, session: DbTx, _p: Admin) -> Response:
+        with _domain_errors():
+            webhooks.delete_subscription(session, webhooks.get_subscription(session, sub_id))
+        return Response(status_code=204)
+
+    @api.get("/webhooks/{sub_id}/deliveries", tags=["webhooks"], responses=NOT_FOUND)
+    def list_deliveries(
+        sub_id: int,
+        session: DbTx,
+        _p: Admin,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[DeliveryOut]:
+        """The delivery log, newest first: attempts, response codes, errors, next retry."""
+        with _domain_errors():
+            webhooks.get_subscription(session, sub_id)
+        rows: list[WebhookDelivery] = webhooks.deliveries(session, sub_id, limit=limit)
+        return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]

@@ -1,0 +1,338 @@
+"""The console's HTML pages: sign-in, the live queue, the case page, and their forms.
+
+Every page is server-rendered (Jinja2, autoescaped); the small script in /static only
+ticks waiting times and swaps in a fresh queue fragment when the live stream says
+something changed. Every form posts a CSRF token; every handler delegates to the domain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from sse_starlette import EventSourceResponse
+
+from monitor.cases import casefile
+from monitor.cases import service as queue
+from monitor.cases.queries import QueueFilter, QueueKey, list_queue
+from monitor.config import LoadedConfig
+from monitor.customers import linking
+from monitor.models import Role, Staff, Stage
+from monitor.promises import service as promises
+from monitor.promises.text import PromiseKind
+from monitor.staff import accounts
+from monitor.web import auth
+from monitor.web.auth import CsrfChecked, CurrentStaff, MaybeStaff
+from monitor.web.deps import Config, DbTx, Now
+
+CHANNELS = ("x", "x_dm", "email")
+BANDS = ("low", "medium", "high", "critical")
+STATUSES = ("open", "waiting", "resolved")
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    context.setdefault("csrf_token", auth.csrf_token(request))
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+    return response
+
+
+def _filters(
+    staff: Staff, channel: str | None, status: str | None, band: str | None, claimed: str | None
+) -> QueueFilter:
+    return QueueFilter(
+        channel=channel if channel in CHANNELS else None,
+        status=status if status in STATUSES else "open",
+        band=band if band in BANDS else None,
+        claimed=claimed if claimed in ("mine", "unclaimed") else None,
+        staff_id=staff.id,
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _timeout(cfg: Config) -> timedelta:
+    return timedelta(minutes=cfg.settings.queue.claim_timeout_minutes)
+
+
+Timeout = Annotated[timedelta, Depends(_timeout)]
+
+
+def case_page(
+    request: Request,
+    session: Session,
+    now: datetime,
+    cfg: LoadedConfig,
+    staff: Staff,
+    case_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The case page (raises queue.CaseNotFound)."""
+    own = cfg.settings.sources.email.own_addresses
+    cf = casefile.load(session, case_id, now=now, own_addresses=own)
+    return render(
+        request,
+        "case.html",
+        status_code,
+        cf=cf,
+        staff=staff,
+        now=now,
+        error=error,
+        stages=list(Stage),
+        is_lead=auth.has_role(staff, Role.LEAD),
+        may_act={p.id for p in cf.promises if promises.may_act(p.owner_id, staff)},
+        owners=accounts.active_staff(session),
+        promise_kinds=[k.value for k in PromiseKind],
+    )
+
+
+def router() -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    @pages.get("/login")
+    def login_page(request: Request, staff: MaybeStaff, next: str = "/") -> Response:
+        if staff is not None:
+            return RedirectResponse(_safe_next(next), status_code=303)
+        return render(request, "login.html", next=_safe_next(next), error=None)
+
+    @pages.post("/login", dependencies=[CsrfChecked])
+    def login(
+        request: Request,
+        session: DbTx,
+        now: Now,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        staff, error = auth.try_sign_in(request, session, name=username, password=password, now=now)
+        if staff is None:
+            code = 429 if error and error.startswith("Too many") else 401
+            return render(request, "login.html", code, next=_safe_next(next), error=error)
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @pages.post("/logout", dependencies=[CsrfChecked])
+    def logout(request: Request) -> Response:
+        auth.sign_out(request)
+        return RedirectResponse("/login", status_code=303)
+
+    def queue_context(
+        session: DbTx,
+        now: Now,
+        staff: Staff,
+        channel: str | None,
+        status: str | None,
+        band: str | None,
+        claimed: str | None,
+        after: str | None,
+    ) -> dict[str, Any]:
+        f = _filters(staff, channel, status, band, claimed)
+        key = QueueKey.decode(after) if after else None
+        page = list_queue(session, now=now, filters=f, limit=50, after=key)
+        query = {
+            k: v
+            for k, v in (
+                ("channel", f.channel),
+                ("status", f.status),
+                ("band", f.band),
+                ("claimed", f.claimed),
+            )
+            if v
+        }
+        next_url = "/?" + urlencode({**query, "after": page.next.encode()}) if page.next else None
+        return {
+            "rows": page.rows,
+            "filters": f,
+            "now": now,
+            "staff": staff,
+            "next_url": next_url,
+            "query": urlencode(query),
+        }
+
+    @pages.get("/", response_class=HTMLResponse)
+    def queue_page(
+        request: Request,
+        session: DbTx,
+        now: Now,
+        staff: CurrentStaff,
+        channel: str | None = None,
+        status: str | None = None,
+        band: str | None = None,
+        claimed: str | None = None,
+        after: str | None = None,
+    ) -> HTMLResponse:
+        ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+        return render(
+            request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES, **ctx
+        )
+
+    @pages.get("/partials/queue", response_class=HTMLResponse)
+    def queue_rows(
+        request: Request,
+        session: DbTx,
+        now: Now,
+        staff: CurrentStaff,
+        channel: str | None = None,
+        status: str | None = None,
+        band: str | None = None,
+        claimed: str | None = None,
+        after: str | None = None,
+    ) -> HTMLResponse:
+        ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+        return render(request, "_queue_rows.html", **ctx)
+
+    @pages.get("/cases/{case_id}", response_class=HTMLResponse)
+    def open_case(
+        request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
+    ) -> HTMLResponse:
+        try:
+            queue.open_for_work(session, case_id, staff=staff, now=now, timeout=_timeout(cfg))
+        except queue.CaseNotFound:
+            return render(request, "error.html", 404, message=f"There is no case {case_id}.")
+        return case_page(request, session, now, cfg, staff, case_id)
+
+    def act(
+        request: Request,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        staff: Staff,
+        case_id: int,
+        action: Any,
+    ) -> Response:
+        try:
+            action()
+        except queue.CaseNotFound:
+            return render(request, "error.html", 404, message=f"There is no case {case_id}.")
+        except queue.ClaimConflict as exc:  # domain functions refuse before writing anything
+            return case_page(
+                request,
+                session,
+                now,
+                cfg,
+                staff,
+                case_id,
+                status_code=409,
+                error=f"Refused: {exc.holder_name} holds this case until {exc.until:%H:%M} UTC.",
+            )
+        except (queue.QueueError, linking.LinkError, ValueError) as exc:
+            status = 403 if isinstance(exc, queue.NotAllowed) else 422
+            return case_page(
+                request, session, now, cfg, staff, case_id, status_code=status, error=str(exc)
+            )
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @pages.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
+    def claim(
+        request: Request,
+        case_id: int,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        staff: CurrentStaff,
+        take_over: Annotated[str, Form()] = "",
+    ) -> Response:
+        return act(
+            request,
+            session,
+            now,
+            cfg,
+            staff,
+            case_id,
+            lambda: queue.claim(
+                session,
+                case_id,
+                staff=staff,
+                now=now,
+                timeout=_timeout(cfg),
+                take_over=bool(take_over),
+            ),
+        )
+
+    @pages.post("/cases/{case_id}/release", dependencies=[CsrfChecked])
+    def release(
+        request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
+    ) -> Response:
+        return act(
+            request,
+            session,
+            now,
+            cfg,
+            staff,
+            case_id,
+            lambda: queue.release(session, case_id, staff=staff, now=now),
+        )
+
+    @pages.post("/cases/{case_id}/notes", dependencies=[CsrfChecked])
+    def note(
+        request: Request,
+        case_id: int,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        staff: CurrentStaff,
+        text: Annotated[str, Form()] = "",
+    ) -> Response:
+        def run() -> None:
+            case = queue.get_case(session, case_id)
+            queue.add_note(session, case, staff=staff, text=text, now=now)
+            queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
+
+        return act(request, session, now, cfg, staff, case_id, run)
+
+    @pages.post("/cases/{case_id}/stage", dependencies=[CsrfChecked])
+    def stage(
+        request: Request,
+        case_id: int,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        staff: CurrentStaff,
+        stage: Annotated[str, Form()],
+    ) -> Response:
+        def run() -> None:
+            case = queue.get_case(session, case_id)
+            queue.advance_stage(session, case, stage, actor=staff, now=now)
+            queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
+
+        return act(request, session, now, cfg, staff, case_id, run)
+
+    @pages.post("/cases/{case_id}/link", dependencies=[CsrfChecked])
+    def link(
+        request: Request,
+        case_id: int,
+        session: DbTx,
+        now: Now,
+        cfg: Config,
+        staff: CurrentStaff,
+        identity_id: Annotated[int, Form()],
+    ) -> Response:
+        def run() -> None:
+            case = queue.get_case(session, case_id)
+            linking.link_identity(
+                session,
+                identity_id=identity_id,
+                customer_id=case.customer_id,
+                actor=staff.name,
+                now=now,
+            )
+
+        return act(request, session, now, cfg, staff, case_id, run)
+
+    @pages.get("/live/events")
+    async def live(request: Request, staff: CurrentStaff) -> EventSourceResponse:
+        broadcaster = request.app.state.broadcaster
+        return EventSourceResponse(broadcaster.stream(broadcaster.subscribe()), ping=15)
+
+    return pages

@@ -1,0 +1,128 @@
+"""The live queue: order, filters, keyset pages, row contents; and the case file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from monitor.cases import casefile
+from monitor.cases import service as queue
+from monitor.cases.queries import QueueFilter, QueueKey, QueuePage, list_queue
+from monitor.ingest.service import IngestOptions, ingest_batch
+from monitor.models import CaseStatus, Promise, PromiseState, Stage
+from monitor.priority.service import Scorer
+from monitor.sources.base import Batch
+from tests.factories import T0, email, later, tweet
+from tests.fixtures.web import make_case, make_staff
+
+TIMEOUT = timedelta(minutes=15)
+
+
+def ids(page: QueuePage) -> list[int]:
+    return [r.case_id for r in page.rows]
+
+
+def test_order_is_score_then_longest_waiting(session: Session) -> None:
+    a = make_case(session, score=40, waiting_since=later(30))
+    b = make_case(session, score=80, waiting_since=later(10))
+    c = make_case(session, score=40, waiting_since=later(5))
+    d = make_case(session, score=80, waiting_since=later(1))
+    make_case(session, score=99, status=CaseStatus.RESOLVED, waiting_since=None)
+    page = list_queue(session, now=later(60))
+    assert ids(page) == [d.id, b.id, c.id, a.id]
+    assert page.next is None
+
+
+def test_keyset_pages_cover_everything_once(session: Session) -> None:
+    made = [
+        make_case(session, score=s % 7 * 10, waiting_since=later(s % 3) if s % 5 else None)
+        for s in range(23)
+    ]
+    seen: list[int] = []
+    after = None
+    while True:
+        page = list_queue(session, now=later(60), limit=5, after=after)
+        seen += ids(page)
+        if page.next is None:
+            break
+        after = QueueKey.decode(page.next.encode())
+    assert sorted(seen) == sorted(c.id for c in made) and len(seen) == len(set(seen))
+    assert seen == ids(list_queue(session, now=later(60), limit=100))
+
+
+def test_filters(session: Session) -> None:
+    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+    x = make_case(session, channel="x", band="high", score=70)
+    e = make_case(session, channel="email", band="low", score=10)
+    w = make_case(session, channel="email", status=CaseStatus.WAITING, waiting_since=None)
+    queue.claim(session, x.id, staff=alice, now=T0, timeout=TIMEOUT)
+    now = later(1)
+    assert ids(list_queue(session, now=now, filters=QueueFilter(channel="email"))) == [e.id]
+    assert ids(list_queue(session, now=now, filters=QueueFilter(band="high"))) == [x.id]
+    assert ids(list_queue(session, now=now, filters=QueueFilter(status="waiting"))) == [w.id]
+    mine = QueueFilter(claimed="mine", staff_id=alice.id)
+    assert ids(list_queue(session, now=now, filters=mine)) == [x.id]
+    assert (
+        ids(list_queue(session, now=now, filters=QueueFilter(claimed="mine", staff_id=bob.id)))
+        == []
+    )
+    unclaimed = QueueFilter(claimed="unclaimed")
+    assert ids(list_queue(session, now=now, filters=unclaimed)) == [e.id]
+    # An expired claim counts as unclaimed again.
+    assert ids(list_queue(session, now=later(20), filters=unclaimed)) == [x.id, e.id]
+
+
+def test_rows_carry_holder_words_and_promises(session: Session, scorer: Scorer) -> None:
+    alice = make_staff(session, "alice")
+    batch = Batch(
+        mentions=[
+            email("m1@x", "Where is order #A-10023? I paid $49.99", sender="dan@example.org"),
+            tweet(7, "@acme emailed you twice, no answer. dan@example.org", at=later(30)),
+        ],
+        next_cursor={"n": 2},
+    )
+    ingest_batch(session, batch, source="t", now=later(40), scorer=scorer, options=IngestOptions())
+    session.flush()
+    row = list_queue(session, now=later(45)).rows[0]
+    session.add(
+        Promise(
+            case_id=row.case_id,
+            customer_id=row.customer_id,
+            kind="callback",
+            wording="We'll call you today",
+            due_at=later(35),
+            state=PromiseState.OPEN,
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
+    queue.claim(session, row.case_id, staff=alice, now=later(45), timeout=TIMEOUT)
+    row = list_queue(session, now=later(46)).rows[0]
+    assert row.first_words.startswith("@acme emailed you twice")
+    assert row.claimed_by == "alice" and row.open_promises == 1 and row.overdue_promises == 1
+    assert row.hop_from == "email" and row.channel == "x" and row.reasons
+    assert row.waiting_since == T0
+
+    cf = casefile.load(session, row.case_id, now=later(46))
+    kinds = [e.kind for e in cf.timeline]
+    assert kinds.count("mention") == 2 and "hop" in kinds and "claim" in kinds
+    second = [e for e in cf.timeline if e.kind == "mention"][1]
+    assert second.hop and second.channel == "x"
+    values = {(f.kind.value, f.value) for f in cf.facts}
+    assert {("order", "A-10023"), ("amount", "$49.99"), ("email", "dan@example.org")} <= values
+    assert cf.holder is not None and cf.holder.name == "alice"
+    assert cf.promises[0].overdue
+    assert [s for s, _ in cf.stages] == list(Stage)
+    assert {i.kind for i in cf.identities} == {"x", "email"}
+
+
+@pytest.mark.parametrize(
+    "token", ["1~2024-01-01T00:00~3", "1~~99999999999999999999999", "x~~1", "1~~", "1~2~3~4"]
+)
+def test_bad_page_cursors_are_refused_cleanly(token: str) -> None:
+    from monitor.cases.service import QueueError
+
+    with pytest.raises(QueueError):
+        QueueKey.decode(token)

@@ -1,0 +1,137 @@
+"""The staff-side state machine: claims, expiry, take-over, stages, notes. Time is passed in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.cases import service as queue
+from monitor.events import EventKind
+from monitor.models import CaseStatus, Event, Role, Stage
+from tests.factories import T0, later
+from tests.fixtures.web import make_case, make_staff
+
+TIMEOUT = timedelta(minutes=15)
+
+
+def kinds(session: Session, case_id: int) -> list[str]:
+    return list(
+        session.scalars(select(Event.kind).where(Event.case_id == case_id).order_by(Event.id))
+    )
+
+
+def test_claim_then_conflict_then_expiry(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    bob = make_staff(session, "bob")
+    case = make_case(session)
+    queue.claim(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    assert case.claimed_by_id == alice.id and case.claim_expires_at == T0 + TIMEOUT
+    with pytest.raises(queue.ClaimConflict) as err:
+        queue.claim(session, case.id, staff=bob, now=later(5), timeout=TIMEOUT)
+    assert err.value.holder_id == alice.id and err.value.holder_name == "alice"
+    # Re-claiming one's own case renews it.
+    queue.claim(session, case.id, staff=alice, now=later(10), timeout=TIMEOUT)
+    assert case.claim_expires_at == later(10) + TIMEOUT
+    # After the timeout of inactivity, someone else may claim it.
+    queue.claim(session, case.id, staff=bob, now=later(10) + TIMEOUT, timeout=TIMEOUT)
+    assert case.claimed_by_id == bob.id
+    assert kinds(session, case.id).count(EventKind.CLAIMED) == 3
+
+
+def test_touch_extends_only_a_live_claim_of_the_holder(session: Session) -> None:
+    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+    case = make_case(session)
+    queue.claim(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    assert queue.touch(session, case, staff=alice, now=later(14), timeout=TIMEOUT)
+    assert case.claim_expires_at == later(14) + TIMEOUT
+    assert not queue.touch(session, case, staff=bob, now=later(15), timeout=TIMEOUT)
+    assert not queue.touch(session, case, staff=alice, now=later(30), timeout=TIMEOUT)
+
+
+def test_take_over_needs_a_lead(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    carol = make_staff(session, "carol")
+    lead = make_staff(session, "lena", role=Role.LEAD)
+    case = make_case(session)
+    queue.claim(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    with pytest.raises(queue.NotAllowed):
+        queue.claim(session, case.id, staff=carol, now=later(1), timeout=TIMEOUT, take_over=True)
+    queue.claim(session, case.id, staff=lead, now=later(2), timeout=TIMEOUT, take_over=True)
+    assert case.claimed_by_id == lead.id
+    taken = session.scalars(select(Event).where(Event.kind == EventKind.CLAIM_TAKEN_OVER)).one()
+    assert taken.payload["from_staff_id"] == alice.id and taken.actor == "lena"
+
+
+def test_release_rules(session: Session) -> None:
+    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+    lead = make_staff(session, "lena", role=Role.LEAD)
+    case = make_case(session)
+    queue.claim(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    with pytest.raises(queue.ClaimConflict):
+        queue.release(session, case.id, staff=bob, now=later(1))
+    queue.release(session, case.id, staff=lead, now=later(1))
+    assert case.claimed_by_id is None and case.claim_expires_at is None
+    queue.claim(session, case.id, staff=bob, now=later(2), timeout=TIMEOUT)
+    queue.release(session, case.id, staff=bob, now=later(3))
+    assert case.claimed_by_id is None
+    # An expired claim may be cleared by anyone.
+    queue.claim(session, case.id, staff=alice, now=later(4), timeout=TIMEOUT)
+    queue.release(session, case.id, staff=bob, now=later(4) + TIMEOUT)
+    assert case.claimed_by_id is None
+    assert kinds(session, case.id).count(EventKind.RELEASED) == 3
+
+
+def test_unknown_case(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    with pytest.raises(queue.CaseNotFound):
+        queue.claim(session, 999_999, staff=alice, now=T0, timeout=TIMEOUT)
+
+
+def test_stages_are_timestamped_once_and_resolve_closes(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    case = make_case(session)
+    assert queue.advance_stage(session, case, Stage.APOLOGISED, actor=alice, now=later(1))
+    assert not queue.advance_stage(session, case, "apologised", actor=alice, now=later(2))
+    assert case.apologised_at == later(1)
+    queue.claim(session, case.id, staff=alice, now=later(3), timeout=TIMEOUT)
+    assert queue.advance_stage(session, case, Stage.RESOLVED, actor=alice, now=later(4))
+    assert case.status == CaseStatus.RESOLVED and case.resolved_at == later(4)
+    assert case.claimed_by_id is None
+    stage_events = [
+        e.payload["stage"]
+        for e in session.scalars(select(Event).where(Event.kind == EventKind.STAGE_CHANGED))
+    ]
+    assert stage_events == ["apologised", "resolved"]
+    with pytest.raises(ValueError):
+        queue.advance_stage(session, case, "teleported", actor=alice, now=later(5))
+
+
+def test_stage_change_refused_while_someone_else_holds_the_case(session: Session) -> None:
+    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+    case = make_case(session)
+    queue.claim(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    with pytest.raises(queue.ClaimConflict):
+        queue.advance_stage(session, case, Stage.AGREED, actor=bob, now=later(1))
+    assert case.agreed_at is None
+
+
+def test_open_for_work_claims_and_marks_listened(session: Session) -> None:
+    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+    case = make_case(session)
+    assert queue.open_for_work(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
+    assert case.listened_at == T0 and case.claimed_by_id == alice.id
+    assert not queue.open_for_work(session, case.id, staff=bob, now=later(1), timeout=TIMEOUT)
+    assert queue.open_for_work(session, case.id, staff=alice, now=later(5), timeout=TIMEOUT)
+    assert case.claim_expires_at == later(5) + TIMEOUT and case.listened_at == T0
+
+
+def test_notes(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    case = make_case(session)
+    note = queue.add_note(session, case, staff=alice, text="  Called the courier.  ", now=T0)
+    assert note.payload["text"] == "Called the courier." and note.kind == EventKind.NOTE_ADDED
+    with pytest.raises(queue.QueueError):
+        queue.add_note(session, case, staff=alice, text="   ", now=T0)

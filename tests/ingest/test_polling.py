@@ -1,0 +1,215 @@
+"""Polling under faults: crashes, rate limits, back-off and competing pollers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from monitor.db import make_sessionmaker
+from monitor.ingest.polling import poll_source
+from monitor.ingest.service import IngestOptions
+from monitor.models import Mention, SourceCursor
+from monitor.priority.service import Scorer
+from monitor.sources.base import PermanentSourceError, RateLimited, TransientSourceError
+from monitor.storage import leases
+from tests.factories import T0, ListSource, later, tweet
+
+OPTS = IngestOptions()
+
+
+def stored_ids(engine: Engine) -> list[str]:
+    with make_sessionmaker(engine)() as s:
+        return sorted(s.scalars(select(Mention.external_id)), key=int)
+
+
+def cursor(engine: Engine, name: str) -> SourceCursor | None:
+    with make_sessionmaker(engine)() as s:
+        return s.get(SourceCursor, name)
+
+
+def poll(engine: Engine, source: ListSource, scorer: Scorer, now=None, holder="p1", **kw):
+    return poll_source(
+        make_sessionmaker(engine),
+        source,
+        now=now or later(hours=1),
+        holder=holder,
+        scorer=scorer,
+        options=OPTS,
+        poll_seconds=60,
+        **kw,
+    )
+
+
+def test_crash_between_fetch_and_commit_loses_and_duplicates_nothing(
+    committed_engine: Engine, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = ListSource("list", [tweet(i, f"@acme problem {i}") for i in range(1, 8)], page_size=5)
+    import monitor.ingest.polling as polling
+
+    real = polling.ingest_batch
+
+    def crash(*args, **kwargs):
+        real(*args, **kwargs)  # everything is written ... then the process "dies"
+        raise SystemExit("killed before commit")
+
+    monkeypatch.setattr(polling, "ingest_batch", crash)
+    with pytest.raises(SystemExit):
+        poll(committed_engine, src, scorer)
+    assert stored_ids(committed_engine) == []
+    row = cursor(committed_engine, "list")
+    assert row is None or row.cursor is None
+    monkeypatch.setattr(polling, "ingest_batch", real)
+    # The lease of the dead process is still held; another process waits for it to expire.
+    assert poll(committed_engine, src, scorer, holder="p2").status == "skipped"
+    after = later(hours=1, minutes=6)
+    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
+    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
+    assert stored_ids(committed_engine) == [str(i) for i in range(1, 8)]
+    assert cursor(committed_engine, "list").cursor == {"pos": 7}
+
+
+def test_rate_limit_skips_until_reset(committed_engine: Engine, scorer: Scorer) -> None:
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    reset = later(hours=1, minutes=15)
+    src.fail_with = RateLimited("429", reset_at=reset)
+    assert poll(committed_engine, src, scorer).status == "rate_limited"
+    row = cursor(committed_engine, "list")
+    assert row.rate_limit_reset_at == reset and row.rate_limit_remaining == 0
+    fetches = src.fetches
+    r = poll(committed_engine, src, scorer, now=later(hours=1, minutes=5), ignore_backoff=True)
+    assert r.status == "rate_limited" and src.fetches == fetches  # did not even ask
+    assert poll(committed_engine, src, scorer, now=reset + timedelta(seconds=1)).status == "ok"
+    assert stored_ids(committed_engine) == ["1"]
+
+
+def test_transient_errors_back_off_exponentially(committed_engine: Engine, scorer: Scorer) -> None:
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    now = later(hours=1)
+    src.fail_with = TransientSourceError("503")
+    assert poll(committed_engine, src, scorer, now=now).status == "failed"
+    first = cursor(committed_engine, "list").next_poll_at - now
+    src.fail_with = TransientSourceError("timeout")
+    now2 = now + first
+    assert poll(committed_engine, src, scorer, now=now2).status == "failed"
+    second = cursor(committed_engine, "list").next_poll_at - now2
+    assert second == 2 * first
+    assert poll(committed_engine, src, scorer, now=now2 + timedelta(seconds=1)).status == "skipped"
+    assert poll(committed_engine, src, scorer, now=now2 + second).status == "ok"
+    row = cursor(committed_engine, "list")
+    assert row.consecutive_failures == 0 and row.last_error is None
+
+
+def test_permanent_error_is_recorded_for_the_health_page(
+    committed_engine: Engine, scorer: Scorer
+) -> None:
+    src = ListSource("list", [])
+    src.fail_with = PermanentSourceError("401 Unauthorized: check X_BEARER_TOKEN")
+    assert poll(committed_engine, src, scorer).status == "failed"
+    assert "401" in (cursor(committed_engine, "list").last_error or "")
+
+
+def test_lease_is_exclusive_and_expires(committed_engine: Engine) -> None:
+    sessions = make_sessionmaker(committed_engine)
+    ttl = timedelta(minutes=5)
+    with sessions.begin() as s:
+        assert leases.acquire(s, "job", holder="a", now=T0, ttl=ttl)
+    with sessions.begin() as s:
+        assert not leases.acquire(s, "job", holder="b", now=T0 + timedelta(minutes=1), ttl=ttl)
+        assert leases.acquire(s, "job", holder="a", now=T0 + timedelta(minutes=1), ttl=ttl)
+    with sessions.begin() as s:
+        assert leases.acquire(s, "job", holder="b", now=T0 + timedelta(minutes=7), ttl=ttl)
+        assert leases.holds(s, "job", holder="b", now=T0 + timedelta(minutes=7))
+
+
+def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, scorer: Scorer) -> None:
+    """Two pollers (own engines, as two processes would have) race over one source."""
+    items = [tweet(i, f"@acme order {i} late", user_id=str(i % 9 + 1)) for i in range(1, 121)]
+    src_a = ListSource("shared", items, page_size=7)
+    src_b = ListSource("shared", items, page_size=7)
+    from monitor.db import make_engine
+
+    errors: list[BaseException] = []
+    results: list[str] = []
+
+    def run(src: ListSource, holder: str) -> None:
+        eng = make_engine(committed_engine.url.render_as_string(hide_password=False))
+        try:
+            for step in range(60):
+                # each poll happens "later" so an expired lease can be taken over
+                r = poll(
+                    eng,
+                    src,
+                    scorer,
+                    holder=holder,
+                    now=later(hours=1, minutes=step * 6),
+                    lease_ttl=timedelta(minutes=5),
+                )
+                results.append(r.status)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            eng.dispose()
+
+    threads = [
+        threading.Thread(target=run, args=(src_a, "a")),
+        threading.Thread(target=run, args=(src_b, "b")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert stored_ids(committed_engine) == [str(i) for i in range(1, 121)]
+    with make_sessionmaker(committed_engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Mention)) == 120
+    assert "ok" in results
+
+
+def test_healthz_reports_each_sources_state(committed_engine: Engine, scorer: Scorer) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.config import load_config
+    from monitor.web.app import create_app
+
+    ok_src = ListSource("x:mentions", [tweet(1, "@acme hi")])
+    bad_src = ListSource("email:INBOX", [])
+    bad_src.fail_with = TransientSourceError("connection refused")
+    poll(committed_engine, ok_src, scorer)
+    poll(committed_engine, bad_src, scorer)
+    app = create_app(
+        load_config(None, environ={}, require_file=False), committed_engine, session_secret="s" * 40
+    )
+    with TestClient(app) as client:
+        body = client.get("/healthz").json()
+    assert body["status"] == "degraded" and body["database"] == "ok"
+    by_name = {s["source"]: s for s in body["sources"]}
+    assert by_name["x:mentions"]["fetched_total"] == 1
+    assert by_name["x:mentions"]["consecutive_failures"] == 0
+    assert "connection refused" in by_name["email:INBOX"]["last_error"]
+    assert by_name["email:INBOX"]["next_poll_at"] is not None
+
+
+def test_a_batch_that_cannot_be_stored_is_recorded_and_retried(
+    committed_engine: Engine, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.ingest.polling as polling
+
+    src = ListSource("list", [tweet(1, "@acme hi")])
+    real = polling.ingest_batch
+
+    def broken(*args, **kwargs):
+        raise ValueError("value too long for type character varying(1000)")
+
+    monkeypatch.setattr(polling, "ingest_batch", broken)
+    r = poll(committed_engine, src, scorer)
+    assert r.status == "failed" and not r.ok
+    row = cursor(committed_engine, "list")
+    assert row.consecutive_failures == 1 and "too long" in (row.last_error or "")
+    assert row.cursor is None and row.next_poll_at is not None
+    monkeypatch.setattr(polling, "ingest_batch", real)
+    # the lease was released: the next poll (after the back-off) stores the batch
+    assert poll(committed_engine, src, scorer, now=row.next_poll_at).status == "ok"
+    assert stored_ids(committed_engine) == ["1"]

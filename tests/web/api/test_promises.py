@@ -1,0 +1,135 @@
+"""REST: /api/v1 promises, suggestions and webhook subscriptions, with scopes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.db import make_sessionmaker
+from monitor.models import Role, WebhookSubscription
+from monitor.storage.secret_box import SecretBox
+from tests.fixtures.web import SECRET, make_case
+
+
+def setup(web_app, scopes: list[str]) -> tuple[int, dict[str, str]]:
+    web_app.add_staff("omar", Role.AGENT)
+    token = web_app.add_token(scopes, staff="omar")
+    with make_sessionmaker(web_app.engine).begin() as s:
+        case_id = make_case(s).id
+    return case_id, {"Authorization": f"Bearer {token}"}
+
+
+def test_promise_lifecycle_over_the_api(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    body = {"kind": "callback", "wording": "I'll call you back tomorrow morning."}
+    assert app_client.post(f"/api/v1/cases/{case_id}/promises", json=body).status_code == 401
+    made = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth)
+    assert made.status_code == 201, made.text
+    p = made.json()
+    assert p["state"] == "open" and p["kind"] == "callback"
+    assert datetime.fromisoformat(p["due_at"]).hour == 10  # 10:00 tomorrow, owner's zone (UTC)
+    second = app_client.post(
+        f"/api/v1/cases/{case_id}/promises",
+        json={
+            "kind": "refund",
+            "wording": "We'll refund you.",
+            "due_at": "2030-01-01T12:00:00+01:00",
+        },
+        headers=auth,
+    ).json()
+    listed = app_client.get("/api/v1/promises?state=open", headers=auth).json()
+    assert [x["id"] for x in listed] == [p["id"], second["id"]]
+    done = app_client.post(
+        f"/api/v1/promises/{p['id']}/fulfil",
+        json={"evidence": {"call": "spoke to Dan"}, "note": "happy now"},
+        headers=auth,
+    )
+    assert done.status_code == 200, done.text
+    got = done.json()
+    assert got["state"] == "fulfilled" and got["evidence"]["call"] == "spoke to Dan"
+    assert got["follow_up_due_at"] is not None
+    assert [h["kind"] for h in got["history"]] == [
+        "promise.created",
+        "promise.fulfilled",
+        "promise.follow_up_due",
+    ]
+    cancelled = app_client.post(
+        f"/api/v1/promises/{second['id']}/cancel", json={"reason": "made in error"}, headers=auth
+    )
+    assert cancelled.json()["state"] == "cancelled"
+    again = app_client.post(
+        f"/api/v1/promises/{second['id']}/fulfil", json={"evidence": {}}, headers=auth
+    )
+    assert again.status_code == 409
+    assert app_client.get("/api/v1/promises/999999", headers=auth).status_code == 404
+    bad = app_client.post(
+        f"/api/v1/cases/{case_id}/promises",
+        json={"kind": "custom", "wording": "Thanks!"},
+        headers=auth,
+    )
+    assert bad.status_code == 422  # no due time given or found
+
+
+def test_scopes_are_enforced(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read"])
+    body = {"kind": "fix", "wording": "We'll fix it today."}
+    assert (
+        app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth).status_code
+        == 403
+    )
+    assert app_client.get("/api/v1/webhooks", headers=auth).status_code == 403
+    assert app_client.get("/api/v1/promises", headers=auth).status_code == 200
+
+
+def test_suggest_promises(web_app, app_client) -> None:
+    _, auth = setup(web_app, ["queue:read"])
+    text = (
+        "So sorry, Dan. We'll add you to our Slack channel today, and you'll get a "
+        "one-month rebate on your next bill. We'll investigate and get back to you by Friday."
+    )
+    got = app_client.post(
+        "/api/v1/replies/suggest-promises",
+        json={"text": text, "timezone": "Europe/Berlin"},
+        headers=auth,
+    )
+    assert got.status_code == 200, got.text
+    assert [s["kind"] for s in got.json()] == ["slack_invite", "investigate"]
+    text2 = "You'll get a one-month rebate on your next bill."
+    one = app_client.post("/api/v1/replies/suggest-promises", json={"text": text2}, headers=auth)
+    assert one.json()[0]["kind"] == "rebate" and one.json()[0]["due_guessed"] is True
+
+
+def test_webhook_subscriptions_for_admins(web_app, app_client) -> None:
+    _, auth = setup(web_app, ["webhooks:admin"])
+    refused = app_client.post(
+        "/api/v1/webhooks", json={"url": "http://hooks.example/x"}, headers=auth
+    )
+    assert refused.status_code == 422  # https only outside tests
+    unknown = app_client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example/x", "events": ["nope"]},
+        headers=auth,
+    )
+    assert unknown.status_code == 422
+    made = app_client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example/x", "events": ["promise.overdue"]},
+        headers=auth,
+    )
+    assert made.status_code == 201, made.text
+    sub = made.json()
+    assert sub["secret"].startswith("whsec_")
+    with make_sessionmaker(web_app.engine)() as s:  # stored sealed, not as given out
+        stored = s.get(WebhookSubscription, sub["id"]).secret
+    assert stored.startswith("sealed:v1:") and sub["secret"] not in stored
+    assert SecretBox(SECRET).open(stored) == sub["secret"]
+    listed = app_client.get("/api/v1/webhooks", headers=auth).json()
+    assert [s["secret"] for s in listed] == [None]  # never shown again
+    assert app_client.get(f"/api/v1/webhooks/{sub['id']}", headers=auth).json()["secret"] is None
+    patched = app_client.patch(
+        f"/api/v1/webhooks/{sub['id']}", json={"active": False}, headers=auth
+    )
+    assert patched.json()["active"] is False
+    log = app_client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=auth)
+    assert log.status_code == 200 and log.json() == []
+    assert app_client.delete(f"/api/v1/webhooks/{sub['id']}", headers=auth).status_code == 204
+    assert app_client.get(f"/api/v1/webhooks/{sub['id']}", headers=auth).status_code == 404
