@@ -2,7 +2,7 @@
 
 Seeds N promises whose deadlines fall within ``--window`` seconds of the start, then
 runs two processes, each with the real scheduler and the real promise jobs from
-``monitor.wiring.build.promise_jobs`` (clock + alert worker, check interval ``--interval``),
+``monitor.wiring.jobs.promise_jobs`` (clock + alert worker, check interval ``--interval``),
 sending Slack alerts through slack-sdk to the fake Slack API served by this process.
 Prints alerts sent (must equal N), duplicates (must be 0) and the p50/p95/max delay
 from each deadline to its alert arriving at Slack; the goal is p95 under the scheduler
@@ -65,7 +65,7 @@ def config(slack_url: str, token: str, channel: str, interval: int) -> LoadedCon
 
 def worker(url: str, slack_url: str, token: str, channel: str, interval: int, stop: object) -> None:
     from monitor.scheduler import Scheduler
-    from monitor.wiring.build import promise_jobs
+    from monitor.wiring.jobs import promise_jobs
 
     engine = make_engine(url)
     jobs = [j for j in promise_jobs(config(slack_url, token, channel, interval), engine)]

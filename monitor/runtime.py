@@ -1,9 +1,17 @@
-"""Process-level entry points behind the CLI: serve, poll once, export, import, demo."""
+"""Process-level entry points behind the CLI: serve, poll once, export, import, demo.
+
+Each builds what it runs through :mod:`monitor.wiring` and owns the process: logging,
+the listening socket, the scheduler and the engine's lifetime.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
+import socket
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -11,6 +19,7 @@ from sqlalchemy import Engine
 
 from monitor.config import ConfigError, LoadedConfig
 from monitor.db import check_connection, make_engine
+from monitor.priority.service import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +48,7 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     from monitor.storage import migrate
     from monitor.storage.wal_checkpoint import WalCheckpointer
     from monitor.web.app import create_app
-    from monitor.wiring.build import scheduled_jobs
+    from monitor.wiring.jobs import scheduled_jobs
 
     secret = _session_secret(loaded)
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
@@ -85,7 +94,7 @@ def _seal_webhook_secrets(engine: Engine, session_secret: str) -> None:
 
 
 def poll_once(loaded: LoadedConfig, engine: Engine, *, out: TextIO) -> int:
-    from monitor.wiring.build import poll_all
+    from monitor.wiring.sources import poll_all
 
     results = poll_all(loaded, engine)
     if not results:
@@ -109,7 +118,7 @@ def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> i
 
 def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO) -> int:
     from monitor.ingest.transfer import import_mentions
-    from monitor.wiring.build import build_scorer, ingest_options
+    from monitor.wiring.sources import build_scorer, ingest_options
 
     if not path.is_file():
         raise ConfigError(f"{path}: no such file to import")
@@ -131,9 +140,86 @@ def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO
 
 
 def demo(*, host: str, port: int, db_path: Path | None) -> int:
-    from monitor.demo.world import run_demo
-
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     return run_demo(host=host, port=port, db_path=db_path)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def run_demo(
+    *,
+    host: str,
+    port: int,
+    db_path: Path | None,
+    out: Callable[[str], None] = print,
+    scorer: Scorer | None = None,
+) -> int:
+    import uvicorn
+
+    from monitor.db import make_sessionmaker, utcnow
+    from monitor.demo import reactions
+    from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
+    from monitor.demo.world import (
+        ANY_ADDRESS,
+        DemoSource,
+        demo_settings,
+        ensure_staff,
+        seed,
+        welcome,
+    )
+    from monitor.scheduler import Scheduler, Services
+    from monitor.storage import migrate
+    from monitor.storage.wal_checkpoint import WalCheckpointer
+    from monitor.web.app import create_app
+    from monitor.wiring.demo import demo_jobs, poll_job
+    from monitor.wiring.sources import build_scorer
+
+    if db_path is None:
+        db_path = Path(tempfile.mkdtemp(prefix="complaint-monitor-demo-")) / "demo.db"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{db_path.resolve()}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    sock = _bind(host, port)  # bound before printing, so the URL is right even for port 0
+    actual_port = sock.getsockname()[1]
+    loaded = demo_settings(url, host, actual_port)
+    scorer = scorer or build_scorer(loaded)
+    password = secrets.token_urlsafe(9)
+    run, now = secrets.token_hex(3), utcnow()
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        staff = ensure_staff(session, password=password, now=now)
+        seed(session, run=run, now=now, scorer=scorer, staff=staff)
+    source = DemoSource(run=run, started_at=now, replies=reactions.reader(sessions, now))
+    outbox = Outbox(db_path.with_suffix(".outbox.jsonl"), echo=out)
+    jobs = demo_jobs(
+        loaded,
+        engine,
+        replies=DemoReplies(outbox),
+        slack=DemoSlack(outbox),
+        scorer=scorer,
+        holder=f"demo-{run}",
+    )
+    background = Services(
+        WalCheckpointer(engine), Scheduler([poll_job(engine, source, scorer), *jobs])
+    )
+    app = create_app(
+        loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
+    )
+    shown = f"[{host}]" if ":" in host else host
+    if host in ANY_ADDRESS:
+        shown = "localhost"
+    for line in welcome(f"http://{shown}:{actual_port}/", password, db_path, outbox.path):
+        out(line)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, ws="none")
+    uvicorn.Server(config).run(sockets=[sock])
+    engine.dispose()
+    return 0

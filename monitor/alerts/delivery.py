@@ -1,7 +1,7 @@
 """The alert worker: delivers pending alerts with retries and back-off, and logs each try.
 
 The clock records alerts as *pending* rows (one per promise, step, channel and target;
-see ``promise_clock``). Here, in short steps:
+see :mod:`monitor.alerts.service`). Here, in short steps:
 
 1. claim: a transaction takes up to ``batch`` pending alerts whose ``next_attempt_at``
    has come (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``UPDATE … RETURNING`` on
@@ -38,9 +38,9 @@ from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
+from monitor.alerts.service import AlertEvent
 from monitor.clocks import Clock, advancing
 from monitor.models import Alert, AlertState
-from monitor.promises.service import PromiseEvent
 from responders.base import PermanentError, TransientError
 
 SEND_LEASE = timedelta(minutes=5)
@@ -185,7 +185,7 @@ def record(
     """
     held = hold(session, (o.alert for o in outcomes), until=now + SEND_LEASE)
     groups: dict[str, list[dict[str, object]]] = {"sent": [], "failed": [], "retry": []}
-    logs: list[tuple[PromiseEvent, int | None, dict[str, object]]] = []
+    logs: list[tuple[AlertEvent, int | None, dict[str, object]]] = []
     for o in outcomes:
         a = o.alert
         if a.id not in held:
@@ -209,19 +209,19 @@ def record(
                     "next_attempt_at": None,
                 }
             )
-            kind, stats.sent = PromiseEvent.ALERT_SENT, stats.sent + 1
+            kind, stats.sent = AlertEvent.SENT, stats.sent + 1
             log["ref"] = o.ref
             stats.refs[a.id] = o.ref
         elif o.permanent or a.attempts >= policy.max_attempts:
             groups["failed"].append(
                 {"id": a.id, "state": AlertState.FAILED, "error": o.error, "next_attempt_at": None}
             )
-            kind, stats.failed = PromiseEvent.ALERT_FAILED, stats.failed + 1
+            kind, stats.failed = AlertEvent.FAILED, stats.failed + 1
             log["error"] = o.error
         else:
             retry_at = now + policy.delay(a.attempts, o.retry_after)
             groups["retry"].append({"id": a.id, "error": o.error, "next_attempt_at": retry_at})
-            kind, stats.retried = PromiseEvent.ALERT_RETRY, stats.retried + 1
+            kind, stats.retried = AlertEvent.RETRY, stats.retried + 1
             log |= {"error": o.error, "retry_at": retry_at.isoformat()}
         logs.append((kind, a.case_id, log))
     for rows in groups.values():

@@ -30,9 +30,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
-from monitor.ingest.service import cursor_row
 from monitor.models import AlertState, Event, WebhookDelivery, WebhookSubscription
 from monitor.storage import leases
+from monitor.storage.cursors import cursor_row
 from monitor.storage.secret_box import SecretBox, SecretUnreadable
 from responders.base import PermanentError, TransientError
 from responders.webhook import body_of, new_secret

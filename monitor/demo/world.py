@@ -8,21 +8,17 @@ events, and the live console. The script (``monitor.demo.script``) shows what th
 console is for, so the queue visibly fills and re-orders. Customers answer some staff
 replies (``monitor.demo.reactions``), and replies, alerts
 and Slack invites go to simulated vendors (``monitor.demo.responders``) through the
-production workers (``monitor.demo.jobs``).
+production workers (built in ``monitor.wiring.demo``).
 """
 
 from __future__ import annotations
 
-import secrets
-import socket
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.cases import service as queue
@@ -38,21 +34,15 @@ from monitor.config import (
     SmtpResponderSettings,
     SourcesSettings,
 )
-from monitor.db import make_engine, make_sessionmaker, utcnow
-from monitor.demo import reactions as demo_reactions
-from monitor.demo.jobs import demo_jobs
 from monitor.demo.reactions import SentReply, answer
-from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
 from monitor.demo.script import CHATTER, HISTORY, STREAM, Line
 from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.mentions import Author, Channel, IdentityKind
 from monitor.models import Case, Mention, Reply, ReplyState, Role, Staff
 from monitor.priority.service import Scorer
 from monitor.promises import service as promises
-from monitor.scheduler import JobSpec
 from monitor.sources.base import Batch, Cursor
 from monitor.staff import accounts
-from monitor.storage import migrate
 
 DEMO_USER = "demo"
 DEMO_EMAIL = "demo@acme.example"  # the demo lead's Slack alerts go to this address
@@ -203,95 +193,6 @@ def seed(session: Session, *, run: str, now: datetime, scorer: Scorer, staff: St
             reply_id=reply.id,
             actor=staff.name,
         )
-
-
-def poll_job(
-    engine: Engine, source: DemoSource, scorer: Scorer, *, seconds: float = 2.0
-) -> JobSpec:
-    from monitor.ingest.polling import poll_source
-
-    sessions = make_sessionmaker(engine)
-    options = IngestOptions(own_addresses=(OUR_ADDRESS,))
-
-    def run(now: datetime) -> Any:
-        return poll_source(
-            sessions,
-            source,
-            now=now,
-            holder=f"demo-{source.run}",
-            scorer=scorer,
-            options=options,
-            poll_seconds=seconds,
-            ignore_backoff=True,
-        )
-
-    return JobSpec(id=source.name, seconds=seconds, run=run)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def run_demo(
-    *,
-    host: str,
-    port: int,
-    db_path: Path | None,
-    out: Callable[[str], None] = print,
-    scorer: Scorer | None = None,
-) -> int:
-    import uvicorn
-
-    from monitor.scheduler import Scheduler, Services
-    from monitor.storage.wal_checkpoint import WalCheckpointer
-    from monitor.web.app import create_app
-    from monitor.wiring.build import build_scorer
-
-    if db_path is None:
-        db_path = Path(tempfile.mkdtemp(prefix="complaint-monitor-demo-")) / "demo.db"
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{db_path.resolve()}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    sock = _bind(host, port)  # bound before printing, so the URL is right even for port 0
-    actual_port = sock.getsockname()[1]
-    loaded = demo_settings(url, host, actual_port)
-    scorer = scorer or build_scorer(loaded)
-    password = secrets.token_urlsafe(9)
-    run, now = secrets.token_hex(3), utcnow()
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        staff = ensure_staff(session, password=password, now=now)
-        seed(session, run=run, now=now, scorer=scorer, staff=staff)
-    source = DemoSource(run=run, started_at=now, replies=demo_reactions.reader(sessions, now))
-    outbox = Outbox(db_path.with_suffix(".outbox.jsonl"), echo=out)
-    jobs = demo_jobs(
-        loaded,
-        engine,
-        replies=DemoReplies(outbox),
-        slack=DemoSlack(outbox),
-        scorer=scorer,
-        holder=f"demo-{run}",
-    )
-    background = Services(
-        WalCheckpointer(engine), Scheduler([poll_job(engine, source, scorer), *jobs])
-    )
-    app = create_app(
-        loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
-    )
-    shown = f"[{host}]" if ":" in host else host
-    if host in ANY_ADDRESS:
-        shown = "localhost"
-    for line in welcome(f"http://{shown}:{actual_port}/", password, db_path, outbox.path):
-        out(line)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, ws="none")
-    uvicorn.Server(config).run(sockets=[sock])
-    engine.dispose()
-    return 0
 
 
 def welcome(url: str, password: str, db_path: Path, outbox: Path) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.ingest.service import IngestOptions, IngestResult, cursor_row, ingest_batch
+from monitor.ingest.service import IngestOptions, IngestResult, ingest_batch
 from monitor.models import SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.base import (
@@ -29,6 +29,7 @@ from monitor.sources.base import (
     SourceError,
 )
 from monitor.storage import leases
+from monitor.storage.cursors import cursor_row
 from monitor.storage.gc_pause import collector_paused
 
 log = logging.getLogger(__name__)

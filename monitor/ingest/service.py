@@ -29,10 +29,11 @@ from monitor.ingest.rows import (
     write_placement,
 )
 from monitor.mentions import MentionIn
-from monitor.models import Mention, Quarantine, SourceCursor
+from monitor.models import Mention, Quarantine
 from monitor.priority.service import Scorer, rescore_cases
 from monitor.sources.base import Batch, Quarantined
 from monitor.storage.bulk import encoder, insert_rows
+from monitor.storage.cursors import cursor_row
 from monitor.storage.sql_lists import one_of
 
 
@@ -54,24 +55,6 @@ class IngestResult:
     cases_opened: int
     hops: int
     case_ids: tuple[int, ...] = ()
-
-
-def cursor_row(session: Session, source: str, *, now: datetime, lock: bool = False) -> SourceCursor:
-    stmt = select(SourceCursor).where(SourceCursor.source == source)
-    if lock:
-        stmt = stmt.with_for_update()
-    row = session.scalar(stmt)
-    if row is None:
-        row = SourceCursor(
-            source=source,
-            cursor=None,
-            updated_at=now,
-            consecutive_failures=0,
-            fetched_total=0,
-            quarantined_total=0,
-        )
-        session.add(row)
-    return row
 
 
 def _existing(session: Session, mentions: list[MentionIn]) -> set[tuple[str, str]]:

@@ -30,14 +30,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
+from monitor.alerts.service import alert_row, insert_alerts
 from monitor.clocks import Clock, advancing
 from monitor.config import AlertsSettings
-from monitor.models import Alert, AlertState, Case, CaseStatus, Promise, PromiseState, Role, Staff
+from monitor.models import Case, CaseStatus, Promise, PromiseState, Role, Staff
 from monitor.priority.service import Scorer, rescore_and_announce
 from monitor.promises.service import UNKEPT, PromiseEvent
 from monitor.promises.text import zone
@@ -239,31 +238,20 @@ def message(p: Promise, step: Step, *, now: datetime, customer: str = "") -> str
     return text.get(step.kind, f"{head}: {step.kind}")
 
 
-def insert_alerts(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert pending alerts; a dedupe_key that exists already is silently skipped."""
-    if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
-
-
 def alert_rows(
     p: Promise, step: Step, targets: Targets, *, now: datetime, text: str
 ) -> list[dict[str, Any]]:
     return [
-        {
-            "promise_id": p.id,
-            "case_id": p.case_id,
-            "kind": step.kind,
-            "channel": channel,
-            "target": target,
-            "dedupe_key": f"promise:{p.id}:{step.key}:{channel}:{target}"[:200],
-            "state": AlertState.PENDING,
-            "attempts": 0,
-            "message": text,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
+        alert_row(
+            kind=step.kind,
+            channel=channel,
+            target=target,
+            dedupe_key=f"promise:{p.id}:{step.key}:{channel}:{target}",
+            message=text,
+            now=now,
+            case_id=p.case_id,
+            promise_id=p.id,
+        )
         for channel, target in targets.resolve(p, step.notify)
     ]
 

@@ -24,10 +24,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
+from monitor.alerts.service import insert_alerts
 from monitor.models import Promise
 from monitor.priority.service import Scorer
 from monitor.promises import service as promises
-from monitor.promises.clock import ClockPolicy, Step, Targets, alert_rows, insert_alerts, message
+from monitor.promises.clock import ClockPolicy, Step, Targets, alert_rows, message
 from monitor.promises.service import UNKEPT, PromiseEvent, Timing
 from monitor.promises.text import PromiseKind
 from responders.base import PermanentError, TransientError

@@ -64,9 +64,6 @@ class PromiseEvent(StrEnum):
     INVITE_SENT = "promise.invite_sent"
     PERFORM_RETRY = "promise.perform_retry"
     PERFORM_FAILED = "promise.perform_failed"
-    ALERT_SENT = "alert.sent"
-    ALERT_RETRY = "alert.retry"
-    ALERT_FAILED = "alert.failed"
 
 
 class PromiseError(ValueError):

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.models import AlertState, Reply, Staff
-from monitor.promises.clock import insert_alerts
+from monitor.alerts.service import CONSOLE, alert_row, insert_alerts
+from monitor.models import Reply, Staff
 
 ALERT_KIND = "reply.failed"
-CONSOLE = "console"
 
 
 @dataclass(frozen=True)
@@ -60,24 +58,17 @@ def record_failure(
     """Record the alerts for a reply that permanently failed (caller's transaction)."""
     sender = session.get(Staff, reply.staff_id) if reply.staff_id else None
     text = message(reply, error)
-    rows: list[dict[str, Any]] = []
-    for channel, target in targets(sender, policy):
-        console = channel == CONSOLE
-        rows.append(
-            {
-                "promise_id": None,
-                "case_id": reply.case_id,
-                "kind": ALERT_KIND,
-                "channel": channel,
-                "target": target,
-                "dedupe_key": f"reply:{reply.id}:failed:{channel}:{target}"[:200],
-                "state": AlertState.SENT if console else AlertState.PENDING,
-                "attempts": 1 if console else 0,
-                "message": text,
-                "created_at": now,
-                "sent_at": now if console else None,
-                "next_attempt_at": None if console else now,
-            }
+    rows = [
+        alert_row(
+            kind=ALERT_KIND,
+            channel=channel,
+            target=target,
+            dedupe_key=f"reply:{reply.id}:failed:{channel}:{target}",
+            message=text,
+            now=now,
+            case_id=reply.case_id,
         )
+        for channel, target in targets(sender, policy)
+    ]
     session.flush()
     insert_alerts(session, rows)

@@ -9,7 +9,7 @@ Here the caller builds each row as a tuple of values already in database form, u
 DBAPI's ``executemany`` in one call per chunk, inside the session's transaction.
 
 :class:`RowEncoder` encodes exactly as the column types in :mod:`monitor.db` do
-(``UTCDateTime`` and ``JSONType``); ``tests/test_bulk.py`` writes the same rows both
+(``UTCDateTime`` and ``JSONType``); ``tests/storage/test_bulk.py`` writes the same rows both
 ways on SQLite and PostgreSQL and compares what is stored.
 """
 

@@ -11,7 +11,7 @@ text never changes: SQLAlchemy reuses its compiled form, and on SQLite the drive
 prepared statement (PostgreSQL connections here plan every statement afresh, see
 ``monitor.db.make_engine``). SQLite reads the list with ``json_each`` (built in since
 3.38), PostgreSQL as an array with ``= ANY``; both still search the column's index
-(see ``tests/test_sql_lists.py``). Any other dialect gets a plain ``IN``.
+(see ``tests/storage/test_sql_lists.py``). Any other dialect gets a plain ``IN``.
 """
 
 from __future__ import annotations

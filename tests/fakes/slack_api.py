@@ -13,7 +13,7 @@ already in the channel is ``already_in_channel``; a rate limit is HTTP 429 with
 ``invite_id`` and ``is_legacy_shared_channel``; the invite only takes effect when the
 recipient accepts it (``accept_invite``), after which ``conversations.listConnectInvites``
 shows the acceptance and ``conversations.members`` lists the external user.
-``tests/test_slack_fake_matches_spec.py`` validates the answers against the spec.
+``tests/fakes/test_slack_api_spec.py`` validates the answers against the spec.
 
 Faults: ``fail_next(method, error=..., status=..., retry_after=..., times=...)``.
 """

@@ -10,7 +10,7 @@ Like X: results newest first, ``meta`` with ``result_count``/``newest_id``/``old
 (``id``, ``text`` and ``edit_history_tweet_ids`` by default); every response carries
 ``x-rate-limit-limit``/``-remaining``/``-reset``; errors are ``application/problem+json``
 with the spec's Problem types. Two deliberate compatibility choices, checked by
-``tests/test_x_fake_matches_spec.py``: the spec (v2.167) calls references
+``tests/fakes/test_x_api_spec.py``: the spec (v2.167) calls references
 ``referenced_posts`` and metrics ``repost_count``/``post_count`` while the live API and
 tweepy use ``referenced_tweets``/``retweet_count``/``tweet_count``; the fake sends the
 live names and adds the spec's metric names beside them.

@@ -12,14 +12,14 @@ from sqlalchemy import Engine, select
 
 from monitor.config import ReplySettings
 from monitor.db import make_sessionmaker
-from monitor.demo.jobs import demo_jobs
 from monitor.demo.reactions import STILL_BROKEN, TEXTS, THANKS, reader
 from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
-from monitor.demo.world import DemoSource, demo_settings, ensure_staff, poll_job, seed
+from monitor.demo.world import DemoSource, demo_settings, ensure_staff, seed
 from monitor.mentions import Channel
 from monitor.models import Alert, Case, Identity, Mention, Promise, PromiseState, Reply, ReplyState
 from monitor.replies.scheduled import reconcile
-from monitor.wiring.build import build_scorer
+from monitor.wiring.demo import demo_jobs, poll_job
+from monitor.wiring.sources import build_scorer
 from responders.base import Outbound
 from tests.factories import T0
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 
 from monitor.alerts import delivery as alerts
 from monitor.alerts import webhooks
+from monitor.alerts.service import AlertEvent
 from monitor.db import make_sessionmaker
 from monitor.models import Alert, AlertState, Case, Promise, PromiseState, Role, WebhookDelivery
 from monitor.priority.service import Scorer
@@ -228,7 +229,7 @@ def test_a_promise_that_slips(
         assert p.state == PromiseState.ESCALATED
         kinds = event_kinds(s, world["case_id"])
         assert PromiseEvent.OVERDUE in kinds and PromiseEvent.ESCALATED in kinds
-        assert kinds.count(PromiseEvent.ALERT_SENT) == 6 and PromiseEvent.ALERT_RETRY in kinds
+        assert kinds.count(AlertEvent.SENT) == 6 and AlertEvent.RETRY in kinds
 
     # the customer's next tweet ranks higher, with "promise overdue" among its reasons
     at = due + timedelta(minutes=90)

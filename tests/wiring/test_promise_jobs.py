@@ -7,7 +7,8 @@ from pydantic import SecretStr
 
 from monitor.config import ConfigError, LoadedConfig, parse_settings
 from monitor.db import make_engine
-from monitor.wiring.build import build_alert_senders, promise_jobs, scheduled_jobs
+from monitor.wiring.jobs import promise_jobs, scheduled_jobs
+from monitor.wiring.responders import build_alert_senders
 
 SESSION_SECRET = {"COMPLAINT_MONITOR_SECRET": SecretStr("s" * 40)}
 

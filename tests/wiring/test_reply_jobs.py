@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 
 from monitor.config import ConfigError, LoadedConfig, parse_settings
 from monitor.models import Reply
-from monitor.wiring.build import build_responders, reply_jobs
+from monitor.wiring.jobs import reply_jobs
+from monitor.wiring.responders import build_responders
 from tests.factories import T0
 from tests.fakes.x_api import XApiState
 from tests.fixtures.smtp import SmtpSink

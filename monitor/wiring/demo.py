@@ -1,6 +1,6 @@
 """The demo's scheduled jobs: the production workers, wired to the simulated vendors.
 
-What ``serve`` schedules from the configuration (``monitor.wiring.build``), the demo schedules
+What ``serve`` schedules from the configuration (``monitor.wiring.jobs``), the demo schedules
 with :mod:`monitor.demo.responders` in place of X, SMTP and Slack, and with quicker
 clocks so a newcomer sees each step within a minute or two:
 
@@ -8,12 +8,16 @@ clocks so a newcomer sees each step within a minute or two:
 - ``promises:clock`` — the real promise clock, then the real alert worker (reminders,
   overdue, the escalation ladder, follow-up prompts, retries) every few seconds;
 - ``promises:slack_invites`` — the real performing job: invite, verify, fulfil;
-- ``queue:rescore`` — ``wiring.rescore_jobs`` (the demo sets it to every minute).
+- ``queue:rescore`` — ``monitor.wiring.jobs.rescore_jobs`` (the demo sets it to every minute).
+
+The stream's own poll job (:func:`poll_job`) runs the real poller over
+:class:`monitor.demo.world.DemoSource`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -23,6 +27,9 @@ from monitor.clocks import advancing
 from monitor.config import AlertsSettings, LoadedConfig
 from monitor.db import make_sessionmaker
 from monitor.demo.responders import DemoReplies, DemoSlack
+from monitor.demo.world import OUR_ADDRESS, DemoSource
+from monitor.ingest.polling import poll_source
+from monitor.ingest.service import IngestOptions
 from monitor.priority.service import Scorer
 from monitor.promises import clock as promise_clock
 from monitor.promises import perform as promise_perform
@@ -31,15 +38,19 @@ from monitor.promises.perform import PerformPolicy
 from monitor.promises.service import Timing
 from monitor.replies.scheduled import deliver_due, reconcile
 from monitor.scheduler import JobSpec
-from monitor.wiring.build import rescore_jobs
+from monitor.wiring.jobs import rescore_jobs
 
 ALERT_CHANNEL = "#support-alerts"
+
 CHECK_SECONDS = 3.0
+
 TIMING = Timing(remind_before=timedelta(minutes=60), follow_up=timedelta(minutes=1))
+
 PERFORM = PerformPolicy(
     verify_every=timedelta(seconds=5), max_attempts=8, first_retry=timedelta(seconds=5),
     timing=TIMING,
 )  # fmt: skip
+
 RETRY = RetryPolicy(max_attempts=4, first=timedelta(seconds=5), cap=timedelta(seconds=30))
 
 
@@ -100,9 +111,30 @@ def demo_jobs(
     scorer: Scorer,
     holder: str,
 ) -> list[JobSpec]:
-    """Everything but the stream's poll job (built in ``monitor.demo.world``)."""
+    """Everything but the stream's poll job (:func:`poll_job`)."""
     return [
         reply_job(loaded, engine, replies, scorer=scorer, holder=holder),
         *promise_jobs(engine, slack, scorer=scorer),
         *rescore_jobs(loaded, engine, scorer=scorer),
     ]
+
+
+def poll_job(
+    engine: Engine, source: DemoSource, scorer: Scorer, *, seconds: float = 2.0
+) -> JobSpec:
+    sessions = make_sessionmaker(engine)
+    options = IngestOptions(own_addresses=(OUR_ADDRESS,))
+
+    def run(now: datetime) -> Any:
+        return poll_source(
+            sessions,
+            source,
+            now=now,
+            holder=f"demo-{source.run}",
+            scorer=scorer,
+            options=options,
+            poll_seconds=seconds,
+            ignore_backoff=True,
+        )
+
+    return JobSpec(id=source.name, seconds=seconds, run=run)

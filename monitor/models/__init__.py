@@ -1,0 +1,46 @@
+"""ORM models: one table per noun of DESIGN.md section 2, one module per group of nouns.
+
+Import them from here (``from monitor.models import Case``): importing the package
+registers every table on ``Base.metadata``, which the migrations compare against.
+"""
+
+from monitor.models.alerts import Alert, WebhookDelivery, WebhookSubscription
+from monitor.models.bookkeeping import Event, Lease, Quarantine, SourceCursor
+from monitor.models.cases import Case, Mention
+from monitor.models.customers import Customer, Identity
+from monitor.models.enums import (
+    AlertState,
+    CaseStatus,
+    PromiseState,
+    ReplyState,
+    Role,
+    Stage,
+)
+from monitor.models.promises import Promise
+from monitor.models.replies import Reply
+from monitor.models.staff import ApiToken, SignInFailure, Staff
+
+__all__ = [
+    "Alert",
+    "AlertState",
+    "ApiToken",
+    "Case",
+    "CaseStatus",
+    "Customer",
+    "Event",
+    "Identity",
+    "Lease",
+    "Mention",
+    "Promise",
+    "PromiseState",
+    "Quarantine",
+    "Reply",
+    "ReplyState",
+    "Role",
+    "SignInFailure",
+    "SourceCursor",
+    "Staff",
+    "Stage",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

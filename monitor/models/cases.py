@@ -1,0 +1,118 @@
+"""The queue item (Case) and the inbound messages on it (Mention)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
+
+from monitor.db import Base, JSONType, id_column
+from monitor.models.enums import CaseStatus
+
+if TYPE_CHECKING:
+    from monitor.models.customers import Customer, Identity
+
+
+class Case(Base):
+    """A queue item: one customer's problem, from first contact to resolution."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = id_column()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN)
+    channel: Mapped[str] = mapped_column(String(16))  # channel of the latest contact
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    band: Mapped[str] = mapped_column(String(16), default="low")
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # What the score is computed from, kept so it can be recomputed when only the
+    # context changes: the strongest text score among unanswered messages, how many
+    # contacts are unanswered, the channel hopped from while unanswered, visibility.
+    text_score: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    unanswered_count: Mapped[int] = mapped_column(Integer, default=0)
+    hop_from: Mapped[str | None] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    followers: Mapped[int | None] = mapped_column(Integer)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None]
+    claim_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_customer_at: Mapped[datetime | None]
+    first_unanswered_at: Mapped[datetime | None]
+    last_staff_reply_at: Mapped[datetime | None]
+    listened_at: Mapped[datetime | None]
+    apologised_at: Mapped[datetime | None]
+    agreed_at: Mapped[datetime | None]
+    acted_at: Mapped[datetime | None]
+    followed_up_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Lets SQLite insert many new rows in one statement and still match the ids it
+    # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
+
+    customer: Mapped[Customer] = relationship()
+
+
+# The live queue's order (priority first, then longest waiting), so a page of it is an
+# index range scan however many cases are open. See monitor/cases/queries.py.
+Index(
+    "ix_cases_queue",
+    Case.status,
+    Case.priority.desc(),
+    Case.first_unanswered_at,
+    Case.id,
+)
+
+
+class Mention(Base):
+    """An inbound message exactly as received, plus what we derived from it."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_mentions_customer_created", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(512))
+    source: Mapped[str] = mapped_column(String(120))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    text_for_scoring: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    followers: Mapped[int | None] = mapped_column(Integer)
+    in_reply_to: Mapped[str | None] = mapped_column(String(512))  # threading looks up external_id
+    thread_refs: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    score: Mapped[int | None] = mapped_column(Integer)
+    band: Mapped[str | None] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    text_score: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    case: Mapped[Case] = relationship()
+    customer: Mapped[Customer] = relationship()
+    identity: Mapped[Identity] = relationship()

@@ -1,0 +1,98 @@
+"""Sources, the scorer and the poller, built from ``sources`` and ``scoring`` in the config."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from monitor.config import ConfigError, LoadedConfig
+from monitor.db import make_sessionmaker, utcnow
+from monitor.ingest.polling import PollResult, poll_source
+from monitor.ingest.service import IngestOptions
+from monitor.priority.service import ModelScorer, Scorer
+from monitor.sources.base import Source
+
+
+def process_id() -> str:
+    """Identifies this process as a lease holder: host, pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_scorer(loaded: LoadedConfig) -> Scorer:
+    from monitor.scoring import load_model
+
+    settings = loaded.settings.scoring
+    return ModelScorer(load_model(settings.model_path), settings)
+
+
+def ingest_options(loaded: LoadedConfig) -> IngestOptions:
+    s = loaded.settings
+    return IngestOptions(
+        hop_window=timedelta(days=s.queue.hop_window_days),
+        link_stated=s.queue.link_stated_identities,
+        own_addresses=tuple(a.lower() for a in s.sources.email.own_addresses),
+    )
+
+
+def build_sources(loaded: LoadedConfig) -> list[tuple[Source, float]]:
+    """Every enabled source with its poll interval in seconds."""
+    try:
+        return _build_sources(loaded)
+    except ValueError as exc:
+        raise ConfigError(f"sources: {exc}") from None
+
+
+def _build_sources(loaded: LoadedConfig) -> list[tuple[Source, float]]:
+    s = loaded.settings.sources
+    found: list[tuple[Source, float]] = []
+    if s.twitter.enabled:
+        from monitor.sources.twitter import XDirectMessagesSource, XMentionsSource
+
+        found.append(
+            (XMentionsSource.from_settings(s.twitter, loaded.secret), s.twitter.poll_seconds)
+        )
+        if s.twitter.poll_dms:
+            found.append(
+                (
+                    XDirectMessagesSource.from_settings(s.twitter, loaded.secret),
+                    s.twitter.poll_seconds,
+                )
+            )
+    if s.email.enabled:
+        from monitor.sources.email.imap import from_settings as email_sources
+
+        found.extend((src, s.email.poll_seconds) for src in email_sources(s.email, loaded.secret))
+    return found
+
+
+def poller(
+    loaded: LoadedConfig, engine: Engine, source: Source, poll_seconds: float, scorer: Scorer
+) -> Callable[[datetime], PollResult]:
+    sessions = make_sessionmaker(engine)
+    options = ingest_options(loaded)
+    holder = process_id()
+
+    def run(now: datetime) -> PollResult:
+        return poll_source(
+            sessions,
+            source,
+            now=now,
+            holder=holder,
+            scorer=scorer,
+            options=options,
+            poll_seconds=poll_seconds,
+        )
+
+    return run
+
+
+def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
+    sources = build_sources(loaded)
+    if not sources:
+        return []
+    scorer = build_scorer(loaded)
+    return [poller(loaded, engine, src, secs, scorer)(utcnow()) for src, secs in sources]
