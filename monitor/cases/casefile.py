@@ -117,10 +117,38 @@ def load(
         )
     )
     mentions = _mentions(session, customer.id, case.id)
-    timeline: list[Entry] = []
+    replies = list(
+        session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))
+    )
+    events, last_event_id = _recent_events(session, case.id)
+    timeline = sorted(
+        [*_mention_entries(mentions, case.id), *_reply_entries(session, replies), *events],
+        key=lambda x: x.at,
+    )
+    customer_texts = [(m.id, m.text_for_scoring or m.text) for m in mentions]
+    latest = replies[-1] if replies else None
+    return CaseFile(
+        case=case,
+        customer=customer,
+        identities=identities,
+        timeline=timeline,
+        facts=facts.collect(customer_texts, ignore=(*own_addresses,)),
+        promises=promise_views(session, customer.id, now=now),
+        stages=[(s, getattr(case, STAGE_COLUMNS[s])) for s in Stage],
+        holder=_holder(session, case, now=now),
+        notes=[e for e in events if e.kind == "note"],
+        last_event_id=last_event_id,
+        failed_reply=latest if latest and latest.state == ReplyState.FAILED else None,
+        alerts=case_alerts(session, case.id),
+    )
+
+
+def _mention_entries(mentions: list[Mention], case_id: int) -> list[Entry]:
+    """The customer's messages across their cases; a change of channel is a hop."""
+    entries: list[Entry] = []
     previous: str | None = None
     for m in mentions:
-        timeline.append(
+        entries.append(
             Entry(
                 m.created_at,
                 "mention",
@@ -129,63 +157,41 @@ def load(
                 channel=m.channel,
                 case_id=m.case_id,
                 hop=previous is not None and m.channel != previous,
-                other_case=m.case_id != case.id,
+                other_case=m.case_id != case_id,
                 meta={"subject": m.subject, "score": m.score, "public": m.public, "id": m.id},
             )
         )
         previous = m.channel
-    replies = list(
-        session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))
-    )
-    latest = replies[-1] if replies else None
+    return entries
+
+
+def _reply_entries(session: Session, replies: list[Reply]) -> list[Entry]:
     staff_names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
-    for r in replies:
-        who = staff_names.get(r.staff_id or 0, "staff")
-        timeline.append(
-            Entry(
-                r.sent_at or r.created_at,
-                "reply",
-                who,
-                r.body,
-                channel=r.channel,
-                case_id=r.case_id,
-                meta={"state": r.state, "error": r.error, "id": r.id},
-            )
+    return [
+        Entry(
+            r.sent_at or r.created_at,
+            "reply",
+            staff_names.get(r.staff_id or 0, "staff"),
+            r.body,
+            channel=r.channel,
+            case_id=r.case_id,
+            meta={"state": r.state, "error": r.error, "id": r.id},
         )
+        for r in replies
+    ]
+
+
+def _recent_events(session: Session, case_id: int) -> tuple[list[Entry], int]:
+    """The case's latest events that the history shows, oldest first, and the newest id."""
     newest_first = session.scalars(
-        select(Event).where(Event.case_id == case.id).order_by(Event.id.desc()).limit(HISTORY_LIMIT)
+        select(Event).where(Event.case_id == case_id).order_by(Event.id.desc()).limit(HISTORY_LIMIT)
     )
     case_events = list(newest_first)[::-1]
-    notes: list[Entry] = []
-    last_event_id = 0
-    for e in case_events:
-        last_event_id = max(last_event_id, e.id)
-        entry = _event_entry(e)
-        if entry is not None:
-            timeline.append(entry)
-            if entry.kind == "note":
-                notes.append(entry)
-    timeline.sort(key=lambda x: x.at)
-    promises = promise_views(session, customer.id, now=now)
-    customer_texts = [(m.id, m.text_for_scoring or m.text) for m in mentions]
-    ignore = (*own_addresses,)
-    holder = (
-        session.get(Staff, case.claimed_by_id)
-        if case.claimed_by_id and claim_active(case, now)
-        else None
-    )
-    stages = [(s, getattr(case, STAGE_COLUMNS[s])) for s in Stage]
-    return CaseFile(
-        case=case,
-        customer=customer,
-        identities=identities,
-        timeline=timeline,
-        facts=facts.collect(customer_texts, ignore=ignore),
-        promises=promises,
-        stages=stages,
-        holder=holder,
-        notes=notes,
-        last_event_id=last_event_id,
-        failed_reply=latest if latest and latest.state == ReplyState.FAILED else None,
-        alerts=case_alerts(session, case.id),
-    )
+    entries = [e for e in map(_event_entry, case_events) if e is not None]
+    return entries, max((e.id for e in case_events), default=0)
+
+
+def _holder(session: Session, case: Case, *, now: datetime) -> Staff | None:
+    if case.claimed_by_id and claim_active(case, now):
+        return session.get(Staff, case.claimed_by_id)
+    return None

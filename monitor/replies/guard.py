@@ -10,97 +10,25 @@ reply's *personal* score is 100 minus it) from three kinds of evidence, each lis
 3. missing specifics: nothing the customer said (their words, order number, product,
    the promise made to them), no name or handle, no concrete next step.
 
+Each kind of evidence is one small rule in :data:`RULES` (a function over the
+:class:`Draft` adding to a :class:`Tally`); a new rule is one more function there.
 At or above ``replies.block_threshold`` the reply is blocked (a lead may override with a
-written reason). On X the text is also counted the way X counts it (twitter-text
-weighting: a URL is 23, wide characters and emoji 2) and a reply over the limit cannot be
-sent at all; long or private matters are offered a move to DM. Pure: no database.
+written reason). On X the text is also counted the way X counts it
+(:mod:`monitor.replies.x_count`) and a reply over the limit cannot be sent at all; long
+or private matters are offered a move to DM. Pure: no database.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.config import ReplySettings
 from monitor.replies.index import ReplyIndex, sentences, words
+from monitor.replies.x_count import x_length, x_overflow_at
 
 Highlight = tuple[int, int, str, str]  # start, end, kind, message
-
-# twitter-text v3: code points in these ranges weigh 100, everything else 200 (scale 100).
-_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-URL_LENGTH = 23
-_TLDS = "com|net|org|io|co|uk|de|fr|es|it|nl|eu|us|ca|au|app|dev|info|biz|me|ly|gl|tv"
-X_URL = re.compile(
-    rf"(?:https?://[^\s<>\"]+|(?<![@\w.])(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:{_TLDS})"
-    r"(?::\d+)?(?:/[^\s<>\"]*)?)(?<![.,;:!?)\]'\"])",
-    re.IGNORECASE,
-)
-_EMOJI_RANGES = (
-    (0x1F000, 0x1FAFF),
-    (0x2600, 0x27BF),
-    (0x2B00, 0x2BFF),
-    (0x2300, 0x23FF),
-    (0x1F1E6, 0x1F1FF),
-)
-_JOINERS = {0x200D, 0xFE0F, 0x20E3} | set(range(0x1F3FB, 0x1F400)) | set(range(0xE0020, 0xE0080))
-
-
-def _emoji(cp: int) -> bool:
-    return any(lo <= cp <= hi for lo, hi in _EMOJI_RANGES)
-
-
-def _weight(cp: int) -> int:
-    return 100 if any(lo <= cp <= hi for lo, hi in _LIGHT) else 200
-
-
-def x_length(text: str) -> int:
-    """The length X counts for ``text`` (the limit applies to this number)."""
-    text = unicodedata.normalize("NFC", text)
-    total, pos = 0, 0
-    for m in X_URL.finditer(text):
-        total += _plain_weight(text[pos : m.start()]) + URL_LENGTH * 100
-        pos = m.end()
-    total += _plain_weight(text[pos:])
-    return total // 100
-
-
-def _plain_weight(text: str) -> int:
-    total, i, cps = 0, 0, [ord(c) for c in text]
-    while i < len(cps):
-        cp = cps[i]
-        if _emoji(cp):  # one emoji sequence (ZWJ, skin tone, flag pair, keycap) weighs 200
-            i += 1
-            if 0x1F1E6 <= cp <= 0x1F1FF and i < len(cps) and 0x1F1E6 <= cps[i] <= 0x1F1FF:
-                i += 1
-            while i < len(cps) and cps[i] in _JOINERS:
-                i += 2 if cps[i] == 0x200D else 1
-            total += 200
-            continue
-        if (i + 1 < len(cps) and cps[i + 1] == 0x20E3) or (
-            i + 2 < len(cps) and cps[i + 1] == 0xFE0F and cps[i + 2] == 0x20E3
-        ):  # keycap: digit, optional VS16, U+20E3
-            i += 3 if cps[i + 1] == 0xFE0F else 2
-            total += 200
-            continue
-        total += _weight(cp)
-        i += 1
-    return total
-
-
-def x_overflow_at(text: str, limit: int) -> int | None:
-    """The offset where ``text`` goes past ``limit`` X characters (None when it fits)."""
-    if x_length(text) <= limit:
-        return None
-    lo, hi = 0, len(text)
-    while lo < hi:  # the longest prefix that fits
-        mid = (lo + hi + 1) // 2
-        if x_length(text[:mid]) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 @dataclass(frozen=True)
@@ -205,6 +133,131 @@ def _references(text: str, ctx: CaseContext) -> bool:
     return len(content_stems(text) & theirs) >= 2
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What every rule reads: the text, what it should show it heard, and the limits."""
+
+    text: str
+    context: CaseContext | None
+    index: ReplyIndex | None
+    settings: ReplySettings
+
+    @property
+    def body(self) -> str:
+        return self.text.strip()
+
+
+@dataclass
+class Tally:
+    """What the rules found: points with their reasons, and where in the text."""
+
+    points: int = 0
+    reasons: list[str] = field(default_factory=list)
+    highlights: list[Highlight] = field(default_factory=list)
+
+    def add(self, points: int, reason: str) -> None:
+        self.points += points
+        self.reasons.append(f"{reason} (+{points})")
+
+
+def near_copy_of_a_reply(d: Draft, t: Tally) -> None:
+    whole = d.index.nearest_reply(d.text) if d.index is not None and d.body else None
+    if whole and whole.similarity >= d.settings.duplicate_reply_similarity:
+        t.add(
+            d.settings.duplicate_reply_points,
+            f"near-copy of a previous reply ({whole.similarity:.0%})",
+        )
+        t.highlights.append(
+            (0, len(d.text), "duplicate_reply", f"{whole.similarity:.0%} like a previous reply")
+        )
+
+
+def reused_sentences(d: Draft, t: Tally) -> None:
+    if d.index is None or not d.body:
+        return
+    reused = 0
+    for start, end, sentence in sentences(d.text):
+        match = d.index.nearest_sentence(sentence)
+        if match and match.similarity >= d.settings.duplicate_sentence_similarity:
+            reused += 1
+            times = "once" if match.uses == 1 else f"{match.uses}+ times"
+            t.highlights.append((start, end, "reused", f"sent before ({times})"))
+    if reused:
+        s = d.settings
+        points = min(s.duplicate_sentence_max, reused * s.duplicate_sentence_points)
+        t.add(points, f"{reused} sentence(s) reused from previous replies")
+
+
+def boilerplate(d: Draft, t: Tally) -> None:
+    found = 0
+    for phrase, pattern in _phrase_patterns(d.settings.boilerplate_phrases):
+        for m in pattern.finditer(d.text):
+            found += 1
+            t.highlights.append((m.start(), m.end(), "boilerplate", f"boilerplate: “{phrase}”"))
+    if found:
+        t.add(min(d.settings.boilerplate_max, found * d.settings.boilerplate_points),
+              f"{found} boilerplate phrase(s)")  # fmt: skip
+
+
+def nothing_they_said(d: Draft, t: Tally) -> None:
+    ctx = d.context
+    if ctx is None or not d.body or not (ctx.customer_texts or ctx.facts):
+        return
+    if not _references(d.text, ctx):
+        t.add(
+            d.settings.no_reference_points,
+            "nothing the customer said is mentioned (their issue, order, product, the promise)",
+        )
+
+
+def no_name(d: Draft, t: Tally) -> None:
+    ctx = d.context
+    if ctx is not None and d.body and ctx.names and not _mentions_name(d.text, ctx.names):
+        t.add(d.settings.no_name_points, "does not address the customer by name")
+
+
+def no_next_step(d: Draft, t: Tally) -> None:
+    if d.context is not None and d.body and not _NEXT_STEP.search(d.text):
+        t.add(d.settings.no_next_step_points, "no concrete next step (what will be done, by when)")
+
+
+Rule = Callable[[Draft, Tally], None]
+RULES: tuple[Rule, ...] = (
+    near_copy_of_a_reply,
+    reused_sentences,
+    boilerplate,
+    nothing_they_said,
+    no_name,
+    no_next_step,
+)
+
+
+@dataclass(frozen=True)
+class XFit:
+    """How a draft fits X: its counted length, and whether to move it to a DM."""
+
+    length: int
+    too_long: bool
+    suggest_dm: bool
+    highlights: list[Highlight]
+    notes: list[str]
+
+
+def fit_on_x(text: str, x_limit: int) -> XFit:
+    highlights: list[Highlight] = []
+    notes: list[str] = []
+    length, too_long = x_length(text), False
+    over = x_overflow_at(text, x_limit)
+    if over is not None:
+        too_long = True
+        highlights.append((over, len(text), "too_long", f"past X's {x_limit} characters"))
+        notes.append(f"{length}/{x_limit} characters on X: shorten it or move to a DM")
+    private = bool(_PRIVATE.search(text))
+    if private:
+        notes.append("private details (address, phone, account) belong in a DM")
+    return XFit(length, too_long, too_long or private, highlights, notes)
+
+
 def check_personal(
     text: str,
     *,
@@ -214,88 +267,24 @@ def check_personal(
     x_limit: int = 280,
 ) -> PersonalCheck:
     """Score a draft; see the module docstring. ``case_context`` None skips specifics."""
-    points = 0
-    reasons: list[str] = []
-    highlights: list[Highlight] = []
-    notes: list[str] = []
-    body = text.strip()
-
-    if previous_replies_index is not None and body:
-        whole = previous_replies_index.nearest_reply(text)
-        if whole and whole.similarity >= settings.duplicate_reply_similarity:
-            points += settings.duplicate_reply_points
-            msg = f"{whole.similarity:.0%} like a previous reply"
-            gained = settings.duplicate_reply_points
-            reasons.append(f"near-copy of a previous reply ({whole.similarity:.0%}) (+{gained})")
-            highlights.append((0, len(text), "duplicate_reply", msg))
-        reused = 0
-        for start, end, sentence in sentences(text):
-            match = previous_replies_index.nearest_sentence(sentence)
-            if match and match.similarity >= settings.duplicate_sentence_similarity:
-                reused += 1
-                times = "once" if match.uses == 1 else f"{match.uses}+ times"
-                highlights.append((start, end, "reused", f"sent before ({times})"))
-        if reused:
-            gained = min(
-                settings.duplicate_sentence_max, reused * settings.duplicate_sentence_points
-            )
-            points += gained
-            reasons.append(f"{reused} sentence(s) reused from previous replies (+{gained})")
-
-    found = 0
-    for phrase, pattern in _phrase_patterns(settings.boilerplate_phrases):
-        for m in pattern.finditer(text):
-            found += 1
-            highlights.append((m.start(), m.end(), "boilerplate", f"boilerplate: “{phrase}”"))
-    if found:
-        gained = min(settings.boilerplate_max, found * settings.boilerplate_points)
-        points += gained
-        reasons.append(f"{found} boilerplate phrase(s) (+{gained})")
-
-    if case_context is not None and body:
-        if (case_context.customer_texts or case_context.facts) and not _references(
-            text, case_context
-        ):
-            points += settings.no_reference_points
-            reasons.append(
-                "nothing the customer said is mentioned (their issue, order, product, "
-                f"the promise) (+{settings.no_reference_points})"
-            )
-        if case_context.names and not _mentions_name(text, case_context.names):
-            points += settings.no_name_points
-            reasons.append(f"does not address the customer by name (+{settings.no_name_points})")
-        if not _NEXT_STEP.search(text):
-            points += settings.no_next_step_points
-            reasons.append(
-                "no concrete next step (what will be done, by when) "
-                f"(+{settings.no_next_step_points})"
-            )
-
-    score = min(100, points)
-    length: int | None = None
-    too_long = suggest_dm = False
-    channel = case_context.channel if case_context else None
-    if channel == "x":
-        length = x_length(text)
-        over = x_overflow_at(text, x_limit)
-        if over is not None:
-            too_long = suggest_dm = True
-            highlights.append((over, len(text), "too_long", f"past X's {x_limit} characters"))
-            notes.append(f"{length}/{x_limit} characters on X: shorten it or move to a DM")
-        if _PRIVATE.search(text):
-            suggest_dm = True
-            notes.append("private details (address, phone, account) belong in a DM")
-    if not body:
-        reasons.append("the reply is empty")
+    draft = Draft(text, case_context, previous_replies_index, settings)
+    tally = Tally()
+    for rule in RULES:
+        rule(draft, tally)
+    if not draft.body:
+        tally.reasons.append("the reply is empty")
+    on_x = fit_on_x(text, x_limit) if case_context and case_context.channel == "x" else None
+    highlights = tally.highlights + (on_x.highlights if on_x else [])
     highlights.sort(key=lambda h: (h[0], h[1]))
+    score = min(100, tally.points)
     return PersonalCheck(
         score=score,
         blocked=score >= settings.block_threshold,
-        reasons=reasons,
+        reasons=tally.reasons,
         highlights=highlights,
-        x_length=length,
-        x_limit=x_limit if channel == "x" else None,
-        too_long=too_long,
-        suggest_dm=suggest_dm,
-        notes=notes,
+        x_length=on_x.length if on_x else None,
+        x_limit=x_limit if on_x else None,
+        too_long=on_x.too_long if on_x else False,
+        suggest_dm=on_x.suggest_dm if on_x else False,
+        notes=on_x.notes if on_x else [],
     )

@@ -205,19 +205,12 @@ def queue_reply(
     override_reason: str | None = None,
 ) -> Queued:
     """Record a reply for the worker to send (see the module docstring)."""
-    body = body.strip()
-    key = idempotency_key.strip()
-    if not key or len(key) > 200:
-        raise ReplyError("an Idempotency-Key of 1 to 200 characters is required")
-    if channel not in CHANNELS:
-        raise ReplyError(f"channel must be one of {', '.join(CHANNELS)}")
+    body, key = body.strip(), idempotency_key.strip()
+    _check_request(key, channel)
     found = _existing(session, key)
     if found is not None:
         return Queued(_same(found, case, body, channel), False, None)
-    if not body:
-        raise ReplyError("the reply is empty")
-    if len(body) > MAX_BODY:
-        raise ReplyError(f"a reply is limited to {MAX_BODY} characters")
+    _check_body(body)
     queue.ensure_not_held_by_other(session, case, staff=staff, now=now)
     if not queue.touch(session, case, staff=staff, now=now, timeout=policy.claim_timeout):
         queue.claim(session, case.id, staff=staff, now=now, timeout=policy.claim_timeout)
@@ -229,18 +222,7 @@ def queue_reply(
         settings=policy.settings,
         x_limit=policy.x_limit,
     )
-    if check.too_long:
-        raise ReplyBlocked(f"too long for X ({check.x_length}/{check.x_limit}); use a DM", check)
-    reason = (override_reason or "").strip()
-    if check.blocked:
-        if not reason:
-            raise ReplyBlocked(
-                "this reply reads like a template: " + "; ".join(check.reasons), check
-            )
-        if not queue.can_take_over(staff):
-            raise OverrideNotAllowed("only a lead can send a reply the guard blocked")
-        if len(reason) < MIN_OVERRIDE_REASON:
-            raise ReplyError(f"an override needs a written reason ({MIN_OVERRIDE_REASON}+ chars)")
+    reason = _allowed_through_guard(check, staff=staff, override_reason=override_reason)
     reply = Reply(
         case_id=case.id,
         mention_id=target.mention.id if target.mention else None,
@@ -252,7 +234,7 @@ def queue_reply(
         attempts=0,
         next_attempt_at=now,
         personal_score=check.personal,
-        override_reason=reason if check.blocked else None,
+        override_reason=reason,
         recipient=target.recipient,
         in_reply_to=target.in_reply_to,
         message_id=make_msgid(domain=policy.message_id_domain)
@@ -260,31 +242,82 @@ def queue_reply(
         else None,
         created_at=now,
     )
+    winner = _insert_once(session, reply)
+    if winner is not reply:
+        return Queued(_same(winner, case, body, channel), False, None)
+    _record_queued(session, reply, check, staff=staff, now=now)
+    return Queued(reply, True, check)
+
+
+def _check_request(key: str, channel: str) -> None:
+    if not key or len(key) > 200:
+        raise ReplyError("an Idempotency-Key of 1 to 200 characters is required")
+    if channel not in CHANNELS:
+        raise ReplyError(f"channel must be one of {', '.join(CHANNELS)}")
+
+
+def _check_body(body: str) -> None:
+    if not body:
+        raise ReplyError("the reply is empty")
+    if len(body) > MAX_BODY:
+        raise ReplyError(f"a reply is limited to {MAX_BODY} characters")
+
+
+def _allowed_through_guard(
+    check: PersonalCheck, *, staff: Staff, override_reason: str | None
+) -> str | None:
+    """Refuse what the guard blocks unless a lead overrides in writing; the reason kept."""
+    if check.too_long:
+        raise ReplyBlocked(f"too long for X ({check.x_length}/{check.x_limit}); use a DM", check)
+    if not check.blocked:
+        return None
+    reason = (override_reason or "").strip()
+    if not reason:
+        raise ReplyBlocked("this reply reads like a template: " + "; ".join(check.reasons), check)
+    if not queue.can_take_over(staff):
+        raise OverrideNotAllowed("only a lead can send a reply the guard blocked")
+    if len(reason) < MIN_OVERRIDE_REASON:
+        raise ReplyError(f"an override needs a written reason ({MIN_OVERRIDE_REASON}+ chars)")
+    return reason
+
+
+def _insert_once(session: Session, reply: Reply) -> Reply:
+    """Insert the reply, or return the one stored first under its key (two tabs racing)."""
     try:
-        with session.begin_nested():  # two tabs racing on one key: the loser reads the winner
+        with session.begin_nested():
             session.add(reply)
             session.flush()
     except IntegrityError:
-        winner = _existing(session, key)
+        winner = _existing(session, reply.idempotency_key)
         if winner is None:
             raise
-        return Queued(_same(winner, case, body, channel), False, None)
-    payload = {"reply_id": reply.id, "channel": channel, "staff_id": staff.id}
-    if check.blocked:
+        return winner
+    return reply
+
+
+def _record_queued(
+    session: Session, reply: Reply, check: PersonalCheck, *, staff: Staff, now: datetime
+) -> None:
+    payload = {"reply_id": reply.id, "channel": reply.channel, "staff_id": staff.id}
+    if reply.override_reason is not None:
         events.append(
             session,
             ReplyEventKind.OVERRIDDEN,
             now=now,
-            case_id=case.id,
+            case_id=reply.case_id,
             actor=staff.name,
-            payload={**payload, "reason": reason, "score": check.score, "reasons": check.reasons},
+            payload={
+                **payload,
+                "reason": reply.override_reason,
+                "score": check.score,
+                "reasons": check.reasons,
+            },
         )
     events.append(
         session,
         ReplyEventKind.QUEUED,
         now=now,
-        case_id=case.id,
+        case_id=reply.case_id,
         actor=staff.name,
         payload={**payload, "personal_score": check.personal},
     )
-    return Queued(reply, True, check)

@@ -9,10 +9,9 @@ from monitor.replies.guard import (
     CaseContext,
     PersonalCheck,
     check_personal,
-    x_length,
-    x_overflow_at,
 )
 from monitor.replies.index import ReplyIndex
+from monitor.replies.x_count import x_length, x_overflow_at
 
 SETTINGS = ReplySettings()
 DAN = CaseContext(
