@@ -9,7 +9,8 @@ alternative can be added; it is built from the escaped text and sanitised with n
 Errors
     Refused before the message was accepted: SMTP 4xx -> TransientError, 5xx ->
     PermanentError; connection refused, TLS or connect timeout -> TransientError;
-    authentication refused -> PermanentError. A connection lost or timing out while the
+    authentication refused -> PermanentError (with OAuth: after one retry on a fresh
+    token; the token source raises its own errors). A connection lost or timing out while the
     message is being transferred -> TransientError(maybe_sent=True): the server may
     have accepted it.
 
@@ -32,9 +33,18 @@ from email.utils import format_datetime, formataddr
 
 import nh3
 
+from responders import sasl
 from responders.base import Delivery, Outbound, PermanentError, TransientError, Unverifiable
 
 QUOTE_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class BearerTokens:
+    """OAuth access tokens for SASL XOAUTH2 (``token`` raises Permanent/TransientError)."""
+
+    token: Callable[[], str]
+    rejected: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class SmtpOptions:
     timeout: float = 30.0
     html_alternative: bool = False
     ca_file: str | None = None
+    oauth: BearerTokens | None = None  # log in with XOAUTH2 as ``username`` instead
 
 
 def quote(text: str, *, who: str | None, when: datetime | None = None) -> str:
@@ -137,7 +148,9 @@ class SmtpResponder:
             try:
                 if o.tls == "starttls":
                     smtp.starttls(context=self._context())
-                if o.username:
+                if o.oauth is not None:
+                    self._xoauth2(smtp, o.oauth)
+                elif o.username:
                     smtp.login(o.username, o.password or "")
             except BaseException:
                 smtp.close()
@@ -151,6 +164,25 @@ class SmtpResponder:
         except (OSError, smtplib.SMTPException) as exc:  # refused, timeout, TLS failure
             raise TransientError(f"smtp: cannot connect to {o.host}:{o.port}: {exc}") from exc
         return smtp
+
+    def _xoauth2(self, smtp: smtplib.SMTP, oauth: BearerTokens) -> None:
+        """AUTH XOAUTH2, retried once on a fresh token when the first is refused."""
+        user = self.options.username or self.options.from_address
+        smtp.ehlo_or_helo_if_needed()
+        for attempt in (1, 2):
+            token = oauth.token()
+
+            def respond(challenge: bytes | None = None, token: str = token) -> str:
+                # A challenge after the initial response is the server's error: answer empty.
+                return sasl.initial_response(user, token) if challenge is None else ""
+
+            try:
+                smtp.auth(sasl.MECHANISM, respond)
+                return
+            except smtplib.SMTPAuthenticationError:
+                oauth.rejected()
+                if attempt == 2:
+                    raise
 
     def send(self, outbound: Outbound) -> Delivery:
         if outbound.channel != "email":

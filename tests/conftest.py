@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.web",
     "tests.fixtures.slack_server",
+    "tests.fixtures.oauth_server",
 ]
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

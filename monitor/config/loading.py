@@ -72,7 +72,10 @@ def required_secrets(settings: Settings) -> dict[str, str]:
     """Key path -> environment variable name, for every secret an enabled part needs."""
     needed: dict[str, str] = {}
     tw = settings.sources.twitter
-    if tw.enabled:
+    if tw.enabled and tw.auth == "oauth2":
+        if tw.oauth2.client_secret_env:
+            needed["sources.twitter.oauth2.client_secret_env"] = tw.oauth2.client_secret_env
+    elif tw.enabled:
         needed["sources.twitter.bearer_token_env"] = tw.bearer_token_env
         if tw.poll_dms or settings.responders.twitter.enabled:
             for key in (
@@ -89,10 +92,15 @@ def required_secrets(settings: Settings) -> dict[str, str]:
                     )
                 needed[f"sources.twitter.{key}"] = env_name
     em = settings.sources.email
-    if em.enabled:
+    if em.enabled and em.auth == "oauth2":
+        if em.oauth2.client_secret_env:
+            needed["sources.email.oauth2.client_secret_env"] = em.oauth2.client_secret_env
+    elif em.enabled:
         needed["sources.email.password_env"] = em.password_env
     smtp = settings.responders.email
-    if smtp.enabled and smtp.password_env:
+    if smtp.enabled and smtp.auth == "oauth2" and em.oauth2.client_secret_env:
+        needed["sources.email.oauth2.client_secret_env"] = em.oauth2.client_secret_env
+    elif smtp.enabled and smtp.password_env:
         needed["responders.email.password_env"] = smtp.password_env
     slack = settings.responders.slack
     if slack.enabled:

@@ -22,6 +22,10 @@ class SmtpResponderSettings(Section):
     ca_file: str | None = None
     # Add a sanitised HTML alternative to the plain-text reply.
     html_alternative: bool = False
+    # password: AUTH with username/password_env; oauth2: SASL XOAUTH2 as `username` with the
+    # mailbox grant of sources.email (`complaint-monitor connect email`; its scopes must
+    # include sending, e.g. Microsoft's SMTP.Send).
+    auth: Literal["password", "oauth2"] = "password"
 
 
 class SlackResponderSettings(Section):

@@ -5,7 +5,15 @@ Errors a source may raise (vendor errors are translated at this boundary)::
     SourceError              any failure; the cursor is not advanced
     ├── TransientSourceError network trouble, timeouts, 5xx: back off and retry
     │   └── RateLimited      429: do not poll again before ``reset_at``
+    ├── MonthlyCapReached    X's monthly usage cap (a 429 whose body says so): not a
+    │                        rate limit; nothing more can be read until the cap resets
     └── PermanentSourceError bad credentials, forbidden, misconfiguration
+        └── NeedsReauthorisation  the OAuth grant was revoked or expired: an admin must
+                                  connect the account again (the cursor is kept)
+
+A source that logs in with OAuth gets its access tokens from an :class:`AccessTokens`
+(the sealed grant in the database, refreshed before expiry); it never sees the refresh
+token.
 """
 
 from __future__ import annotations
@@ -55,6 +63,30 @@ class RateLimited(TransientSourceError):
 
 class PermanentSourceError(SourceError):
     """Retrying will not help until someone fixes configuration or credentials."""
+
+
+class NeedsReauthorisation(PermanentSourceError):
+    """The stored OAuth grant no longer works (revoked, expired, wrong account)."""
+
+
+class MonthlyCapReached(SourceError):
+    """X refused the request because the app's monthly usage cap is used up."""
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AccessTokens(Protocol):
+    """Bearer tokens for one connected account."""
+
+    def token(self, *, now: datetime) -> str:
+        """A current access token; raises NeedsReauthorisation or TransientSourceError."""
+        ...
+
+    def rejected(self, *, now: datetime) -> None:
+        """The resource server refused the last token: refresh before the next use."""
+        ...
 
 
 class Source(Protocol):

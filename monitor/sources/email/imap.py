@@ -26,14 +26,17 @@ from typing import Any
 from monitor.config import EmailSourceSettings
 from monitor.mentions import MentionIn
 from monitor.sources.base import (
+    AccessTokens,
     Batch,
     Cursor,
+    NeedsReauthorisation,
     PermanentSourceError,
     Quarantined,
     SourceError,
     TransientSourceError,
 )
 from monitor.sources.email.mime import MalformedEmail, to_mention
+from responders import sasl
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,14 @@ class ImapFolderSource:
         chunk_size: int = CHUNK_SIZE,
         max_per_poll: int = MAX_PER_POLL,
         ssl_context: ssl.SSLContext | None = None,
+        tokens: AccessTokens | None = None,
     ) -> None:
         if chunk_size < 1 or max_per_poll < 1:
             raise ValueError("chunk_size and max_per_poll must be positive")
         self._settings = settings
         self._folder = folder
         self._password = password
+        self._tokens = tokens
         self._chunk_size = chunk_size
         self._max_per_poll = max_per_poll
         self._ssl_context = ssl_context
@@ -85,7 +90,7 @@ class ImapFolderSource:
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Batch:
         known_validity, last_uid = _read_cursor(cursor, self.name)
-        with self._session() as imap:
+        with self._session(now) as imap:
             uidvalidity = self._examine(imap)
             if known_validity is not None and known_validity != uidvalidity:
                 log.warning(
@@ -142,11 +147,15 @@ class ImapFolderSource:
         mentions.append(mention)
 
     @contextmanager
-    def _session(self) -> Iterator[imaplib.IMAP4]:
+    def _session(self, now: datetime) -> Iterator[imaplib.IMAP4]:
         s = self._settings
         if not s.host:
             raise PermanentSourceError(f"{self.name}: sources.email.host is not set")
-        if self._password is None:
+        if s.auth == "oauth2" and self._tokens is None:
+            raise NeedsReauthorisation(
+                f"{self.name}: no mailbox connected (run: complaint-monitor connect email)"
+            )
+        if s.auth == "password" and self._password is None:
             raise PermanentSourceError(
                 f"{self.name}: no IMAP password (set the environment variable {s.password_env})"
             )
@@ -154,7 +163,7 @@ class ImapFolderSource:
         imap: imaplib.IMAP4 | None = None
         try:
             imap = self._connect()
-            imap.login(s.username, self._password)
+            self._login(imap, now)
             yield imap
         except SourceError:
             raise
@@ -183,6 +192,39 @@ class ImapFolderSource:
         finally:
             if imap is not None:
                 _logout(imap)
+
+    def _login(self, imap: imaplib.IMAP4, now: datetime) -> None:
+        s = self._settings
+        if self._tokens is None:
+            imap.login(s.username, self._password or "")
+            return
+        # One retry with a fresh token: the stored one may have been revoked or have
+        # expired early; a second refusal means the grant itself no longer works.
+        for attempt in (1, 2):
+            token = self._tokens.token(now=now)
+            refused: list[str] = []
+
+            def respond(
+                challenge: bytes, token: str = token, refused: list[str] = refused
+            ) -> bytes:
+                if refused or challenge:  # the server's error continuation: answer empty
+                    refused.append(sasl.error_detail(challenge))
+                    return b""
+                return sasl.initial_response(s.username, token).encode()
+
+            try:
+                imap.authenticate(sasl.MECHANISM, respond)
+                return
+            except imaplib.IMAP4.error as exc:
+                if imap.state != "NONAUTH" or not _auth_refused(str(exc)):
+                    raise
+                self._tokens.rejected(now=now)
+                if attempt == 2:
+                    detail = f" ({refused[0]})" if refused and refused[0] else ""
+                    raise NeedsReauthorisation(
+                        f"{self.name}: {s.host} refused the OAuth token for {s.username!r}"
+                        f"{detail}: connect the mailbox again"
+                    ) from exc
 
     def _connect(self) -> imaplib.IMAP4:
         s = self._settings
@@ -257,14 +299,19 @@ class ImapFolderSource:
 
 
 def from_settings(
-    settings: EmailSourceSettings, secret: Callable[[str | None], str | None]
+    settings: EmailSourceSettings,
+    secret: Callable[[str | None], str | None],
+    tokens: AccessTokens | None = None,
 ) -> list[ImapFolderSource]:
-    """One source per configured folder; ``secret`` maps an env var name to its value.
+    """One source per configured folder; ``secret`` maps an env var name to its value;
+    ``tokens`` is the mailbox grant when ``auth`` is ``oauth2``.
 
     Whether ``sources.email`` is enabled is the caller's (wiring's) decision.
     """
-    password = secret(settings.password_env)
-    return [ImapFolderSource(settings, folder, password) for folder in settings.folders]
+    password = secret(settings.password_env) if settings.auth == "password" else None
+    return [
+        ImapFolderSource(settings, folder, password, tokens=tokens) for folder in settings.folders
+    ]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -279,6 +326,10 @@ def _read_cursor(cursor: Cursor | None, name: str) -> tuple[int | None, int]:
         return validity, last
     log.warning("%s: unusable cursor %r, rescanning the folder", name, dict(cursor))
     return None, 0
+
+
+def _auth_refused(text: str) -> bool:
+    return not any(code.decode() in text for code in _TRANSIENT_CODES)
 
 
 def _check(typ: str, data: list[Any], command: str) -> None:
