@@ -231,6 +231,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     return runtime.import_file(loaded, _engine(loaded), path=args.file, out=sys.stdout)
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    from monitor.connections.flows import FlowFailed
+    from monitor.wiring.connect import describe_account, run_connect
+
+    loaded = _config(args)
+    engine = _engine(loaded)
+    try:
+        line = run_connect(
+            loaded,
+            engine,
+            args.account,
+            out=sys.stdout,
+            paste=sys.stdin if args.paste else None,
+            describe=describe_account(loaded, args.account),
+        )
+    except FlowFailed as exc:
+        raise CommandError(f"connect {args.account}: {exc}") from None
+    print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="complaint-monitor",
@@ -269,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import, "backfill mentions from a JSON Lines export or X API v2 dump")
     p.add_argument("file", type=Path)
 
+    p = add("connect", cmd_connect, "sign in to a mailbox or the X account with OAuth 2.0")
+    p.add_argument("account", choices=["email", "x"], help="which connection to set up")
+    p.add_argument(
+        "--paste",
+        action="store_true",
+        help="code flow: paste the URL the browser was sent to instead of listening on it",
+    )
     db = add("db", lambda a: _usage(db), "database schema: upgrade, current")
     db_sub = db.add_subparsers(dest="db_command", metavar="<db command>")
     db_sub.add_parser("upgrade", help="migrate the database to the latest schema").set_defaults(

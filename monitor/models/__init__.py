@@ -7,6 +7,7 @@ registers every table on ``Base.metadata``, which the migrations compare against
 from monitor.models.alerts import Alert, WebhookDelivery, WebhookSubscription
 from monitor.models.bookkeeping import Event, Lease, Quarantine, SourceCursor
 from monitor.models.cases import Case, Mention
+from monitor.models.connections import OAuthFlow, OAuthGrant, XUsage
 from monitor.models.customers import Customer, Identity
 from monitor.models.enums import (
     AlertState,
@@ -31,6 +32,8 @@ __all__ = [
     "Identity",
     "Lease",
     "Mention",
+    "OAuthFlow",
+    "OAuthGrant",
     "Promise",
     "PromiseState",
     "Quarantine",
@@ -43,4 +46,5 @@ __all__ = [
     "Stage",
     "WebhookDelivery",
     "WebhookSubscription",
+    "XUsage",
 ]

@@ -42,7 +42,7 @@ def responder(sink: SmtpSink, tokens: Tokens, user: str = "desk@example.com") ->
     options = SmtpOptions(
         host=sink.host, port=sink.port, from_address="desk@example.com", tls="none",
         username=user, oauth=tokens.bearer(),
-    )  # fmt: skip
+    )
     return SmtpResponder(options, clock=lambda: NOW)
 
 

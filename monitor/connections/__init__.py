@@ -1,0 +1,1 @@
+"""Connected accounts: OAuth grants stored sealed, refreshed before expiry, and their states."""
