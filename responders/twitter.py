@@ -1,6 +1,12 @@
 """Replies on X: a public reply (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``)
 or a direct message (``POST /2/dm_conversations/with/:participant_id/messages``), with
-tweepy and OAuth 1.0a user context, through :mod:`responders.x_client`.
+tweepy, through :mod:`responders.x_client`, as the brand account: OAuth 1.0a user keys,
+or the account's OAuth 2.0 user token (``bearer``: called before every request).
+
+Cost
+    X bills each post created (more when it contains a URL), each DM sent, and each post
+    or DM event read while reconciling. ``record(endpoint, [(resource, id), ...])`` is
+    told about each, so the desk's cost meter counts what X bills.
 
 Errors
     429 -> TransientError(retry_after from ``x-rate-limit-reset``); 5xx, timeouts and
@@ -38,6 +44,7 @@ from responders.base import (
 from responders.x_client import DEFAULT_API_BASE_URL, OAuth1Keys, make_client
 
 CHANNELS = ("x", "x_dm")
+Record = Callable[[str, list[tuple[str, str]]], None]
 _URL = re.compile(r"https?://\S+")
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,50})+\s*")
 _SPACE = re.compile(r"\s+")
@@ -108,16 +115,31 @@ class XResponder:
         self,
         *,
         user_id: str,
-        oauth1: OAuth1Keys,
+        oauth1: OAuth1Keys | None = None,
+        bearer: Callable[[], str] | None = None,
         api_base_url: str = DEFAULT_API_BASE_URL,
         timeout: float = 15.0,
         lookup_pages: int = 3,
+        record: Record | None = None,
     ) -> None:
+        if oauth1 is None and bearer is None:
+            raise ValueError("the X responder needs OAuth 1.0a keys or the OAuth 2.0 user token")
         self.user_id = user_id
         self.lookup_pages = lookup_pages
+        self._bearer = bearer
+        self._record: Record = record or (lambda endpoint, resources: None)
+        self.user_auth = bearer is None
         self.client = make_client(
-            bearer_token=None, oauth1=oauth1, api_base_url=api_base_url, timeout=timeout
+            bearer_token="(set per request)" if bearer else None,
+            oauth1=None if bearer else oauth1,
+            api_base_url=api_base_url,
+            timeout=timeout,
         )
+
+    def _request(self, label: str, request: Callable[..., Any], **kwargs: Any) -> Any:
+        if self._bearer is not None:
+            self.client.bearer_token = self._bearer()
+        return _call(label, request, user_auth=self.user_auth, **kwargs)
 
     # --- sending ---------------------------------------------------------------------
     def send(self, outbound: Outbound) -> Delivery:
@@ -130,33 +152,34 @@ class XResponder:
     def _reply(self, outbound: Outbound) -> Delivery:
         if not outbound.in_reply_to:
             raise PermanentError("a public reply on X needs the id of the post it answers")
-        response = _call(
+        response = self._request(
             "reply",
             self.client.create_tweet,
             text=outbound.body,
             in_reply_to_tweet_id=outbound.in_reply_to,
-            user_auth=True,
         )
         data = _json(response, "reply").get("data") or {}
         tweet_id = str(data.get("id") or "")
         if not tweet_id.isdigit():
             raise TransientError("reply: X answered without a tweet id", maybe_sent=True)
+        kind = "post_create_url" if _URL.search(outbound.body) else "post_create"
+        self._record("POST /2/tweets", [(kind, tweet_id)])
         return Delivery(tweet_id, datetime.now(UTC), {"kind": "tweet"})
 
     def _dm(self, outbound: Outbound) -> Delivery:
         if not outbound.recipient.isdigit():
             raise PermanentError(f"a DM on X needs a numeric user id, not {outbound.recipient!r}")
-        response = _call(
+        response = self._request(
             "dm",
             self.client.create_direct_message,
             participant_id=outbound.recipient,
             text=outbound.body,
-            user_auth=True,
         )
         data = _json(response, "dm").get("data") or {}
         event_id = str(data.get("dm_event_id") or "")
         if not event_id:
             raise TransientError("dm: X answered without a DM event id", maybe_sent=True)
+        self._record("POST /2/dm_conversations/with/:id/messages", [("dm_create", event_id)])
         detail = {"kind": "dm", "dm_conversation_id": str(data.get("dm_conversation_id", ""))}
         return Delivery(event_id, datetime.now(UTC), detail)
 
@@ -170,7 +193,6 @@ class XResponder:
                 id=self.user_id,
                 tweet_fields=["created_at", "referenced_tweets"],
                 max_results=100,
-                user_auth=True,
             ):
                 refs = tweet.get("referenced_tweets") or []
                 answers = any(
@@ -188,7 +210,6 @@ class XResponder:
                 dm_event_fields=["id", "text", "created_at", "sender_id", "dm_conversation_id"],
                 event_types="MessageCreate",
                 max_results=100,
-                user_auth=True,
             ):
                 conversation = str(event.get("dm_conversation_id", "")).split("-")
                 if (
@@ -207,10 +228,11 @@ class XResponder:
         token: str | None = None
         for _ in range(self.lookup_pages):
             params = dict(kwargs, pagination_token=token) if token else kwargs
-            body = _json(_call(label, request, **params), label)
-            for item in body.get("data") or []:
-                if isinstance(item, dict):
-                    yield item
+            body = _json(self._request(label, request, **params), label)
+            items = [i for i in body.get("data") or [] if isinstance(i, dict)]
+            kind = "dm_event" if label == "dm_events" else "post"
+            self._record(f"GET {label}", [(kind, str(i.get("id"))) for i in items if i.get("id")])
+            yield from items
             token = (body.get("meta") or {}).get("next_token")
             if not token:
                 return

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from monitor.config.base import Section
+from monitor.config.costs import XCosts
 from monitor.config.oauth import OAuth2ClientSettings
 
 
@@ -58,6 +59,7 @@ class TwitterSourceSettings(Section):
     # Alert admins when this source, which normally gets traffic, has received nothing
     # for this many hours (0 = off). A broken token or webhook often looks like a quiet day.
     silence_alarm_hours: int = Field(default=0, ge=0)
+    costs: XCosts = XCosts()
 
 
 class EmailSourceSettings(Section):

@@ -5,6 +5,8 @@ Failure handling (the cursor only ever moves together with what it covers):
 - rate limited (429): no poll before the reset time the vendor gave;
 - transient (network, timeout, 5xx): exponential back-off from ``poll_seconds``, capped;
 - permanent (credentials, missing folder): retried slowly, error shown on the health page;
+- needs re-authorisation (an OAuth grant revoked or expired) and X's monthly usage cap:
+  states of their own (``state`` on the health page), retried slowly; the cursor is kept;
 - crash anywhere: nothing committed means the next poll fetches the same items again,
   and stored ones are skipped.
 """
@@ -23,6 +25,8 @@ from monitor.ingest.service import IngestOptions, IngestResult, ingest_batch
 from monitor.models import SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.base import (
+    MonthlyCapReached,
+    NeedsReauthorisation,
     PermanentSourceError,
     RateLimited,
     Source,
@@ -34,12 +38,21 @@ from monitor.storage.gc_pause import collector_paused
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=15)
+MONTHLY_CAP_RETRY = timedelta(hours=1)
+# The source's state on /healthz, from the class of its last error.
+STATES = {
+    "NeedsReauthorisation": "needs re-authorisation",
+    "MonthlyCapReached": "monthly cap reached",
+    "RateLimited": "rate limited",
+}
 
 
 @dataclass(frozen=True)
 class PollResult:
     source: str
-    status: str  # ok | skipped | rate_limited | failed | stale
+    status: (
+        str  # ok | skipped | rate_limited | failed | stale | needs_reauthorisation | monthly_cap
+    )
     detail: str = ""
     result: IngestResult | None = None
 
@@ -64,9 +77,15 @@ def source_health(session: Session) -> list[dict[str, Any]]:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value is not None else None
 
+    def state(c: SourceCursor) -> str:
+        if not c.consecutive_failures:
+            return "ok"
+        return STATES.get((c.last_error or "").split(":", 1)[0], "failing")
+
     return [
         {
             "source": c.source,
+            "state": state(c),
             "last_poll_at": iso(c.updated_at),
             "consecutive_failures": c.consecutive_failures,
             "last_error": c.last_error,
@@ -125,9 +144,14 @@ def poll_source(
                 row.rate_limit_remaining = 0
                 row.next_poll_at = row.rate_limit_reset_at
                 status = "rate_limited"
+            elif isinstance(exc, MonthlyCapReached):
+                row.next_poll_at = exc.retry_at or now + MONTHLY_CAP_RETRY
+                status = "monthly_cap"
             elif isinstance(exc, PermanentSourceError):
                 row.next_poll_at = now + MAX_BACKOFF
-                status = "failed"
+                status = (
+                    "needs_reauthorisation" if isinstance(exc, NeedsReauthorisation) else "failed"
+                )
             else:
                 row.next_poll_at = now + _backoff(poll_seconds, row.consecutive_failures - 1)
                 status = "failed"

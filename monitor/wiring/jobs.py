@@ -25,7 +25,7 @@ from responders.webhook import WebhookSender
 def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
     scorer = build_scorer(loaded)
     jobs = []
-    for source, seconds in build_sources(loaded):
+    for source, seconds in build_sources(loaded, engine):
         poll = poller(loaded, engine, source, seconds, scorer)
         jobs.append(JobSpec(id=f"poll:{source.name}", seconds=seconds, run=poll))
     return (
@@ -99,7 +99,7 @@ def promise_jobs(
     sessions = make_sessionmaker(engine)
     scorer = scorer or build_scorer(loaded)
     clock, retry, perform = promise_policies(loaded)
-    senders = build_alert_senders(loaded)
+    senders = build_alert_senders(loaded, engine)
     every = float(s.alerts.check_seconds)
 
     workers = s.alerts.send_workers
@@ -170,7 +170,7 @@ def reply_jobs(
         channels=tuple(c for c in s.alerts.channels if c != "webhook"),
         slack_channel=slack.alert_channel or slack.default_channel,
     )
-    responders = build_responders(loaded)
+    responders = build_responders(loaded, engine)
     sessions = make_sessionmaker(engine)
     holder = process_id()
     scorer = scorer or build_scorer(loaded)

@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -38,35 +39,51 @@ def ingest_options(loaded: LoadedConfig) -> IngestOptions:
     )
 
 
-def build_sources(loaded: LoadedConfig) -> list[tuple[Source, float]]:
-    """Every enabled source with its poll interval in seconds."""
+def build_sources(loaded: LoadedConfig, engine: Engine | None = None) -> list[tuple[Source, float]]:
+    """Every enabled source with its poll interval in seconds. ``engine`` holds the
+    connected accounts (OAuth grants) and the X cost meter."""
     try:
-        return _build_sources(loaded)
+        return _build_sources(loaded, engine)
     except ValueError as exc:
         raise ConfigError(f"sources: {exc}") from None
 
 
-def _build_sources(loaded: LoadedConfig) -> list[tuple[Source, float]]:
+def _build_sources(loaded: LoadedConfig, engine: Engine | None) -> list[tuple[Source, float]]:
+    from monitor.wiring import grants
+
     s = loaded.settings.sources
     found: list[tuple[Source, float]] = []
     if s.twitter.enabled:
         from monitor.sources.twitter import XDirectMessagesSource, XMentionsSource
 
+        options: dict[str, Any] = {"user_id": grants.x_user_id(loaded, engine)}
+        if engine is not None:
+            options["meter"] = grants.response_meter(engine)
+        if s.twitter.auth == "oauth2":
+            options["tokens"] = grants.grant_tokens(loaded, _needs(engine), "x")
         found.append(
-            (XMentionsSource.from_settings(s.twitter, loaded.secret), s.twitter.poll_seconds)
-        )
+            (XMentionsSource.from_settings(s.twitter, loaded.secret, **options),
+             s.twitter.poll_seconds)
+        )  # fmt: skip
         if s.twitter.poll_dms:
-            found.append(
-                (
-                    XDirectMessagesSource.from_settings(s.twitter, loaded.secret),
-                    s.twitter.poll_seconds,
-                )
-            )
+            dms = XDirectMessagesSource.from_settings(s.twitter, loaded.secret, **options)
+            found.append((dms, s.twitter.poll_seconds))
     if s.email.enabled:
         from monitor.sources.email.imap import from_settings as email_sources
 
-        found.extend((src, s.email.poll_seconds) for src in email_sources(s.email, loaded.secret))
+        tokens = None
+        if s.email.auth == "oauth2":
+            tokens = grants.grant_tokens(loaded, _needs(engine), "email")
+        found.extend(
+            (src, s.email.poll_seconds) for src in email_sources(s.email, loaded.secret, tokens)
+        )
     return found
+
+
+def _needs(engine: Engine | None) -> Engine:
+    if engine is None:
+        raise ConfigError("sources: OAuth 2.0 sources need the database (their grants live there)")
+    return engine
 
 
 def poller(
@@ -76,8 +93,14 @@ def poller(
     options = ingest_options(loaded)
     holder = process_id()
 
+    from monitor.wiring import grants
+
     def run(now: datetime) -> PollResult:
-        return poll_source(
+        if source.name.startswith("x:") and (
+            held := grants.budget_gate(loaded, engine, source.name, now=now)
+        ):
+            return held
+        result = poll_source(
             sessions,
             source,
             now=now,
@@ -86,12 +109,14 @@ def poller(
             options=options,
             poll_seconds=poll_seconds,
         )
+        grants.after_poll(loaded, engine, result, now=now)
+        return result
 
     return run
 
 
 def poll_all(loaded: LoadedConfig, engine: Engine) -> list[PollResult]:
-    sources = build_sources(loaded)
+    sources = build_sources(loaded, engine)
     if not sources:
         return []
     scorer = build_scorer(loaded)
