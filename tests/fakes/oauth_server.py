@@ -178,36 +178,11 @@ def create_app(state: OAuthState) -> FastAPI:
 
     @app.get("/authorize")
     def authorize(request: Request) -> Response:
-        q = request.query_params
-        redirect = q.get("redirect_uri", "")
-        if q.get("client_id") not in state.clients or not redirect:
-            return _error("invalid_request", "unknown client or no redirect_uri")
-        back: dict[str, str] = {"state": q.get("state", "")}
-        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
-            back["error"] = "invalid_request"
-        elif state.authorize_as is None:
-            back["error"] = "access_denied"
-        else:
-            code = secrets.token_urlsafe(16)
-            with state.lock:
-                state.codes[code] = {
-                    "client_id": q["client_id"], "redirect_uri": redirect,
-                    "challenge": q["code_challenge"], "scope": q.get("scope", ""),
-                    "username": state.authorize_as,
-                }  # fmt: skip
-            back["code"] = code
-        return RedirectResponse(f"{redirect}?{urlencode(back)}", status_code=302)
+        return authorize_response(state, request)
 
     @app.post("/token")
     async def token(request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        with state.lock:
-            state.token_requests.append(form)
-        client_id = _client(state, request, form)
-        if client_id is None:
-            return _error("invalid_client", status=401)
-        with state.lock:
-            return _grant(state, form, client_id)
+        return await token_response(state, request)
 
     @app.post("/introspect")
     async def introspect(request: Request) -> Response:
@@ -223,6 +198,43 @@ def create_app(state: OAuthState) -> FastAPI:
             })  # fmt: skip
 
     return app
+
+
+def authorize_response(state: OAuthState, request: Request) -> Response:
+    """RFC 6749 4.1.1-4.1.2: the admin approves at once (or denies: authorize_as None)."""
+    q = request.query_params
+    redirect = q.get("redirect_uri", "")
+    if q.get("client_id") not in state.clients or not redirect:
+        return _error("invalid_request", "unknown client or no redirect_uri")
+    back: dict[str, str] = {"state": q.get("state", "")}
+    if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+        back["error"] = "invalid_request"
+    elif state.authorize_as is None:
+        back["error"] = "access_denied"
+    else:
+        code = secrets.token_urlsafe(16)
+        with state.lock:
+            state.codes[code] = {
+                "client_id": q["client_id"],
+                "redirect_uri": redirect,
+                "challenge": q["code_challenge"],
+                "scope": q.get("scope", ""),
+                "username": state.authorize_as,
+            }
+        back["code"] = code
+    return RedirectResponse(f"{redirect}?{urlencode(back)}", status_code=302)
+
+
+async def token_response(state: OAuthState, request: Request) -> Response:
+    """RFC 6749 section 3.2 token endpoint."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    with state.lock:
+        state.token_requests.append(form)
+    client_id = _client(state, request, form)
+    if client_id is None:
+        return _error("invalid_client", status=401)
+    with state.lock:
+        return _grant(state, form, client_id)
 
 
 def _grant(state: OAuthState, form: dict[str, str], client_id: str) -> Response:

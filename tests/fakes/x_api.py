@@ -1,8 +1,12 @@
 """A fake of the X API v2 endpoints complaint-monitor uses, with state tests can drive.
 
-Endpoints: ``GET /2/users/{id}/mentions``, ``GET /2/users/{id}/tweets``,
-``GET /2/dm_events``, ``POST /2/tweets`` and
-``POST /2/dm_conversations/with/{participant_id}/messages``. Requests under
+Endpoints: ``GET /2/users/{id}/mentions`` (``start_time`` honoured),
+``GET /2/users/{id}/tweets``, ``GET /2/users/me``, ``GET /2/dm_events``, ``POST /2/tweets``
+and ``POST /2/dm_conversations/with/{participant_id}/messages``; and X's OAuth 2.0
+authorization code flow with PKCE: ``GET /i/oauth2/authorize`` (the brand's admin
+approves at once) and ``POST /2/oauth2/token`` (code and refresh grants, rotating refresh
+tokens), served by the fake authorization server's logic (``tests/fakes/oauth_server``)
+with ``state.oauth``. Its access tokens are accepted as the brand's user context. Requests under
 ``/proxied/...`` are served too, so a path prefix in ``api_base_url`` can be tested.
 
 Like X: results newest first, ``meta`` with ``result_count``/``newest_id``/``oldest_id``/
@@ -16,7 +20,8 @@ tweepy use ``referenced_tweets``/``retweet_count``/``tweet_count``; the fake sen
 live names and adds the spec's metric names beside them.
 
 Faults (each consumed by the next matching request; ``endpoint`` None matches any):
-``fail_next`` (status + rate-limit headers), ``delay_next`` (answer late),
+``fail_next`` (status + rate-limit headers; ``usage_capped=True`` sends X's monthly-cap
+problem body with the 429 instead of the rate-limit one), ``delay_next`` (answer late),
 ``garbage_next`` (200 with a non-JSON body), ``duplicate_pages`` (the next N paged
 responses repeat the previous page's items first) and ``duplicate_items``.
 """
@@ -35,6 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+
+from tests.fakes.oauth_server import OAuthState, authorize_response, token_response
 
 PROBLEM = "https://api.x.com/2/problems/"
 PROXY_PREFIX = "/proxied"
@@ -57,6 +64,7 @@ class Fault:
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     after: int = 0  # let this many matching requests through first
+    usage_capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,10 @@ def _untoken(token: str) -> int:
         ) from None
 
 
+def _created(item: Json) -> datetime:
+    return datetime.fromisoformat(str(item.get("created_at", "")).replace("Z", "+00:00"))
+
+
 def _fields(query: dict[str, str], *names: str) -> set[str]:
     return {f for n in names for f in query.get(n, "").split(",") if f}
 
@@ -103,8 +115,11 @@ class XApiState:
     consumer_key, consumer_secret = "test-consumer-key", "test-consumer-secret"
     access_token, access_token_secret = "1000-test-access-token", "test-access-secret"
 
+    oauth_client_id = "x-desk-client"
+
     def __init__(self) -> None:
         self.lock = threading.RLock()  # handlers call helpers that lock again
+        self.oauth = OAuthState()
         self.reset()
 
     def reset(self) -> None:
@@ -124,6 +139,9 @@ class XApiState:
             self._last_page: list[_Entry] = []
             self._id = 1_790_000_000_000_000_000
             self._clock = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+        self.oauth.reset()
+        self.oauth.clients[self.oauth_client_id] = None  # a public client (PKCE)
+        self.oauth.authorize_as = self.brand_id
         self.add_user("brand", name="The Brand", followers=50_000, user_id=self.brand_id)
 
     # ----- driving the state -------------------------------------------------------------
@@ -194,11 +212,13 @@ class XApiState:
         after: int = 0,
         reset_at: int | None = None,
         remaining: int = 0,
+        usage_capped: bool = False,
     ) -> None:
         headers = {"x-rate-limit-remaining": str(remaining)}
         if reset_at is not None:
             headers["x-rate-limit-reset"] = str(reset_at)
-        self._add_faults(count, Fault("status", endpoint, status, headers=headers, after=after))
+        fault = Fault("status", endpoint, status, headers=headers, after=after)
+        self._add_faults(count, replace(fault, usage_capped=usage_capped))
 
     def delay_next(
         self, seconds: float, *, count: int = 1, endpoint: str | None = None, after: int = 0
@@ -236,7 +256,14 @@ class XApiState:
             "x-rate-limit-reset": str(self.rate_reset),
         }
 
+    def user_token(self, header: str) -> bool:
+        """An OAuth 2.0 user access token issued for the brand account, still valid."""
+        found = self.oauth.access.get(header[7:]) if header.startswith("Bearer ") else None
+        return found is not None and found.active and found.expires_at > time.time()
+
     def check_auth(self, header: str, *, user_context: bool) -> None:
+        if self.user_token(header):
+            return
         if header.startswith("Bearer ") and header[7:] == self.bearer_token:
             if user_context:
                 raise ApiProblem(
@@ -282,6 +309,8 @@ class XApiState:
         since, until = int(query.get("since_id", "0")), int(query.get("until_id", "0")) or None
         below = _untoken(query["pagination_token"]) if "pagination_token" in query else None
         types = _fields(query, "event_types") or {"MessageCreate"}
+        start = query.get("start_time")
+        after = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
         chosen = sorted(
             (
                 e
@@ -290,6 +319,7 @@ class XApiState:
                 and (until is None or e.key < until)
                 and (below is None or e.key < below)
                 and (tweets or e.raw or e.item.get("event_type") in types)
+                and (after is None or e.raw or _created(e.item) >= after)
             ),
             key=lambda e: -e.key,
         )
@@ -394,6 +424,15 @@ def create_app(state: XApiState) -> FastAPI:
             await asyncio.sleep(fault.seconds)
         if fault and fault.kind == "garbage":
             return Response(b"<html>upstream hiccup", 200, headers=rate, media_type="text/html")
+        if fault and fault.kind == "status" and fault.usage_capped:
+            capped = {
+                "title": "UsageCapExceeded",
+                "detail": "Usage cap exceeded: Monthly product cap",
+                "type": "https://api.twitter.com/2/problems/usage-capped",
+                "period": "Monthly",
+                "scope": "Product",
+            }
+            return _json(capped, 429, {**rate, **fault.headers}, problem)
         if fault and fault.kind == "status":
             titles = {429: "Too Many Requests", 503: "Service Unavailable"}
             title = titles.get(fault.status, "Internal Server Error")
@@ -419,6 +458,21 @@ def create_app(state: XApiState) -> FastAPI:
         error.body.update(resource_id=user_id)
         del error.body["status"]
         return {"errors": [error.body]}
+
+    @app.get("/i/oauth2/authorize")
+    def authorize(request: Request) -> Response:
+        return authorize_response(state.oauth, request)
+
+    @app.post("/2/oauth2/token")
+    async def token(request: Request) -> Response:
+        return await token_response(state.oauth, request)
+
+    @app.get("/2/users/me")
+    async def me(request: Request) -> Response:
+        def build(_: Json) -> Json:
+            return {"data": state._user(state.brand_id, set())}
+
+        return await serve(request, "me", True, build)
 
     @app.get("/2/users/{user_id}/mentions")
     async def mentions(user_id: str, request: Request) -> Response:
