@@ -70,10 +70,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('x_usage', schema=None) as batch_op:
         batch_op.create_index('ix_x_usage_day_endpoint', ['day', 'endpoint'], unique=False)
+    # the silence alarm asks for each source's latest message
+    with op.batch_alter_table('mentions', schema=None) as batch_op:
+        batch_op.create_index('ix_mentions_source_received', ['source', 'received_at'], unique=False)
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('mentions', schema=None) as batch_op:
+        batch_op.drop_index('ix_mentions_source_received')
     with op.batch_alter_table('x_usage', schema=None) as batch_op:
         batch_op.drop_index('ix_x_usage_day_endpoint')
 

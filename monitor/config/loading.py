@@ -144,9 +144,14 @@ def load_config(
                 f"{key}: environment variable {env_name} is not set (it holds a secret)"
             )
         secrets[env_name] = SecretStr(value)
-    session_env = settings.server.session_secret_env
-    if env.get(session_env):
-        secrets[session_env] = SecretStr(env[session_env])
+    optional = [
+        settings.server.session_secret_env,  # the console works without it in development
+        settings.sources.email.oauth2.client_secret_env,  # `connect` before enabling
+        settings.sources.twitter.oauth2.client_secret_env,
+    ]
+    for name in optional:
+        if name and env.get(name):
+            secrets[name] = SecretStr(env[name])
     return LoadedConfig(
         settings=settings, secrets=secrets, path=cfg_path if cfg_path.exists() else None
     )

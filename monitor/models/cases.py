@@ -86,6 +86,7 @@ class Mention(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_mentions_customer_created", "customer_id", "created_at"),
+        Index("ix_mentions_source_received", "source", "received_at"),  # the silence alarm
     )
 
     id: Mapped[int] = id_column()

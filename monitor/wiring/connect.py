@@ -14,15 +14,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
-from monitor.config import ConfigError, LoadedConfig
-from monitor.config.oauth import OAuth2ClientSettings
+from monitor.config import LoadedConfig
+from monitor.connections.clients import connection, oauth_session, secret_box
 from monitor.connections.flows import FlowFailed, wait_for_device_grant
 from monitor.connections.tokens import store_grant
 from monitor.db import make_sessionmaker, utcnow
@@ -34,45 +33,8 @@ from monitor.sources.oauth import (
     TokenSet,
     new_code_verifier,
 )
-from monitor.storage.secret_box import SecretBox
 
 CALLBACK_WAIT_SECONDS = 15 * 60
-CONNECTIONS = ("email", "x")
-
-
-@dataclass(frozen=True)
-class Connection:
-    name: str
-    settings: OAuth2ClientSettings
-    account: str  # what the grant is for (the mailbox), "" when the provider tells us
-
-
-def connection(loaded: LoadedConfig, name: str) -> Connection:
-    s = loaded.settings.sources
-    if name == "email":
-        if not s.email.username:
-            raise ConfigError("sources.email.username: set the mailbox address to connect")
-        return Connection("email", s.email.oauth2, s.email.username)
-    if name == "x":
-        return Connection("x", s.twitter.oauth2, "")
-    raise ConfigError(f"unknown connection {name!r} (one of: {', '.join(CONNECTIONS)})")
-
-
-def oauth_session(loaded: LoadedConfig, conn: Connection) -> OAuthSession:
-    client = conn.settings.client(f"sources.{_section(conn.name)}.oauth2")
-    secret_env = conn.settings.client_secret_env
-    secret = os.environ.get(secret_env) if secret_env else None
-    if secret_env and not secret:
-        raise ConfigError(f"{secret_env} is not set (the OAuth client secret)")
-    return OAuthSession(client, secret, timeout=conn.settings.timeout_seconds)
-
-
-def secret_box(loaded: LoadedConfig) -> SecretBox:
-    env = loaded.settings.server.session_secret_env
-    key = loaded.secret(env)
-    if not key:
-        raise ConfigError(f"{env} is not set: the tokens are stored sealed with it")
-    return SecretBox(key)
 
 
 def describe_account(
@@ -93,10 +55,6 @@ def describe_account(
             raise FlowFailed(f"signed in, but X did not say which account: {exc}") from None
 
     return describe
-
-
-def _section(name: str) -> str:
-    return "twitter" if name == "x" else name
 
 
 def run_connect(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.admins import alert_admins
 from monitor.config import ConfigError, LoadedConfig
+from monitor.connections.clients import connection, oauth_session, secret_box
 from monitor.connections.tokens import StoredTokens
 from monitor.db import make_sessionmaker, utcnow
 from monitor.ingest.polling import PollResult
@@ -18,7 +19,6 @@ from monitor.sources.base import NeedsReauthorisation, SourceError
 from monitor.sources.twitter.costs import Billable
 from monitor.usage import budgets
 from monitor.usage.meter import StoredMeter
-from monitor.wiring.connect import connection, oauth_session, secret_box
 from responders.base import PermanentError, TransientError
 from responders.email import BearerTokens
 

@@ -30,10 +30,29 @@ def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
         jobs.append(JobSpec(id=f"poll:{source.name}", seconds=seconds, run=poll))
     return (
         jobs
+        + silence_jobs(loaded, engine)
         + rescore_jobs(loaded, engine, scorer=scorer)
         + promise_jobs(loaded, engine, scorer=scorer)
         + reply_jobs(loaded, engine, scorer=scorer)
     )
+
+
+def silence_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
+    """The silence alarm, every 15 minutes, for sources with ``silence_alarm_hours``."""
+    from monitor.ingest import silence
+    from monitor.ingest.notices import watched_sources
+
+    watched = watched_sources(loaded.settings)
+    if not watched:
+        return []
+    sessions = make_sessionmaker(engine)
+    channels = loaded.settings.alerts.channels
+
+    def run(now: datetime) -> int:
+        with sessions.begin() as s:
+            return len(silence.check(s, watched, now=now, channels=channels))
+
+    return [JobSpec(id="sources:silence", seconds=900.0, run=run)]
 
 
 def rescore_jobs(loaded: LoadedConfig, engine: Engine, *, scorer: Scorer) -> list[JobSpec]:
