@@ -106,6 +106,9 @@ class OAuth2ClientSettings(Section):
     # on a loopback URL (http://127.0.0.1:<port>/callback); the console uses
     # <public url>/admin/connections/<name>/callback. Register the one you use.
     redirect_uri: str = "http://127.0.0.1:8765/callback"
+    # The console's code flow returns to <this desk>/admin/connections/<name>/callback;
+    # set the full URL here when the desk is reached through a proxy under another name.
+    console_redirect_uri: str = ""
     # Refresh the access token this long before it expires.
     refresh_margin_seconds: int = Field(default=300, ge=0)
     timeout_seconds: float = Field(default=15.0, gt=0)

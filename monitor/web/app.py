@@ -22,15 +22,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from monitor.cases import service as queue
 from monitor.config import LoadedConfig
 from monitor.customers import linking
-from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker
+from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker, utcnow
 from monitor.ingest.polling import source_health
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
 from monitor.staff.sign_in_limits import SignInLimits
 from monitor.storage.secret_box import SecretBox
+from monitor.usage.report import x_cost_gauges, x_costs
 from monitor.web import auth, filters
 from monitor.web.api import cases as api
 from monitor.web.api import promises as promises_api
 from monitor.web.api.replies import install as install_replies
+from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
 from monitor.web.console import promise_forms
 from monitor.web.deps import DbSession
@@ -163,6 +165,7 @@ def create_app(
     app.include_router(promises_api.router())
     app.include_router(console.router())
     app.include_router(promise_forms.router())
+    app.include_router(console_connections.router())
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
@@ -173,9 +176,15 @@ def create_app(
             return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
         with app.state.sessionmaker() as session:
             sources = source_health(session)
+            costs = x_costs(session, loaded.settings, now=(clock or utcnow)())
         degraded = any(src["consecutive_failures"] for src in sources)
         return JSONResponse(
-            {"status": "degraded" if degraded else "ok", "database": "ok", "sources": sources}
+            {
+                "status": "degraded" if degraded else "ok",
+                "database": "ok",
+                "sources": sources,
+                "x_costs": costs,
+            }
         )
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
@@ -217,6 +226,10 @@ def create_app(
             "Failed polls in a row, per source.",
             [({"source": c.source}, float(c.consecutive_failures)) for c in cursors],
         )
+        for name, help_, samples in x_cost_gauges(
+            session, loaded.settings, now=(clock or utcnow)()
+        ):
+            gauge(name, help_, samples)
         return "\n".join(lines) + "\n"
 
     return app

@@ -246,6 +246,6 @@ def test_users_me_and_start_time_match_the_spec(x_api: XApiState, spec: dict[str
     since = requests.get(
         x_api.base_url + path, params={"start_time": start, "max_results": 100},
         headers=headers, timeout=5,
-    )  # fmt: skip
+    )
     body = check(spec, "/2/users/{id}/mentions", "get", since)
     assert [t["id"] for t in body["data"]] == posted[3:][::-1]

@@ -20,8 +20,9 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 def receive(session: Session, scorer: Scorer, at: datetime, n: int) -> None:
     batch = Batch([tweet(n, "@brand hi", at=at)], {"since_id": str(n)})
-    ingest_batch(session, batch, source="x:mentions", now=at, scorer=scorer,
-                 options=IngestOptions())  # fmt: skip
+    ingest_batch(
+        session, batch, source="x:mentions", now=at, scorer=scorer, options=IngestOptions()
+    )
 
 
 @pytest.mark.db

@@ -29,29 +29,45 @@ BOX = SecretBox("x-test-secret")
 
 def x_client(x_api: XApiState) -> OAuthSession:
     settings = OAuth2ClientSettings(
-        provider="x", client_id=x_api.oauth_client_id,
+        provider="x",
+        client_id=x_api.oauth_client_id,
         authorization_url=f"{x_api.base_url}/i/oauth2/authorize",
         token_url=f"{x_api.base_url}/2/oauth2/token",
-    )  # fmt: skip
+    )
     return OAuthSession(settings.client("x"), None, timeout=5)
 
 
 def connected(engine: Engine, x_api: XApiState, *, expires_in: int = 7200) -> StoredTokens:
-    issued = x_api.oauth.issue(x_api.brand_id, "tweet.read users.read dm.read offline.access",
-                               x_api.oauth_client_id)  # fmt: skip
-    tokens = TokenSet(issued["access_token"], issued["refresh_token"],
-                      NOW + timedelta(seconds=expires_in), "")  # fmt: skip
+    issued = x_api.oauth.issue(
+        x_api.brand_id, "tweet.read users.read dm.read offline.access", x_api.oauth_client_id
+    )
+    tokens = TokenSet(
+        issued["access_token"], issued["refresh_token"], NOW + timedelta(seconds=expires_in), ""
+    )
     with make_sessionmaker(engine).begin() as s:
-        store_grant(s, BOX, name="x", provider="x", tokens=tokens, account="@brand",
-                    account_id=x_api.brand_id, now=NOW, connected_by="test")  # fmt: skip
+        store_grant(
+            s,
+            BOX,
+            name="x",
+            provider="x",
+            tokens=tokens,
+            account="@brand",
+            account_id=x_api.brand_id,
+            now=NOW,
+            connected_by="test",
+        )
     return StoredTokens(make_sessionmaker(engine), "x", BOX, x_client(x_api))
 
 
 def mentions(x_api: XApiState, engine: Engine, **kw: object) -> XMentionsSource:
     return XMentionsSource(
-        user_id=x_api.brand_id, tokens=connected(engine, x_api), api_base_url=x_api.base_url,
-        timeout=2, meter=StoredMeter(make_sessionmaker(engine)), **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+        user_id=x_api.brand_id,
+        tokens=connected(engine, x_api),
+        api_base_url=x_api.base_url,
+        timeout=2,
+        meter=StoredMeter(make_sessionmaker(engine)),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.db
@@ -105,8 +121,14 @@ def test_the_monthly_cap_is_its_own_state_not_a_rate_limit(
     with pytest.raises(MonthlyCapReached):
         src.fetch(None, now=NOW)
     x_api.fail_next(429, usage_capped=True)
-    result = poll_source(make_sessionmaker(committed_engine), src, now=NOW, holder="t",
-                         scorer=scorer, options=IngestOptions())  # fmt: skip
+    result = poll_source(
+        make_sessionmaker(committed_engine),
+        src,
+        now=NOW,
+        holder="t",
+        scorer=scorer,
+        options=IngestOptions(),
+    )
     assert result.status == "monthly_cap"
     with Session(committed_engine) as s:
         health = {h["source"]: h for h in source_health(s)}["x:mentions"]
@@ -138,9 +160,13 @@ def test_dm_polls_do_not_buy_the_same_events_again(
     for i in range(30):
         x_api.dm(hana, f"message {i}")
     meter = StoredMeter(make_sessionmaker(committed_engine))
-    src = XDirectMessagesSource(user_id=x_api.brand_id, oauth1=None,
-                                tokens=connected(committed_engine, x_api),
-                                api_base_url=x_api.base_url, meter=meter)  # fmt: skip
+    src = XDirectMessagesSource(
+        user_id=x_api.brand_id,
+        oauth1=None,
+        tokens=connected(committed_engine, x_api),
+        api_base_url=x_api.base_url,
+        meter=meter,
+    )
     first = src.fetch(None, now=NOW)
     assert len(first.mentions) == 30 and meter.billed == 31  # 30 events + hana
     quiet = src.fetch(first.next_cursor, now=NOW + timedelta(minutes=1))

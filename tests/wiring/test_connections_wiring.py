@@ -31,15 +31,24 @@ def loaded(x_api: XApiState, **twitter: Any) -> LoadedConfig:
     data = {
         "server": {"session_secret_env": "CM_SECRET"},
         "alerts": {"channels": ["email"]},
-        "sources": {"twitter": {
-            "enabled": True, "user_id": x_api.brand_id, "api_base_url": x_api.base_url,
-            "auth": "oauth2", "first_poll": {"start": "all"}, "timeout_seconds": 2,
-            "oauth2": {"provider": "x", "client_id": x_api.oauth_client_id,
-                       "token_url": f"{x_api.base_url}/2/oauth2/token",
-                       "authorization_url": f"{x_api.base_url}/i/oauth2/authorize"},
-            **twitter,
-        }},
-    }  # fmt: skip
+        "sources": {
+            "twitter": {
+                "enabled": True,
+                "user_id": x_api.brand_id,
+                "api_base_url": x_api.base_url,
+                "auth": "oauth2",
+                "first_poll": {"start": "all"},
+                "timeout_seconds": 2,
+                "oauth2": {
+                    "provider": "x",
+                    "client_id": x_api.oauth_client_id,
+                    "token_url": f"{x_api.base_url}/2/oauth2/token",
+                    "authorization_url": f"{x_api.base_url}/i/oauth2/authorize",
+                },
+                **twitter,
+            }
+        },
+    }
     return LoadedConfig(parse_settings(data), {"CM_SECRET": SecretStr(SECRET)}, None)
 
 
@@ -47,14 +56,29 @@ def connect(engine: Engine, x_api: XApiState, now: datetime) -> None:
     issued = x_api.oauth.issue(x_api.brand_id, "tweet.read offline.access", x_api.oauth_client_id)
     tokens = TokenSet(issued["access_token"], issued["refresh_token"], now + timedelta(hours=2), "")
     with make_sessionmaker(engine).begin() as s:
-        store_grant(s, SecretBox(SECRET), name="x", provider="x", tokens=tokens, account="@brand",
-                    account_id=x_api.brand_id, now=now, connected_by="test")  # fmt: skip
+        store_grant(
+            s,
+            SecretBox(SECRET),
+            name="x",
+            provider="x",
+            tokens=tokens,
+            account="@brand",
+            account_id=x_api.brand_id,
+            now=now,
+            connected_by="test",
+        )
 
 
 def add_admin(engine: Engine) -> None:
     with make_sessionmaker(engine).begin() as s:
-        accounts.create_staff(s, name="ada", password="a long enough password", role="admin",
-                              now=NOW, email="ada@example.com")  # fmt: skip
+        accounts.create_staff(
+            s,
+            name="ada",
+            password="a long enough password",
+            role="admin",
+            now=NOW,
+            email="ada@example.com",
+        )
 
 
 def alerts(engine: Engine) -> list[tuple[str, str, str]]:
@@ -69,7 +93,7 @@ def test_revoked_grant_alerts_admins_once_keeps_the_cursor_and_resumes_on_reconn
     add_admin(committed_engine)
     connect(committed_engine, x_api, NOW)
     cfg = loaded(x_api)
-    (source, seconds), = build_sources(cfg, committed_engine)
+    ((source, seconds),) = build_sources(cfg, committed_engine)
     poll = poller(cfg, committed_engine, source, seconds, scorer)
     carol = x_api.add_user("carol")
     first = x_api.mention(carol, "@brand where is my order")
@@ -80,7 +104,8 @@ def test_revoked_grant_alerts_admins_once_keeps_the_cursor_and_resumes_on_reconn
     assert poll(NOW + timedelta(minutes=1)).status == "needs_reauthorisation"
     assert poll(NOW + timedelta(minutes=20)).status == "needs_reauthorisation"
     assert alerts(committed_engine) == [
-        ("connection.reauth", "console", "ada"), ("connection.reauth", "email", "ada@example.com")
+        ("connection.reauth", "console", "ada"),
+        ("connection.reauth", "email", "ada@example.com"),
     ]  # once, however many polls fail
     with Session(committed_engine) as s:
         health = source_health(s)[0]
@@ -105,7 +130,7 @@ def test_budgets_alert_when_approaching_and_hold_polling_to_the_floor_once_reach
     connect(committed_engine, x_api, NOW)
     budgets = {"daily_usd": 0.004, "approaching_percent": 50, "floor_poll_seconds": 900}
     cfg = loaded(x_api, costs={"budgets": budgets})
-    (source, seconds), = build_sources(cfg, committed_engine)
+    ((source, seconds),) = build_sources(cfg, committed_engine)
     poll = poller(cfg, committed_engine, source, seconds, scorer)
     carol = x_api.add_user("carol")
     x_api.mention(carol, "@brand one")
