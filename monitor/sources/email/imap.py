@@ -7,20 +7,25 @@ returns the highest existing UID even when nothing is newer, so every UID is
 filtered against the cursor. When UIDVALIDITY changes the whole folder is read
 again; ingest dedupes by Message-ID.
 
-Cursor shape: ``{"uidvalidity": int, "last_uid": int}``.
+Cursor shape: ``{"uidvalidity": int, "last_uid": int}``; while a first poll limited by
+``first_poll`` has more than ``max_per_poll`` messages to take, also ``"since"`` (ISO time),
+so the following polls keep skipping what is older.
+
+First poll (no cursor): ``first_poll`` decides. Only messages whose INTERNALDATE is at
+or after its start are taken (``UID SEARCH SINCE`` a day earlier, then each candidate's
+INTERNALDATE); the cursor then stands at the folder's highest UID, so older mail stays
+unread by the desk (and untouched in the mailbox).
 """
 
 from __future__ import annotations
 
-import base64
 import imaplib
 import logging
-import re
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config import EmailSourceSettings
@@ -36,16 +41,24 @@ from monitor.sources.base import (
     TransientSourceError,
 )
 from monitor.sources.email.mime import MalformedEmail, to_mention
+from monitor.sources.email.wire import (
+    TRANSIENT_CODES,
+    UID,
+    auth_refused,
+    check,
+    imap_utf7,
+    internal_date,
+    logout,
+    quote,
+    uid_set,
+)
+from monitor.sources.first_poll import FirstPollRule
 from responders import sasl
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 200  # messages per UID FETCH
 MAX_PER_POLL = 1000  # messages per fetch(); the rest comes next poll
-
-_UID = re.compile(rb"\bUID (\d+)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
-_TRANSIENT_CODES = (b"[UNAVAILABLE]", b"[SERVERBUG]", b"[INUSE]", b"[LIMIT]")
 
 
 @dataclass(frozen=True)
@@ -88,8 +101,16 @@ class ImapFolderSource:
     def folder(self) -> str:
         return self._folder
 
+    def _since(self, cursor: Cursor | None, now: datetime) -> datetime | None:
+        if cursor:
+            saved = cursor.get("since")
+            return datetime.fromisoformat(saved) if isinstance(saved, str) else None
+        rule = self._settings.first_poll
+        return FirstPollRule(rule.start, rule.backlog_hours).since(now)
+
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Batch:
         known_validity, last_uid = _read_cursor(cursor, self.name)
+        since = self._since(cursor, now)
         with self._session(now) as imap:
             uidvalidity = self._examine(imap)
             if known_validity is not None and known_validity != uidvalidity:
@@ -101,7 +122,10 @@ class ImapFolderSource:
                 )
             if known_validity != uidvalidity:
                 last_uid = 0
-            uids = self._new_uids(imap, last_uid)[: self._max_per_poll]
+            fresh = self._new_uids(imap, last_uid)
+            wanted = self._dated_since(imap, fresh, since) if since and fresh else fresh
+            uids = wanted[: self._max_per_poll]
+            more = len(wanted) > len(uids)
             mentions: list[MentionIn] = []
             quarantined: list[Quarantined] = []
             for start in range(0, len(uids), self._chunk_size):
@@ -110,11 +134,12 @@ class ImapFolderSource:
                     self._convert(item, now, mentions, quarantined)
             if uids:
                 last_uid = uids[-1]
-        return Batch(
-            mentions=mentions,
-            next_cursor={"uidvalidity": uidvalidity, "last_uid": last_uid},
-            quarantined=quarantined,
-        )
+            if since and fresh and not more:
+                last_uid = fresh[-1]  # what is older than the start is skipped for good
+        next_cursor: dict[str, Any] = {"uidvalidity": uidvalidity, "last_uid": last_uid}
+        if since and more:
+            next_cursor["since"] = since.isoformat()
+        return Batch(mentions=mentions, next_cursor=next_cursor, quarantined=quarantined)
 
     # ------------------------------------------------------------------ internals
 
@@ -174,7 +199,7 @@ class ImapFolderSource:
         except imaplib.IMAP4.error as exc:
             text = str(exc)
             if imap is not None and imap.state in {"NONAUTH", "LOGOUT"}:
-                if any(code.decode() in text for code in _TRANSIENT_CODES):
+                if any(code.decode() in text for code in TRANSIENT_CODES):
                     raise TransientSourceError(
                         f"{self.name}: {where} refused login: {text}"
                     ) from exc
@@ -191,7 +216,7 @@ class ImapFolderSource:
             raise TransientSourceError(f"{self.name}: cannot talk to {where}: {exc!r}") from exc
         finally:
             if imap is not None:
-                _logout(imap)
+                logout(imap)
 
     def _login(self, imap: imaplib.IMAP4, now: datetime) -> None:
         s = self._settings
@@ -216,7 +241,7 @@ class ImapFolderSource:
                 imap.authenticate(sasl.MECHANISM, respond)
                 return
             except imaplib.IMAP4.error as exc:
-                if imap.state != "NONAUTH" or not _auth_refused(str(exc)):
+                if imap.state != "NONAUTH" or not auth_refused(str(exc)):
                     raise
                 self._tokens.rejected(now=now)
                 if attempt == 2:
@@ -238,15 +263,15 @@ class ImapFolderSource:
             try:
                 imap.starttls(ssl_context=self._tls_context())
             except imaplib.IMAP4.abort:
-                _logout(imap)
+                logout(imap)
                 raise
             except imaplib.IMAP4.error as exc:
-                _logout(imap)
+                logout(imap)
                 raise PermanentSourceError(
                     f"{self.name}: STARTTLS failed at {s.host}:{s.port}: {exc}"
                 ) from exc
             except BaseException:
-                _logout(imap)
+                logout(imap)
                 raise
         return imap
 
@@ -256,10 +281,10 @@ class ImapFolderSource:
         return ssl.create_default_context(cafile=self._settings.ca_file)
 
     def _examine(self, imap: imaplib.IMAP4) -> int:
-        typ, data = imap.select(_quote(self._folder), readonly=True)
+        typ, data = imap.select(quote(self._folder), readonly=True)
         if typ != "OK":
             detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
-            if any(code.decode() in detail for code in _TRANSIENT_CODES):
+            if any(code.decode() in detail for code in TRANSIENT_CODES):
                 raise TransientSourceError(f"{self.name}: cannot open folder now: {detail}")
             raise PermanentSourceError(
                 f"{self.name}: IMAP folder {self._folder!r} cannot be opened "
@@ -273,7 +298,7 @@ class ImapFolderSource:
 
     def _new_uids(self, imap: imaplib.IMAP4, last_uid: int) -> list[int]:
         typ, data = imap.uid("SEARCH", f"UID {last_uid + 1}:*")
-        _check(typ, data, "UID SEARCH")
+        check(typ, data, "UID SEARCH")
         found: set[int] = set()
         for line in data:
             if isinstance(line, bytes):
@@ -281,19 +306,48 @@ class ImapFolderSource:
         # "n:*" matches the highest UID even when it is below n: filter it out.
         return sorted(uid for uid in found if uid > last_uid)
 
+    def _dated_since(self, imap: imaplib.IMAP4, uids: list[int], since: datetime) -> list[int]:
+        """The UIDs whose INTERNALDATE is at or after ``since`` (SINCE is day-grained)."""
+        day = (since - timedelta(days=1)).strftime("%d-%b-%Y")
+        typ, data = imap.uid("SEARCH", f"UID {uids[0]}:* SINCE {day}")
+        check(typ, data, "UID SEARCH SINCE")
+        candidates = sorted(
+            {
+                int(t)
+                for line in data
+                if isinstance(line, bytes)
+                for t in line.split()
+                if t.isdigit()
+            }
+            & set(uids)
+        )
+        kept: list[int] = []
+        for start in range(0, len(candidates), self._chunk_size):
+            chunk = candidates[start : start + self._chunk_size]
+            typ, data = imap.uid("FETCH", uid_set(chunk), "(UID INTERNALDATE)")
+            check(typ, data, "UID FETCH INTERNALDATE")
+            for line in data:
+                head = line[0] if isinstance(line, tuple) else line
+                if not isinstance(head, bytes) or (match := UID.search(head)) is None:
+                    continue
+                when = internal_date(head)
+                if int(match.group(1)) in chunk and (when is None or when >= since):
+                    kept.append(int(match.group(1)))
+        return sorted(set(kept))
+
     def _fetch_chunk(self, imap: imaplib.IMAP4, uids: list[int]) -> list[_Fetched]:
-        typ, data = imap.uid("FETCH", _uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
-        _check(typ, data, "UID FETCH")
+        typ, data = imap.uid("FETCH", uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        check(typ, data, "UID FETCH")
         wanted = set(uids)
         out: list[_Fetched] = []
         for item in data:
             if not isinstance(item, tuple) or len(item) < 2:
                 continue
             head, body = item[0], item[1]
-            match = _UID.search(head)
+            match = UID.search(head)
             if match is None or int(match.group(1)) not in wanted:
                 continue  # an unsolicited FETCH (e.g. a flag change) or a stray message
-            out.append(_Fetched(int(match.group(1)), bytes(body), _internal_date(head)))
+            out.append(_Fetched(int(match.group(1)), bytes(body), internal_date(head)))
         out.sort(key=lambda f: f.uid)
         return out
 
@@ -314,7 +368,7 @@ def from_settings(
     ]
 
 
-# ---------------------------------------------------------------------- helpers
+__all__ = ["ImapFolderSource", "from_settings", "imap_utf7"]
 
 
 def _read_cursor(cursor: Cursor | None, name: str) -> tuple[int | None, int]:
@@ -326,70 +380,3 @@ def _read_cursor(cursor: Cursor | None, name: str) -> tuple[int | None, int]:
         return validity, last
     log.warning("%s: unusable cursor %r, rescanning the folder", name, dict(cursor))
     return None, 0
-
-
-def _auth_refused(text: str) -> bool:
-    return not any(code.decode() in text for code in _TRANSIENT_CODES)
-
-
-def _check(typ: str, data: list[Any], command: str) -> None:
-    if typ != "OK":
-        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode(errors="replace")
-        raise imaplib.IMAP4.error(f"{command} failed: {typ} {detail}")
-
-
-def _uid_set(uids: list[int]) -> str:
-    """Sorted UIDs as a compact IMAP sequence set: ``1:3,7,9:10``."""
-    ranges: list[str] = []
-    start = prev = uids[0]
-    for uid in [*uids[1:], -1]:
-        if uid == prev + 1:
-            prev = uid
-            continue
-        ranges.append(str(start) if start == prev else f"{start}:{prev}")
-        start = prev = uid
-    return ",".join(ranges)
-
-
-def _internal_date(head: bytes) -> datetime | None:
-    match = _INTERNALDATE.search(head)
-    if match is None:
-        return None
-    try:
-        value = datetime.strptime(match.group(1).decode().strip(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
-    return value.astimezone(UTC)
-
-
-def _quote(folder: str) -> str:
-    """A mailbox name as an IMAP quoted string, in modified UTF-7 (RFC 3501 5.1.3)."""
-    escaped = imap_utf7(folder).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def imap_utf7(name: str) -> str:
-    """Encode a mailbox name: printable ASCII as is, ``&`` as ``&-``, the rest base64."""
-    out: list[str] = []
-    pending: list[str] = []
-    for ch in [*name, ""]:
-        if ch and not 0x20 <= ord(ch) <= 0x7E:
-            pending.append(ch)
-            continue
-        if pending:
-            b64 = base64.b64encode("".join(pending).encode("utf-16-be")).rstrip(b"=")
-            out.append("&" + b64.decode().replace("/", ",") + "-")
-            pending.clear()
-        out.append("&-" if ch == "&" else ch)
-    return "".join(out)
-
-
-def _logout(imap: imaplib.IMAP4) -> None:
-    try:
-        imap.logout()
-    except Exception:
-        log.debug("IMAP logout failed", exc_info=True)
-        try:
-            imap.shutdown()
-        except OSError:
-            log.debug("IMAP shutdown failed", exc_info=True)

@@ -9,10 +9,10 @@ dms        ``GET /2/dm_events``
 account    ``GET /2/users/me`` (who a fresh grant belongs to)
 """
 
+from monitor.sources.first_poll import FirstPollRule
 from monitor.sources.twitter.dms import XDirectMessagesSource
 from monitor.sources.twitter.mentions import XMentionsSource
 from monitor.sources.twitter.parsing import mentions_from_page
-from monitor.sources.twitter.source import FirstPollRule
 from responders.x_client import (  # re-exported: the sources' public transport names
     DEFAULT_API_BASE_URL,
     TWEEPY_HOSTS,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 import requests
 
 from monitor.sources.base import AccessTokens
+from monitor.sources.first_poll import FirstPollRule
 from monitor.sources.twitter.costs import NoMeter, UsageMeter, response_reads
 from monitor.sources.twitter.parsing import Collector, Page
 from monitor.sources.twitter.transport import XTransport
@@ -17,22 +17,6 @@ from responders.x_client import DEFAULT_API_BASE_URL, OAuth1Keys
 
 if TYPE_CHECKING:
     from monitor.config import TwitterSourceSettings
-
-
-@dataclass(frozen=True)
-class FirstPollRule:
-    """``now`` (with ``backlog_hours``), ``all``, or a UTC date."""
-
-    start: str = "all"
-    backlog_hours: int = 24
-
-    def since(self, now: datetime) -> datetime | None:
-        """The oldest creation time the first poll takes; None = everything."""
-        if self.start == "all":
-            return None
-        if self.start == "now":
-            return now - timedelta(hours=self.backlog_hours)
-        return datetime.combine(date.fromisoformat(self.start), time(), tzinfo=UTC)
 
 
 class XSource:

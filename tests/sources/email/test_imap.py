@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -229,3 +229,44 @@ def test_non_ascii_folder_and_internaldate_fallback(imap_account: ImapAccount) -
     assert m.created_at == when  # no Date header: the server's INTERNALDATE
     assert m.extra["folder"] == folder
     assert imap_utf7(folder) == "R&AOk-clamations &- Co"
+
+
+def test_first_poll_now_takes_the_last_day_and_never_the_older_mail(
+    imap_account: ImapAccount,
+) -> None:
+    old = imap_account.deliver(simple(1), when=NOW - timedelta(days=3))
+    recent = imap_account.deliver(simple(2), when=NOW - timedelta(hours=2))
+    older_but_later = imap_account.deliver(simple(3), when=NOW - timedelta(days=40))
+    src = ImapFolderSource(imap_account.settings(), "INBOX", imap_account.password)
+    first = src.fetch(None, now=NOW)
+    assert [m.extra["uid"] for m in first.mentions] == [str(recent)]
+    assert first.next_cursor["last_uid"] == older_but_later  # the old ones stay unread
+    assert "since" not in first.next_cursor
+    assert src.fetch(first.next_cursor, now=NOW).mentions == []
+    assert old < recent < older_but_later
+
+
+def test_first_poll_from_a_date_or_everything(imap_account: ImapAccount) -> None:
+    imap_account.deliver(simple(1), when=datetime(2024, 5, 20, 9, 0, tzinfo=UTC))
+    imap_account.deliver(simple(2), when=datetime(2024, 6, 2, 9, 0, tzinfo=UTC))
+    dated = imap_account.settings(first_poll={"start": "2024-06-01"})
+    got = ImapFolderSource(dated, "INBOX", imap_account.password).fetch(None, now=NOW)
+    assert [m.external_id for m in got.mentions] == ["simple-2@example.com"]
+    everything = imap_account.settings(first_poll={"start": "all"})
+    got = ImapFolderSource(everything, "INBOX", imap_account.password).fetch(None, now=NOW)
+    assert len(got.mentions) == 2
+
+
+def test_a_long_first_poll_keeps_its_start_until_it_has_caught_up(
+    imap_account: ImapAccount,
+) -> None:
+    imap_account.deliver(simple(1), when=NOW - timedelta(days=9))
+    for n in range(2, 5):
+        imap_account.deliver(simple(n), when=NOW - timedelta(hours=n))
+    imap_account.deliver(simple(5), when=NOW - timedelta(days=9))
+    src = ImapFolderSource(imap_account.settings(), "INBOX", imap_account.password, max_per_poll=2)
+    first = src.fetch(None, now=NOW)
+    assert len(first.mentions) == 2 and "since" in first.next_cursor
+    second = src.fetch(first.next_cursor, now=NOW + timedelta(minutes=1))
+    assert [m.external_id for m in second.mentions] == ["simple-4@example.com"]
+    assert "since" not in second.next_cursor  # caught up: the old 5th is skipped for good
