@@ -196,7 +196,8 @@
     if (result.x_limit) {
       xCount.hidden = false;
       xCount.textContent = result.x_length + "/" + result.x_limit;
-      xCount.className = "x-count" + (result.too_long ? " over" : "");
+      xCount.className = "x-count" + (result.too_long ? " over" : "") +
+        (result.has_url ? " costly" : "");
     } else {
       xCount.hidden = true;
     }

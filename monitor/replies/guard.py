@@ -15,7 +15,8 @@ Each kind of evidence is one small rule in :data:`RULES` (a function over the
 At or above ``replies.block_threshold`` the reply is blocked (a lead may override with a
 written reason). On X the text is also counted the way X counts it
 (:mod:`monitor.replies.x_count`) and a reply over the limit cannot be sent at all; long
-or private matters are offered a move to DM. Pure: no database.
+or private matters are offered a move to DM; a link is flagged because X bills a post
+containing a URL at a much higher price. Pure: no database.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from dataclasses import dataclass, field
 
 from monitor.config import ReplySettings
 from monitor.replies.index import ReplyIndex, sentences, words
-from monitor.replies.x_count import x_length, x_overflow_at
+from monitor.replies.x_count import X_URL, x_length, x_overflow_at
 
 Highlight = tuple[int, int, str, str]  # start, end, kind, message
+URL_COST_NOTE = (
+    "a link makes this post cost more: X bills a post with a URL at its higher price "
+    "(sources.twitter.costs.prices.post_create_url)"
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class PersonalCheck:
     too_long: bool = False  # over X's limit: cannot be sent on X (never overridable)
     suggest_dm: bool = False
     notes: list[str] = field(default_factory=list)
+    has_url: bool = False  # on X: a post with a link is billed at the higher price
 
     @property
     def personal(self) -> int:
@@ -241,6 +247,7 @@ class XFit:
     suggest_dm: bool
     highlights: list[Highlight]
     notes: list[str]
+    has_url: bool = False
 
 
 def fit_on_x(text: str, x_limit: int) -> XFit:
@@ -255,7 +262,12 @@ def fit_on_x(text: str, x_limit: int) -> XFit:
     private = bool(_PRIVATE.search(text))
     if private:
         notes.append("private details (address, phone, account) belong in a DM")
-    return XFit(length, too_long, too_long or private, highlights, notes)
+    links = list(X_URL.finditer(text))
+    for link in links:
+        highlights.append((link.start(), link.end(), "costly_url", URL_COST_NOTE))
+    if links:
+        notes.append(URL_COST_NOTE + ": leave the link out unless the customer needs it")
+    return XFit(length, too_long, too_long or private, highlights, notes, bool(links))
 
 
 def check_personal(
@@ -287,4 +299,5 @@ def check_personal(
         too_long=on_x.too_long if on_x else False,
         suggest_dm=on_x.suggest_dm if on_x else False,
         notes=on_x.notes if on_x else [],
+        has_url=on_x.has_url if on_x else False,
     )

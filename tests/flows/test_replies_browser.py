@@ -68,3 +68,27 @@ def test_write_flag_send_delivered(
     [posted] = x_api.posted_tweets
     assert posted["text"].startswith("Dan, you're right") and PASTED in posted["text"]
     assert posted["request"]["reply"]["in_reply_to_tweet_id"] == tweet
+
+
+def test_the_composer_warns_when_an_x_reply_contains_a_link(
+    live_server: LiveServer, new_context: Callable[[], Any], x_api: XApiState
+) -> None:
+    sessions = make_sessionmaker(live_server.web.engine)
+    dan = x_api.add_user("devdan", name="Dan Devlin")
+    tweet = x_api.mention(dan, "@brand where is order 4411")
+    with sessions.begin() as s:
+        seeded = seed(s, x_user_id=dan, tweet_id=tweet)
+    page = new_context().new_page()
+    page.goto(live_server.url + f"/cases/{seeded.case_id}")
+    page.wait_for_url("**/login?next=*")
+    page.fill("input[name=username]", "priya")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#reply-composer textarea#reply-body")
+    page.locator("#reply-body").press_sequentially(
+        "Dan, order 4411 ships today: track it at https://shop.example/t/4411", delay=2
+    )
+    link = page.locator("#reply-preview mark[data-kind=costly_url]")
+    expect(link).to_have_text("https://shop.example/t/4411", timeout=WAIT_MS)
+    expect(page.locator("#reply-notes")).to_contain_text("a link makes this post cost more")
+    expect(page.locator("#reply-x-count")).to_have_class("x-count costly")

@@ -132,3 +132,17 @@ def test_x_limit_and_move_to_dm() -> None:
     assert x_overflow_at("short", 280) is None
     private = check("Dan, order 4411: call me on +44 20 7946 0958 and I'll fix it today", ctx=ctx)
     assert private.suggest_dm and not private.too_long
+
+
+def test_a_link_in_an_x_reply_is_flagged_because_x_bills_it_higher() -> None:
+    ctx = CaseContext(channel="x", names=("Dan",), customer_texts=("order 4411 lost",))
+    text = "Dan, order 4411 is on its way today: track it at https://shop.example/t/4411"
+    result = check(text, ctx=ctx)
+    assert result.has_url
+    [link] = [h for h in result.highlights if h[2] == "costly_url"]
+    assert text[link[0] : link[1]] == "https://shop.example/t/4411"
+    assert any("cost more" in n for n in result.notes)
+    plain = check("Dan, order 4411 is on its way today, I'll DM you the tracking", ctx=ctx)
+    assert not plain.has_url and not any("cost more" in n for n in plain.notes)
+    email = check(text, ctx=CaseContext(channel="email", names=("Dan",)))
+    assert not email.has_url  # only X prices links

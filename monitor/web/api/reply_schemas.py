@@ -112,6 +112,7 @@ class CheckOut(BaseModel):
     too_long: bool
     suggest_dm: bool
     notes: list[str]
+    has_url: bool = Field(default=False, description="on X: a link makes the post cost more")
 
     @classmethod
     def of(cls, c: PersonalCheck, threshold: int) -> CheckOut:
@@ -129,6 +130,7 @@ class CheckOut(BaseModel):
             too_long=c.too_long,
             suggest_dm=c.suggest_dm,
             notes=c.notes,
+            has_url=c.has_url,
         )
 
 
