@@ -178,6 +178,7 @@ def run_demo(
     from monitor.scheduler import Scheduler, Services
     from monitor.storage import migrate
     from monitor.storage.wal_checkpoint import WalCheckpointer
+    from monitor.usage.meter import StoredMeter
     from monitor.web.app import create_app
     from monitor.wiring.demo import demo_jobs, poll_job
     from monitor.wiring.sources import build_scorer
@@ -200,16 +201,18 @@ def run_demo(
         seed(session, run=run, now=now, scorer=scorer, staff=staff)
     source = DemoSource(run=run, started_at=now, replies=reactions.reader(sessions, now))
     outbox = Outbox(db_path.with_suffix(".outbox.jsonl"), echo=out)
+    meter = StoredMeter(sessions)  # what the same traffic would cost on X (/healthz)
     jobs = demo_jobs(
         loaded,
         engine,
-        replies=DemoReplies(outbox),
+        replies=DemoReplies(outbox, meter=meter),
         slack=DemoSlack(outbox),
         scorer=scorer,
         holder=f"demo-{run}",
     )
     background = Services(
-        WalCheckpointer(engine), Scheduler([poll_job(engine, source, scorer), *jobs])
+        WalCheckpointer(engine),
+        Scheduler([poll_job(engine, source, scorer, meter=meter), *jobs]),
     )
     app = create_app(
         loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)

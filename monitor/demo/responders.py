@@ -28,6 +28,8 @@ from typing import Any
 
 from monitor.alerts.delivery import AlertOut
 from monitor.db import utcnow
+from monitor.demo.costs import record_reply
+from monitor.sources.twitter.costs import UsageMeter
 from responders.base import Delivery, Outbound
 from responders.slack import InviteResult
 
@@ -74,6 +76,7 @@ class DemoReplies:
     outbox: Outbox
     domain: str = "demo.acme.example"
     clock: Callable[[], datetime] = utcnow
+    meter: UsageMeter | None = None  # counts what X would bill for the replies
 
     def _external_id(self, outbound: Outbound) -> str:
         if outbound.channel == "email":
@@ -97,6 +100,8 @@ class DemoReplies:
             body=outbound.body,
             at=now,
         )
+        if self.meter is not None:
+            record_reply(self.meter, outbound, external_id, now)
         return Delivery(external_id=external_id, delivered_at=now, detail={"simulated": "yes"})
 
     def find_sent(self, outbound: Outbound) -> Delivery | None:

@@ -26,6 +26,7 @@ from monitor.alerts.delivery import AlertSender, RetryPolicy
 from monitor.clocks import advancing
 from monitor.config import AlertsSettings, LoadedConfig
 from monitor.db import make_sessionmaker
+from monitor.demo.costs import MeteredStream
 from monitor.demo.responders import DemoReplies, DemoSlack
 from monitor.demo.world import OUR_ADDRESS, DemoSource
 from monitor.ingest.polling import poll_source
@@ -38,6 +39,8 @@ from monitor.promises.perform import PerformPolicy
 from monitor.promises.service import Timing
 from monitor.replies.scheduled import deliver_due, reconcile
 from monitor.scheduler import JobSpec
+from monitor.sources.base import Source
+from monitor.sources.twitter.costs import UsageMeter
 from monitor.wiring.jobs import rescore_jobs
 
 ALERT_CHANNEL = "#support-alerts"
@@ -120,15 +123,22 @@ def demo_jobs(
 
 
 def poll_job(
-    engine: Engine, source: DemoSource, scorer: Scorer, *, seconds: float = 2.0
+    engine: Engine,
+    source: DemoSource,
+    scorer: Scorer,
+    *,
+    seconds: float = 2.0,
+    meter: UsageMeter | None = None,
 ) -> JobSpec:
+    """The real poller over the stream; ``meter`` counts what X would bill for it."""
     sessions = make_sessionmaker(engine)
     options = IngestOptions(own_addresses=(OUR_ADDRESS,))
+    polled: Source = MeteredStream(source, meter) if meter is not None else source
 
     def run(now: datetime) -> Any:
         return poll_source(
             sessions,
-            source,
+            polled,
             now=now,
             holder=f"demo-{source.run}",
             scorer=scorer,
