@@ -20,6 +20,7 @@ from monitor.storage.secret_box import SecretBox
 from tests.cli_helpers import REPO, one_line_error, run_cli
 from tests.connections.support import SECRET
 from tests.fakes.oauth_server import OAuthState
+from tests.fakes.x_api import XApiState
 
 
 def free_port() -> int:
@@ -168,3 +169,48 @@ def test_connect_without_the_session_secret_is_one_line(
         env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
     )
     assert "COMPLAINT_MONITOR_SECRET is not set" in one_line_error(proc)
+
+
+@pytest.mark.db
+def test_connect_x_names_the_account_from_users_me(
+    tmp_path: Path, db_url: str, committed_engine: Engine, x_api: XApiState
+) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    config = {
+        "sources": {
+            "twitter": {
+                "api_base_url": x_api.base_url,
+                "auth": "oauth2",
+                "oauth2": {
+                    "provider": "x",
+                    "client_id": x_api.oauth_client_id,
+                    "redirect_uri": redirect,
+                    "authorization_url": f"{x_api.base_url}/i/oauth2/authorize",
+                    "token_url": f"{x_api.base_url}/2/oauth2/token",
+                },
+            }
+        }
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    full = {k: v for k, v in os.environ.items() if k != "COMPLAINT_MONITOR_CONFIG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(path), "connect", "x"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**full, **env(db_url)},
+        cwd=REPO,
+    )
+    read_until(proc, "Open this URL")
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert "code_challenge_method=S256" in url and "offline.access" in url
+    read_until(proc, "Waiting for the provider")
+    assert requests.get(url, timeout=10).status_code == 200
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "x connected as @brand" in out
+    with Session(committed_engine) as s:
+        grant = s.get(OAuthGrant, "x")
+        assert grant is not None and grant.account_id == x_api.brand_id
