@@ -37,6 +37,7 @@ sources:
     bearer_token_env: CM_TEST_X_BEARER
     api_base_url: {x_api.base_url}
     timeout_seconds: 5
+    first_poll: {{start: all}}  # the fake X's posts are dated 2024
   email:
     enabled: true
     host: {imap_account.server.host}
