@@ -7,12 +7,12 @@ ends as one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor import cli_staff
 from monitor.config import ConfigError, LoadedConfig, load_config
 
 if TYPE_CHECKING:
@@ -62,53 +62,6 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     current, head = migrate.current_revision(engine), migrate.head_revision()
     print(f"current: {current or '(empty)'}  head: {head}")
     return 0 if current == head else 1
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin or not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        return line.rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise CommandError("passwords do not match")
-    return first
-
-
-def cmd_staff_add(args: argparse.Namespace) -> int:
-    from monitor.db import make_sessionmaker, utcnow
-    from monitor.staff import accounts
-
-    engine = _engine(_config(args, require_file=False))
-    password = _read_password(args)
-    with make_sessionmaker(engine).begin() as session:
-        try:
-            staff = accounts.create_staff(
-                session,
-                name=args.name,
-                password=password,
-                role=args.role,
-                now=utcnow(),
-                display_name=args.display_name or "",
-                email=args.email,
-                timezone=args.timezone,
-            )
-        except accounts.AccountError as exc:
-            raise CommandError(str(exc)) from None
-        print(f"staff {staff.name!r} added with role {staff.role} (id {staff.id})")
-    return 0
-
-
-def cmd_staff_list(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from monitor.db import make_sessionmaker
-    from monitor.models import Staff
-
-    engine = _engine(_config(args, require_file=False))
-    with make_sessionmaker(engine)() as session:
-        for s in session.scalars(select(Staff).order_by(Staff.name)):
-            print(f"{s.id}\t{s.name}\t{s.role}\t{'active' if s.active else 'disabled'}")
-    return 0
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
@@ -306,17 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_db_current
     )
 
-    staff = add("staff", lambda a: _usage(staff), "manage staff accounts: add, list")
-    staff_sub = staff.add_subparsers(dest="staff_command", metavar="<staff command>")
-    p = staff_sub.add_parser("add", help="add a staff member (password prompted or on stdin)")
-    p.add_argument("name")
-    p.add_argument("--role", choices=["agent", "lead", "admin"], default="agent")
-    p.add_argument("--display-name")
-    p.add_argument("--email")
-    p.add_argument("--timezone", default="UTC")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p.set_defaults(handler=cmd_staff_add)
-    staff_sub.add_parser("list", help="list staff").set_defaults(handler=cmd_staff_list)
+    staff = add(
+        "staff",
+        lambda a: _usage(staff),
+        "manage staff accounts: add, list, passwd, deactivate, activate, unlock, sessions",
+    )
+    cli_staff.add_parsers(staff.add_subparsers(dest="staff_command", metavar="<staff command>"))
 
     token = add("token", lambda a: _usage(token), "manage API tokens: create, list, revoke")
     token_sub = token.add_subparsers(dest="token_command", metavar="<token command>")
@@ -360,6 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"complaint-monitor: {exc}", file=sys.stderr)
         return exc.code
+    except cli_staff.StaffCommandError as exc:
+        print(f"complaint-monitor: {exc}", file=sys.stderr)
+        return 1
     except NotYetAvailable as exc:
         print(f"complaint-monitor: {exc}: not available yet in this version", file=sys.stderr)
         return EXIT_NOT_YET

@@ -13,11 +13,11 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
-from monitor.config import ConfigError, LoadedConfig
+from monitor.config import ConfigError, LoadedConfig, ServerSettings
 from monitor.db import check_connection, make_engine
 from monitor.priority.service import Scorer
 
@@ -39,6 +39,16 @@ def _session_secret(loaded: LoadedConfig) -> str:
     if len(secret) < 32:
         raise ConfigError(f"server.session_secret_env: {env_name} must be at least 32 characters")
     return secret
+
+
+def proxy_options(server: ServerSettings) -> dict[str, Any]:
+    """uvicorn's proxy settings: forwarded headers are believed only from the proxies in
+    ``server.trusted_proxies``. uvicorn's own default believes X-Forwarded-For from
+    127.0.0.1 (and $FORWARDED_ALLOW_IPS), so a local client could name any address it
+    liked and step around the per-address sign-in limit."""
+    if not server.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(server.trusted_proxies)}
 
 
 def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
@@ -70,6 +80,7 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
         host=host or loaded.settings.server.host,
         port=port if port is not None else loaded.settings.server.port,
         log_level="info",
+        **proxy_options(loaded.settings.server),
     )
     return 0
 
@@ -222,7 +233,13 @@ def run_demo(
         shown = "localhost"
     for line in welcome(f"http://{shown}:{actual_port}/", password, db_path, outbox.path):
         out(line)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, ws="none")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        ws="none",
+        **proxy_options(loaded.settings.server),
+    )
     uvicorn.Server(config).run(sockets=[sock])
     engine.dispose()
     return 0

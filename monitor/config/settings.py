@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 
 from monitor.config.alerts import AlertsSettings, WebhooksSettings
 from monitor.config.base import Section
@@ -23,6 +25,26 @@ class ServerSettings(Section):
     session_secret_env: str = "COMPLAINT_MONITOR_SECRET"
     secure_cookies: bool = True
     run_scheduler: bool = True
+    # A console sign-in ends after this long without a request, and in any case this
+    # long after it began (a working day: agents sign in once each morning).
+    session_idle_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=30 * 24)
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For /
+    # X-Forwarded-Proto headers are believed. Empty: nobody's (the peer address is
+    # the client's, and the sign-in limit counts per peer).
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from None
+        return tuple(item.strip() for item in value)
 
 
 class Settings(Section):

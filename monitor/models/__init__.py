@@ -19,7 +19,7 @@ from monitor.models.enums import (
 )
 from monitor.models.promises import Promise
 from monitor.models.replies import Reply
-from monitor.models.staff import ApiToken, SignInFailure, Staff
+from monitor.models.staff import ApiToken, SignInFailure, Staff, StaffSession
 
 __all__ = [
     "Alert",
@@ -43,6 +43,7 @@ __all__ = [
     "SignInFailure",
     "SourceCursor",
     "Staff",
+    "StaffSession",
     "Stage",
     "WebhookDelivery",
     "WebhookSubscription",

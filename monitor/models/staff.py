@@ -49,4 +49,27 @@ class SignInFailure(Base):
     id: Mapped[int] = id_column()
     key: Mapped[str] = mapped_column(String(400))
     at: Mapped[datetime] = mapped_column(index=True)
+    # On an address's row, the account the failure was on: the owner's right password
+    # clears their own typos from a shared address's count, not other accounts'.
+    account: Mapped[str | None] = mapped_column(String(400))
     __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+
+
+class StaffSession(Base):
+    """A console sign-in. The cookie carries a random token; only its SHA-256 is stored,
+    so the table cannot be replayed. A row lives until ``expires_at`` (absolute) or
+    ``idle`` after ``last_seen_at``, or until revoked (sign-out, password change,
+    deactivation, an admin): :mod:`monitor.staff.sessions`."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = id_column()
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")

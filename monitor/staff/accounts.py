@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.models import ApiToken, Role, Staff
+from monitor.staff import sessions
 
 TOKEN_PREFIX = "cm_"  # noqa: S105 (a public prefix, not a secret)
 SCOPES: dict[str, str] = {
@@ -95,6 +96,30 @@ def authenticate(session: Session, *, name: str, password: str) -> Staff | None:
         _hasher().hash(password)  # spend the same time whether or not the name exists
         return None
     return staff if verify_password(staff.password_hash, password) else None
+
+
+def by_name(session: Session, name: str) -> Staff:
+    staff = session.scalar(select(Staff).where(Staff.name == name.strip()))
+    if staff is None:
+        raise AccountError(f"no staff member named {name.strip()!r}")
+    return staff
+
+
+def change_password(session: Session, staff: Staff, *, password: str, now: datetime) -> int:
+    """Set a new password and end every console session of the account (whoever knew
+    the old password may hold one); returns how many sessions were ended."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    staff.password_hash = hash_password(password)
+    return sessions.revoke_all(session, staff.id, now=now, reason="password changed")
+
+
+def set_active(session: Session, staff: Staff, *, active: bool, now: datetime) -> int:
+    """Deactivate (ending every console session) or reactivate an account."""
+    staff.active = active
+    if active:
+        return 0
+    return sessions.revoke_all(session, staff.id, now=now, reason="deactivated")
 
 
 def active_staff(session: Session, *, limit: int = 500) -> list[Staff]:

@@ -32,6 +32,7 @@ from monitor.web import auth, filters
 from monitor.web.api import cases as api
 from monitor.web.api import promises as promises_api
 from monitor.web.api.replies import install as install_replies
+from monitor.web.api.staff import router as staff_api
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
 from monitor.web.console import promise_forms
@@ -153,7 +154,7 @@ def create_app(
         SessionMiddleware,
         secret_key=secret,
         session_cookie=auth.SESSION_COOKIE,
-        max_age=auth.SESSION_MAX_AGE,
+        max_age=server.session_max_hours * 3600,
         same_site="lax",
         https_only=server.secure_cookies,
     )
@@ -163,6 +164,7 @@ def create_app(
     app.include_router(api.router())
     install_replies(app, loaded)
     app.include_router(promises_api.router())
+    app.include_router(staff_api)
     app.include_router(console.router())
     app.include_router(promise_forms.router())
     app.include_router(console_connections.router())

@@ -1,19 +1,20 @@
 """Staff sign-in for the console: signed session cookies, CSRF tokens, roles, rate limits.
 
 - The session cookie (Starlette's SessionMiddleware, signed with the configured secret)
-  holds only the staff id and a CSRF token; the staff row is re-read on every request,
-  so a deactivated account is out at once.
+  holds only a session token and a CSRF token; the session's row and the staff row are
+  re-read on every request (:mod:`monitor.web.sessions`), so sign-out, a revoked
+  session and a deactivated account are out at once.
 - Every form carries the session's CSRF token, compared in constant time.
-- Failed sign-ins are counted per account and per client address in a sliding window,
-  in the database (:mod:`monitor.staff.sign_in_limits`), so all processes count together.
+- Failed sign-ins make further attempts wait, longer with each failure, per account and
+  per client address, in the database (:mod:`monitor.staff.sign_in_limits`), so all
+  processes count together.
 """
 
 from __future__ import annotations
 
 import hmac
-import math
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
@@ -21,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from monitor.models import Role, Staff
 from monitor.staff import accounts, sign_in_limits
+from monitor.web import sessions
 from monitor.web.deps import DbTx
 
 SESSION_COOKIE = "cm_session"
-SESSION_MAX_AGE = 12 * 3600
 ROLE_RANK = {Role.AGENT: 0, Role.LEAD: 1, Role.ADMIN: 2}
 
 
@@ -40,8 +41,7 @@ def limiter(request: Request) -> sign_in_limits.SignInLimits:
     return found
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+client_address = sessions.client_address
 
 
 def csrf_token(request: Request) -> str:
@@ -68,14 +68,13 @@ async def verify_csrf(request: Request, csrf_token: Annotated[str, Form()] = "")
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong; reload the page")
 
 
-def sign_in(request: Request, staff: Staff) -> None:
-    request.session.clear()  # a fresh session (and CSRF token) at every sign-in
-    request.session["staff_id"] = staff.id
+def sign_in(request: Request, session: Session, staff: Staff, *, now: datetime) -> None:
+    sessions.begin(request, session, staff, now=now)  # a new token at every sign-in
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
-    request.session.clear()
+    sessions.end(request)
 
 
 def try_sign_in(
@@ -86,26 +85,25 @@ def try_sign_in(
     account, address = name.strip().lower(), client_address(request)
     wait = sign_in_limits.retry_after(session, limits, account=account, address=address, now=now)
     if wait is not None:
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        return None, f"Too many failed sign-ins. Try again in {minutes} minute(s)."
+        return None, f"Too many failed sign-ins. Try again in {too_soon(wait)}."
     staff = accounts.authenticate(session, name=name.strip(), password=password)
     if staff is None:
-        sign_in_limits.record_failure(session, limits, account=account, address=address, now=now)
-        return None, "Wrong name or password."
-    sign_in_limits.clear_account(session, account=account)
-    sign_in(request, staff)
+        wait = sign_in_limits.record_failure(
+            session, limits, account=account, address=address, now=now
+        )
+        later = f" Wait {too_soon(wait)} before the next try." if wait else ""
+        return None, "Wrong name or password." + later
+    sign_in_limits.clear_on_success(session, account=account, address=address)
+    sign_in(request, session, staff, now=now)
     return staff, None
 
 
+def too_soon(wait: timedelta) -> str:
+    return sign_in_limits.describe_wait(wait)
+
+
 def current_staff_or_none(request: Request, session: DbTx) -> Staff | None:
-    staff_id = request.session.get("staff_id")
-    if not isinstance(staff_id, int):
-        return None
-    staff = session.get(Staff, staff_id)
-    if staff is None or not staff.active:
-        request.session.clear()
-        return None
-    return staff
+    return sessions.staff_of(request, session)
 
 
 def current_staff(
