@@ -81,7 +81,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
     p = tmp_path / "c.yaml"
     p.write_text("server:\n  trusted_proxies: [10.0.0.0/24, proxy.internal]\n")
-    with pytest.raises(ConfigError, match="trusted_proxies.*proxy.internal"):
+    with pytest.raises(ConfigError, match=r"trusted_proxies.*proxy\.internal"):
         load_config(p, environ={})
     p.write_text("server:\n  trusted_proxies: [10.0.0.5, '2001:db8::/32']\n")
     assert load_config(p, environ={}).settings.server.trusted_proxies == (
