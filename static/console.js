@@ -93,6 +93,35 @@
     casePage.insertBefore(p, casePage.firstChild);
   }
 
+  // "Show all" on a long body: fetch the whole text (an escaped HTML fragment from the
+  // server) and put it in place of the cut one, in a box that scrolls.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest ? ev.target.closest("button.show-all") : null;
+    if (!button) return;
+    var holder = button.closest(".long-text");
+    button.disabled = true;
+    button.textContent = "Loading…";
+    fetch(button.getAttribute("data-more-url"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        if (r.redirected || !r.ok) throw new Error("could not load the text: " + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString("<div>" + html + "</div>", "text/html");
+        var full = document.createElement("span");
+        full.className = "long-text expanded";
+        Array.prototype.slice.call(doc.body.firstChild.childNodes).forEach(function (n) {
+          full.appendChild(document.importNode(n, true));
+        });
+        holder.replaceWith(full);
+      })
+      .catch(function (e) {
+        console.warn(e);
+        button.disabled = false;
+        button.textContent = "Show all (failed: try again)";
+      });
+  });
+
   if ((table || casePage) && window.EventSource) {
     var status = document.getElementById("live-status");
     var source = new EventSource("/live/events");

@@ -86,7 +86,8 @@ def _event_entry(e: Event) -> Entry | None:
     if e.kind in QUIET_EVENTS:
         return None
     if e.kind == EventKind.NOTE_ADDED:
-        return Entry(e.created_at, "note", e.actor, str(p.get("text", "")), case_id=e.case_id)
+        text = str(p.get("text", ""))
+        return Entry(e.created_at, "note", e.actor, text, case_id=e.case_id, meta={"id": e.id})
     if e.kind == EventKind.STAGE_CHANGED:
         text = f"stage: {p.get('stage', '?')}"
         return Entry(e.created_at, "stage", e.actor, text, case_id=e.case_id, meta=dict(p))
@@ -195,3 +196,22 @@ def _holder(session: Session, case: Case, *, now: datetime) -> Staff | None:
     if case.claimed_by_id and claim_active(case, now):
         return session.get(Staff, case.claimed_by_id)
     return None
+
+
+def entry_text(session: Session, case_id: int, *, kind: str, entry_id: int) -> str | None:
+    """The whole text of one timeline entry of a case page (a mention of the case's
+    customer, a reply on the case, a note on it), or None when the page has no such
+    entry; raises queue.CaseNotFound for an unknown case."""
+    case = get_case(session, case_id)
+    if kind == "mentions":
+        m = session.get(Mention, entry_id)
+        ok = m is not None and (m.case_id == case.id or m.customer_id == case.customer_id)
+        return m.text if m is not None and ok else None
+    if kind == "replies":
+        r = session.get(Reply, entry_id)
+        return r.body if r is not None and r.case_id == case.id else None
+    if kind == "notes":
+        e = session.get(Event, entry_id)
+        if e is None or e.case_id != case.id or e.kind != EventKind.NOTE_ADDED:
+            return None
+        return str((e.payload or {}).get("text", ""))

@@ -36,6 +36,7 @@ from monitor.web.api.staff import router as staff_api
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
 from monitor.web.console import promise_forms
+from monitor.web.console.texts import router as console_texts
 from monitor.web.deps import DbSession
 from monitor.web.sse import Broadcaster
 
@@ -168,6 +169,7 @@ def create_app(
     app.include_router(console.router())
     app.include_router(promise_forms.router())
     app.include_router(console_connections.router())
+    app.include_router(console_texts)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

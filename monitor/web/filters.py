@@ -6,6 +6,8 @@ from datetime import datetime
 
 from jinja2 import Environment
 
+from monitor.web import text
+
 CHANNEL_LABELS = {"x": "X", "x_dm": "X DM", "email": "Email"}
 
 
@@ -39,6 +41,7 @@ def channel_label(value: str | None) -> str:
 
 def install(env: Environment) -> None:
     env.autoescape = True  # every template, whatever its file name
+    text.install(env)  # user_text, user_plain, long_text: for every customer-supplied text
     env.filters.update(
         {"iso": iso, "when": when, "channel": channel_label, "waited": waited, "duration": duration}
     )
