@@ -215,3 +215,4 @@ def entry_text(session: Session, case_id: int, *, kind: str, entry_id: int) -> s
         if e is None or e.case_id != case.id or e.kind != EventKind.NOTE_ADDED:
             return None
         return str((e.payload or {}).get("text", ""))
+    return None
