@@ -328,7 +328,7 @@ def test_a_failed_reply_shows_in_the_queue_and_case_and_alerts_the_sender(
     assert "reply-failed-badge" in row and "550 mailbox unavailable" in row
     case = app_client.get(f"/cases/{seeded.case_id}").text
     assert 'id="reply-failed"' in case and "550 mailbox unavailable" in case
-    assert "reply.failed via console to priya" in case
+    assert 'reply.failed via console to <bdi class="ut">priya</bdi>' in case  # isolated
     api = web_app.add_token(["queue:read"], staff="priya")
     items = app_client.get("/api/v1/queue", headers={"Authorization": f"Bearer {api}"}).json()[
         "items"
