@@ -114,6 +114,7 @@
           full.appendChild(document.importNode(n, true));
         });
         holder.replaceWith(full);
+        full.scrollIntoView({ block: "nearest" });
       })
       .catch(function (e) {
         console.warn(e);

@@ -6,9 +6,10 @@ long bodies cut.
   (bidirectional overrides and isolates, zero-width characters, C0/C1 controls, tag
   characters) with a visible marker ``⟨U+202E⟩``: after U+202E, "gnp.exe" would
   display as "exe.png". Newlines, tabs and carriage returns stay; ZWJ and ZWNJ stay
-  (emoji sequences and several scripts need them). Runs of more than ``RUN`` visible
-  characters without a space get ``<wbr>`` break points, so wrapping a 1 MB "word" is
-  as cheap as wrapping prose.
+  (emoji sequences and several scripts need them). A run of more than ``RUN`` visible
+  characters without a space is marked to break anywhere (``span.run``), so a 1 MB
+  "word" wraps at the box's edge without ``overflow-wrap: anywhere`` over the whole
+  text.
 - ``user_plain``: the same markers as plain text, for attributes and ``<title>``.
 - ``long_text``: a body over ``MAX_CHARS`` characters or ``MAX_LINES`` lines shows its
   start and a "Show all" button that fetches the rest (static/console.js).
@@ -24,7 +25,7 @@ from markupsafe import Markup, escape
 
 MAX_CHARS = 4000
 MAX_LINES = 40
-RUN = 40  # a break opportunity at least every RUN characters of an unbroken run
+RUN = 64  # an unbroken run longer than this may break anywhere
 KEEP = frozenset("\n\t\r\u200c\u200d")
 # Every Cc and Cf character (and the line/paragraph separators), as of Unicode 15;
 # tests/web/test_text.py checks this against the running Python's Unicode database.
@@ -48,13 +49,13 @@ def marker(char: str) -> str:
 
 
 def _breakable(text: str) -> str:
-    """Escaped text with <wbr> inside every unbroken run longer than RUN."""
+    """Escaped text; each run longer than RUN without a space sits in a ``span.run`` that
+    may break between any two characters (CSS ``word-break: break-all``)."""
     out: list[str] = []
     pos = 0
     for m in LONG_RUN.finditer(text):
         out.append(str(escape(text[pos : m.start()])))
-        run = m.group()
-        out.append("<wbr>".join(str(escape(run[i : i + RUN])) for i in range(0, len(run), RUN)))
+        out.append(f'<span class="run">{escape(m.group())}</span>')
         pos = m.end()
     out.append(str(escape(text[pos:])))
     return "".join(out)
