@@ -163,7 +163,10 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
 
     if not args.data.is_dir():
         raise CommandError(f"--data {args.data}: not a directory", EXIT_USAGE)
-    figures = train_scorer(args.data, args.out)
+    figures, note = train_scorer(
+        args.data, args.out, use_teacher=not args.no_teacher, threads=args.threads
+    )
+    print(note, file=sys.stderr)
     for name, value in figures.items():
         print(f"{name}\t{value:.4f}")
     print(f"model written to {args.out}")
@@ -238,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train-scorer", cmd_train_scorer, "train the frustration text model from data sets")
     p.add_argument("--data", type=Path, required=True, help="datasets directory")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
+    p.add_argument(
+        "--no-teacher", action="store_true", help="train from the labels alone (no encoder)"
+    )
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the teacher")
     p = add("export", cmd_export, "write JSON Lines of stored records to stdout")
     p.add_argument("what", choices=["mentions"])
     p = add("import", cmd_import, "backfill mentions from a JSON Lines export or X API v2 dump")

@@ -153,8 +153,24 @@ def score_stream(
     return 0
 
 
-def train_scorer(data_dir: Path, out: Path) -> dict[str, float]:
-    """Train the text model from ``data_dir`` (the shared datasets layout) into ``out``."""
+def train_scorer(
+    data_dir: Path, out: Path, *, use_teacher: bool = True, threads: int = 1
+) -> tuple[dict[str, float], str]:
+    """Train the text model from ``data_dir`` into ``out``; also says how it was taught.
+
+    The teacher (a fine-tuned sentence encoder, the ``[train]`` extra) is used when it
+    is installed and ``use_teacher`` is set; otherwise the heads learn from the labels
+    alone, and the returned note says why.
+    """
+    from monitor.scoring.teacher import INSTALL_HINT, teacher_available
     from monitor.scoring.train import train_to_file
 
-    return train_to_file(data_dir, out)
+    if not use_teacher:
+        return train_to_file(data_dir, out), "teacher: off (--no-teacher), labels only"
+    if not teacher_available():
+        return train_to_file(data_dir, out), f"teacher: not installed, labels only; {INSTALL_HINT}"
+    from monitor.scoring.distil import FineTunedTeacher, TeacherParams
+
+    teacher = FineTunedTeacher(TeacherParams(threads=threads))
+    figures = train_to_file(data_dir, out, teacher=teacher)
+    return figures, f"teacher: {teacher.describe()['encoder']}, fine-tuned and distilled"

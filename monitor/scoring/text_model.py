@@ -33,6 +33,17 @@ from monitor.scoring import features as fx
 
 HEADS = ("complaint_x", "complaint_email", "severity_x", "severity_email")
 SEVERITY_LABELS = ("no complaint", "no explicit reproach", "disapproval", "accusation", "blame")
+# What the text part's reason says it found, per severity label. The points come from
+# the complaint likelihood (weighted up by severity), so each wording names the finding
+# that earns them: a plain request for help is "a complaint reporting a problem", not
+# "no explicit reproach". Stored TextScores keep the label; the wording is derived.
+FINDINGS = {
+    "no complaint": "little sign of a complaint",
+    "no explicit reproach": "complaint reporting a problem",
+    "disapproval": "complaint with disapproval",
+    "accusation": "complaint with an accusation",
+    "blame": "complaint laying blame",
+}
 LONG_CHANNELS = frozenset({"email"})
 SHIPPED_MODEL = "model.npz"
 FORMAT_VERSION = 1
@@ -67,7 +78,7 @@ class TextScore:
         return self.points + self.cue_points
 
     def reasons(self) -> list[str]:
-        out = [f"text: {self.label} (+{self.points})"]
+        out = [f"text: {FINDINGS.get(self.label, self.label)} (+{self.points})"]
         out.extend(f"text: {wording} (+{points})" for wording, points in self.cues if points)
         return out
 

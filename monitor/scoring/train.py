@@ -51,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +60,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from monitor.scoring import data as ds
 from monitor.scoring import embed
 from monitor.scoring import features as fx
+from monitor.scoring.student import StudentParams, fit_student_heads
 from monitor.scoring.text_model import HEADS, LONG_CHANNELS, TextModel
+
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,19 @@ class TrainParams:
     aux_c: float = 2.0  # inverse L2 strength of the auxiliary heads
     embed_dims: int = 100  # unsupervised word-vector columns in every head (0: none)
     embed_weight: float = 1.0  # scale of those columns (relative to their L2 penalty)
+    teacher_blend: float = 0.6  # share of the teacher-distilled heads in the complaint heads
+    teacher_blend_severity: float = 0.6  # ... in the severity heads
+    student_alpha: float = 1.0  # L2 strength of the distilled (ridge) heads
+
+
+class Teacher(Protocol):
+    """What :func:`fit` needs of a teacher (:class:`distil.FineTunedTeacher`)."""
+
+    def soft_targets(
+        self, train_sets: Sequence[ds.Labelled], unlabelled: Sequence[str]
+    ) -> tuple[F64, F64]: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -125,17 +142,68 @@ def fit_word_columns(
     return embed.word_columns(*embed.word_vectors(counts, dims=dims))
 
 
+def _hard_heads(
+    x_fit: Any, labels: npt.NDArray[np.int64], grades: F64, is_long: npt.NDArray[np.bool_],
+    params: TrainParams,
+) -> tuple[F64, F64]:
+    """Logistic complaint and ridge severity heads on the hard labels (design space)."""
+    weights = np.zeros((x_fit.shape[1], len(HEADS)), dtype=np.float64)
+    bias = np.zeros(len(HEADS), dtype=np.float64)
+    for long_head in (False, True):
+        own = is_long == long_head
+        cross = params.cross_weight_long if long_head else params.cross_weight_short
+        if not own.any():
+            cross = 1.0  # no data of this kind: learn the head from the other kind
+        sample_w = np.where(own, 1.0, cross)
+        col = 1 if long_head else 0
+        if len(set(labels.tolist())) > 1:
+            clf = LogisticRegression(C=params.complaint_c, max_iter=3000)
+            clf.fit(x_fit, labels, sample_weight=sample_w)
+            weights[:, col] = clf.coef_[0]
+            bias[col] = clf.intercept_[0]
+        reg = Ridge(alpha=params.severity_alpha)
+        reg.fit(x_fit, grades, sample_weight=sample_w)
+        weights[:, col + 2] = reg.coef_
+        bias[col + 2] = reg.intercept_
+    return weights, bias
+
+
+def _distilled(
+    train_sets: Sequence[ds.Labelled],
+    teacher: Teacher,
+    unlabelled: Sequence[str],
+    cols: embed.WordColumns | None,
+    params: TrainParams,
+) -> tuple[F64, F64]:
+    """Student heads fitted to the teacher's outputs on training and unlabelled text."""
+    on_train, on_extra = teacher.soft_targets(train_sets, unlabelled)
+    texts = [t for d in train_sets for t in d.texts] + list(unlabelled)
+    is_long = np.asarray(
+        [d.channel in LONG_CHANNELS for d in train_sets for _ in d.texts]
+        + [False] * len(unlabelled),
+        dtype=bool,
+    )
+    student = StudentParams(alpha=params.student_alpha, embed_weight=params.embed_weight)
+    return fit_student_heads(
+        texts, is_long, np.vstack([on_train, on_extra]), cols, student
+    )
+
+
 def fit(
     train_sets: Sequence[ds.Labelled],
     params: TrainParams | None = None,
     aux: AuxHeads | None = None,
     general: embed.Cooccurrence | None = None,
+    teacher: Teacher | None = None,
+    unlabelled: Sequence[str] = (),
 ) -> TextModel:
     """Fit all heads on labelled sets (each set's ``channel`` says short or long text).
 
     ``aux`` (from :func:`fit_aux`) is blended into the short-text complaint head.
     ``general`` (from :func:`general_cooccurrence`) adds unlabelled text to what the
     word vectors learn from; they always learn from the training texts themselves.
+    ``teacher`` (:class:`distil.FineTunedTeacher`) is fine-tuned on ``train_sets`` and
+    labels them and ``unlabelled``; heads distilled from its outputs are blended in.
     """
     params = params or TrainParams()
     texts = [t for d in train_sets for t in d.texts]
@@ -155,30 +223,17 @@ def fit(
     is_long = np.asarray(
         [d.channel in LONG_CHANNELS for d in train_sets for _ in d.texts], dtype=bool
     )
-    n_dense = cols.dims if cols is not None else 0
-    weights = np.zeros((fx.DIM + n_dense, len(HEADS)), dtype=np.float64)
-    bias = np.zeros(len(HEADS), dtype=np.float64)
-    for long_head in (False, True):
-        own = is_long == long_head
-        cross = params.cross_weight_long if long_head else params.cross_weight_short
-        if not own.any():
-            cross = 1.0  # no data of this kind: learn the head from the other kind
-        sample_w = np.where(own, 1.0, cross)
-        col = 1 if long_head else 0
-        if len(set(labels.tolist())) > 1:
-            clf = LogisticRegression(C=params.complaint_c, max_iter=3000)
-            clf.fit(x_fit, labels, sample_weight=sample_w)
-            weights[:, col] = clf.coef_[0]
-            bias[col] = clf.intercept_[0]
-        reg = Ridge(alpha=params.severity_alpha)
-        reg.fit(x_fit, grades, sample_weight=sample_w)
-        weights[:, col + 2] = reg.coef_
-        bias[col + 2] = reg.intercept_
+    weights, bias = _hard_heads(x_fit, labels, grades, is_long, params)
     folded = weights[: fx.DIM] * scale[:, None].astype(np.float64)
     if cols is not None:
         # dense column weights become word-column weights (the vectors are unscaled)
         for h in range(len(HEADS)):
             folded[: fx.BLOCK, h] += cols.fold(weights[fx.DIM :, h] * params.embed_weight)
+    if teacher is not None:
+        share = np.asarray([params.teacher_blend] * 2 + [params.teacher_blend_severity] * 2)
+        t_weights, t_bias = _distilled(train_sets, teacher, unlabelled, cols, params)
+        folded = folded * (1.0 - share) + t_weights * share
+        bias = bias * (1.0 - share) + t_bias * share
     short = ~is_long if (~is_long).any() else np.ones_like(is_long)
     if params.severity_blend:
         k = 3.0 * params.severity_blend
@@ -191,22 +246,30 @@ def fit(
         coef = params.aux_weight / np.sqrt(aux.weights.shape[1]) / sd
         folded[:, 0] += aux.weights @ coef
         bias[0] += float(((aux.bias - mu) * coef).sum())
-    meta = {
+    meta = _meta(train_sets, params, aux, cols, teacher, len(unlabelled))
+    return TextModel(weights=folded.astype(np.float32), bias=bias.astype(np.float32), meta=meta)
+
+
+def _meta(
+    train_sets: Sequence[ds.Labelled],
+    params: TrainParams,
+    aux: AuxHeads | None,
+    cols: embed.WordColumns | None,
+    teacher: Teacher | None,
+    n_unlabelled: int,
+) -> dict[str, Any]:
+    kept = dict(vars(params))
+    kept["aux_weight"] = params.aux_weight if aux is not None else 0.0
+    if teacher is None:
+        kept["teacher_blend"] = kept["teacher_blend_severity"] = 0.0
+    return {
         "rows": {d.name: len(d.texts) for d in train_sets},
-        "params": {
-            "complaint_c": params.complaint_c,
-            "severity_alpha": params.severity_alpha,
-            "cross_weight_short": params.cross_weight_short,
-            "cross_weight_long": params.cross_weight_long,
-            "severity_blend": params.severity_blend,
-            "aux_weight": params.aux_weight if aux is not None else 0.0,
-            "embed_dims": params.embed_dims,
-            "embed_weight": params.embed_weight,
-        },
+        "params": kept,
         "embed_words": len(cols.columns) if cols is not None else 0,
         "aux": list(aux.names) if aux is not None else [],
+        "teacher": teacher.describe() if teacher is not None else None,
+        "distil_texts": n_unlabelled,
     }
-    return TextModel(weights=folded.astype(np.float32), bias=bias.astype(np.float32), meta=meta)
 
 
 def training_sets(data_dir: Path) -> list[ds.Labelled]:
@@ -247,16 +310,27 @@ def in_sample_auc(model: TextModel, data: ds.Labelled) -> float:
     return float(roc_auc_score(data.labels, [s.complaint for s in scores]))
 
 
-def train_to_file(data_dir: Path, out: Path, params: TrainParams | None = None) -> dict[str, float]:
-    """Train on the data sets under ``data_dir`` and write the model file to ``out``."""
+def train_to_file(
+    data_dir: Path,
+    out: Path,
+    params: TrainParams | None = None,
+    teacher: Teacher | None = None,
+) -> dict[str, float]:
+    """Train on the data sets under ``data_dir`` and write the model file to ``out``.
+
+    With ``teacher`` the heads are distilled from it over the training texts and
+    :func:`general_texts`; without, they learn from the hard labels alone.
+    """
     params = params or TrainParams()
     sets = training_sets(data_dir)
     aux = fit_aux(aux_sets(data_dir), params.aux_c) if params.aux_weight else None
     general = general_cooccurrence(data_dir) if params.embed_dims else None
-    model = fit(sets, params, aux, general)
+    unlabelled = general_texts(data_dir) if teacher is not None else []
+    model = fit(sets, params, aux, general, teacher=teacher, unlabelled=unlabelled)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     figures: dict[str, float] = {f"rows_{d.name}": float(len(d.texts)) for d in sets}
+    figures["distil_texts"] = float(len(unlabelled))
     for d in sets:
         figures[f"training_fit_auc_{d.name}"] = round(in_sample_auc(model, d), 4)
     figures["model_bytes"] = float(out.stat().st_size)

@@ -109,7 +109,7 @@ def test_reasons_name_each_contribution_with_points() -> None:
     )
     result = combine(ts(), ctx, S)
     assert result.reasons == (
-        "text: accusation (+34)",
+        "text: complaint with an accusation (+34)",
         "2 emails unanswered for 3 days (+20)",
         "channel hop: unanswered email, now X (+12)",
         "promise overdue: Slack invite, 2 days (+20)",
@@ -122,11 +122,11 @@ def test_reasons_name_each_contribution_with_points() -> None:
 
 def test_neutral_context_adds_only_public_visibility() -> None:
     assert combine(ts(), ScoreContext(now=NOW), S).reasons == (
-        "text: accusation (+34)",
+        "text: complaint with an accusation (+34)",
         "public post (+2)",
     )
     dm = combine(ts(), ScoreContext(now=NOW, channel="x_dm", public=False), S)
-    assert dm.reasons == ("text: accusation (+34)",)
+    assert dm.reasons == ("text: complaint with an accusation (+34)",)
     assert dm.value == 34 and dm.band == "medium"
 
 
@@ -134,7 +134,7 @@ def test_customer_value_and_weights_come_from_settings() -> None:
     custom = ScoringSettings(customer_value_points=5, customer_value_max=8, public_points=0)
     ctx = ScoreContext(now=NOW, customer_value=3.0)
     result = combine(ts(), ctx, custom)
-    assert result.reasons == ("text: accusation (+34)", "customer value 3 (+8)")
+    assert result.reasons == ("text: complaint with an accusation (+34)", "customer value 3 (+8)")
 
 
 @pytest.mark.parametrize(
