@@ -147,14 +147,14 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from monitor.scoring import ModelFileError, load_model
+    from monitor.scoring import ModelFileError, load_text_scorer
     from monitor.scoring.commands import score_stream
 
     loaded = _config(args, require_file=False)
     try:
-        model = load_model(loaded.settings.scoring.model_path)
+        model = load_text_scorer(loaded.settings.scoring)
     except ModelFileError as exc:
-        raise CommandError(f"scoring.model_path: {exc}", EXIT_USAGE) from None
+        raise CommandError(f"scoring: {exc}", EXIT_USAGE) from None
     return score_stream(sys.stdin.buffer, sys.stdout, model=model, settings=loaded.settings.scoring)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import ScoringSettings
 from monitor.models import Customer, Promise, PromiseState
-from monitor.scoring import OverduePromise, Score, ScoreContext, TextModel, TextScore, combine
+from monitor.scoring import OverduePromise, Score, ScoreContext, TextScore, TextScorer, combine
 from monitor.storage.sql_lists import one_of
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
@@ -146,7 +146,7 @@ def rescore_cases(
 class ModelScorer:
     """The shipped text model plus the configured weights, behind :class:`Scorer`."""
 
-    def __init__(self, model: TextModel, settings: ScoringSettings) -> None:
+    def __init__(self, model: TextScorer, settings: ScoringSettings) -> None:
         self.model = model
         self.settings = settings
 

@@ -8,7 +8,14 @@ Pure: no database, no I/O at import. Load the text model explicitly with
 
 from monitor.scoring.context import OverduePromise, ScoreContext
 from monitor.scoring.score import BANDS, Score, band_for, combine, score, score_many
-from monitor.scoring.text_model import ModelFileError, TextModel, TextScore, load_model
+from monitor.scoring.text_model import (
+    ModelFileError,
+    TextModel,
+    TextScore,
+    TextScorer,
+    load_model,
+)
+from monitor.scoring.tiers import load_text_scorer
 
 __all__ = [
     "BANDS",
@@ -18,9 +25,11 @@ __all__ = [
     "ScoreContext",
     "TextModel",
     "TextScore",
+    "TextScorer",
     "band_for",
     "combine",
     "load_model",
+    "load_text_scorer",
     "score",
     "score_many",
 ]

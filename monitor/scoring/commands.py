@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, TextIO
 from monitor.config import ScoringSettings
 from monitor.scoring.context import ScoreContext, contributions
 from monitor.scoring.score import assemble
-from monitor.scoring.text_model import TextModel
+from monitor.scoring.text_model import TextScorer
 
 MAX_LINE_BYTES = 1_000_000
 CHANNEL_ALIASES = {
@@ -96,7 +96,7 @@ def _dump(obj: dict[str, Any]) -> str:
 def _flush(
     batch: list[tuple[Any, str, str] | _BadLine],
     stdout: TextIO,
-    model: TextModel,
+    model: TextScorer,
     settings: ScoringSettings,
     contexts: dict[str, list[tuple[int, str]]],
 ) -> None:
@@ -127,7 +127,7 @@ def score_stream(
     stdin: BinaryIO,
     stdout: TextIO,
     *,
-    model: TextModel,
+    model: TextScorer,
     settings: ScoringSettings,
     batch_size: int = 256,
     max_line_bytes: int = MAX_LINE_BYTES,
@@ -170,7 +170,12 @@ def train_scorer(
     if not teacher_available():
         return train_to_file(data_dir, out), f"teacher: not installed, labels only; {INSTALL_HINT}"
     from monitor.scoring.distil import FineTunedTeacher, TeacherParams
+    from monitor.scoring.encoder_tier import encoder_file
 
     teacher = FineTunedTeacher(TeacherParams(threads=threads))
     figures = train_to_file(data_dir, out, teacher=teacher)
-    return figures, f"teacher: {teacher.describe()['encoder']}, fine-tuned and distilled"
+    top = encoder_file(out)
+    teacher.save_top(top)
+    figures["encoder_file_bytes"] = float(top.stat().st_size)
+    note = f"teacher: {teacher.describe()['encoder']}, fine-tuned, distilled; its top in {top}"
+    return figures, note

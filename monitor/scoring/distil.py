@@ -17,9 +17,13 @@ labels, so their output is computed once per text and kept in a :class:`StateCac
 from __future__ import annotations
 
 import copy
+import json
+import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +33,7 @@ from monitor.scoring import data as ds
 from monitor.scoring import teacher as enc
 from monitor.scoring.text_model import LONG_CHANNELS
 
+LOG = logging.getLogger(__name__)
 F64 = npt.NDArray[np.float64]
 Key = tuple[str, bool]  # (text, long): long texts keep more tokens
 
@@ -37,7 +42,7 @@ Key = tuple[str, bool]  # (text, long): long texts keep more tokens
 class TeacherParams:
     tuned_layers: int = 1  # top encoder layers fine-tuned (the rest stay frozen, cached)
     max_len_short: int = 64  # WordPiece tokens kept of a short text (X)
-    max_len_long: int = 128  # ... of a long text (email, reviews)
+    max_len_long: int = 48  # ... of a long text (email, reviews): title and opening
     epochs: int = 2
     encoder_lr: float = 1e-4
     head_lr: float = 2e-3
@@ -63,6 +68,7 @@ class StateCache:
         import torch
 
         todo = list(dict.fromkeys(k for k in keys if k not in self._states))
+        started = time.perf_counter()
         for long in (False, True):
             texts = [t for t, lg in todo if lg == long]
             if not texts:
@@ -77,6 +83,9 @@ class StateCache:
                     for row, i in enumerate(batch):
                         n = len(ids[i])
                         self._states[(texts[i], long)] = h[row, :n].to(torch.float16).clone()
+        if todo:
+            took = time.perf_counter() - started
+            LOG.info("teacher: frozen layers over %d new texts in %.0f s", len(todo), took)
 
     def batch(self, keys: Sequence[Key]) -> tuple[Any, Any]:
         """Padded float32 states and the mask of real tokens for ``keys``."""
@@ -102,9 +111,7 @@ class _Tuned:
         from torch import nn
 
         self.cache = cache
-        self.layers = nn.ModuleList(
-            copy.deepcopy(cache.encoder.encoder.layer[cache.first_tuned :])
-        )
+        self.layers = nn.ModuleList(copy.deepcopy(cache.encoder.encoder.layer[cache.first_tuned :]))
         self.head = nn.Linear(enc.HIDDEN, 4)
         self.drop = nn.Dropout(0.1)
 
@@ -121,7 +128,7 @@ class _Tuned:
 
 
 def _loss(out: Any, long: Any, label: Any, grade: Any, severity_loss: float) -> Any:
-    from torch.nn import functional as F  # noqa: N812
+    from torch.nn import functional as F
 
     comp = out[:, 0].where(~long, out[:, 1])
     sev = out[:, 2].where(~long, out[:, 3])
@@ -136,7 +143,7 @@ def _fine_tune(
 
     p = cache.params
     torch.manual_seed(p.seed)
-    rng = random.Random(p.seed)
+    rng = random.Random(p.seed)  # noqa: S311 (batch order, not secrets)
     model = _Tuned(cache)
     opt = torch.optim.AdamW(
         [
@@ -189,6 +196,8 @@ class FineTunedTeacher:
     def __init__(self, params: TeacherParams | None = None) -> None:
         self.params = params or TeacherParams()
         self.cache = StateCache(self.params)
+        self._last: _Tuned | None = None
+        self._labelled: dict[Key, F64] = {}  # outputs of the last fine-tuned teacher
 
     def describe(self) -> dict[str, Any]:
         p = self.params
@@ -199,14 +208,59 @@ class FineTunedTeacher:
             "max_len": [p.max_len_short, p.max_len_long],
         }
 
+    def fine_tune(self, train_sets: Sequence[ds.Labelled]) -> None:
+        """Fine-tune a fresh top (from the pretrained weights) on ``train_sets`` alone."""
+        keys = [(t, d.channel in LONG_CHANNELS) for d in train_sets for t in d.texts]
+        self.cache.ensure(keys)
+        labels = [v for d in train_sets for v in d.labels]
+        grades = [v for d in train_sets for v in d.grades]
+        started = time.perf_counter()
+        self._last = _fine_tune(self.cache, keys, labels, grades)
+        self._labelled = {}
+        took = time.perf_counter() - started
+        LOG.info("teacher: fine-tuned on %d texts in %.0f s", len(keys), took)
+
+    def outputs(self, texts: Sequence[str], long: bool | Sequence[bool]) -> F64:
+        """The last fine-tuned teacher's four outputs on ``texts``."""
+        if self._last is None:
+            raise RuntimeError("no teacher fine-tuned yet: call fine_tune first")
+        flags = [long] * len(texts) if isinstance(long, bool) else list(long)
+        keys = list(zip(texts, flags, strict=True))
+        todo = list(dict.fromkeys(k for k in keys if k not in self._labelled))
+        if todo:
+            self.cache.ensure(todo)
+            started = time.perf_counter()
+            self._labelled.update(zip(todo, _outputs(self._last, todo), strict=True))
+            took = time.perf_counter() - started
+            LOG.info("teacher: labelled %d texts in %.0f s", len(todo), took)
+        return np.asarray([self._labelled[k] for k in keys], dtype=np.float64).reshape(-1, 4)
+
     def soft_targets(
         self, train_sets: Sequence[ds.Labelled], unlabelled: Sequence[str]
     ) -> tuple[F64, F64]:
-        """Teacher outputs (n x 4) on the training texts, then on ``unlabelled`` (short)."""
-        keys = [(t, d.channel in LONG_CHANNELS) for d in train_sets for t in d.texts]
-        extra = [(t, False) for t in unlabelled]
-        self.cache.ensure(keys + extra)
-        labels = [v for d in train_sets for v in d.labels]
-        grades = [v for d in train_sets for v in d.grades]
-        model = _fine_tune(self.cache, keys, labels, grades)
-        return _outputs(model, keys), _outputs(model, extra)
+        """Fine-tune on ``train_sets``; outputs (n x 4) on their texts and on ``unlabelled``."""
+        self.fine_tune(train_sets)
+        return self.labels_for(train_sets, unlabelled)
+
+    def labels_for(
+        self, train_sets: Sequence[ds.Labelled], unlabelled: Sequence[str]
+    ) -> tuple[F64, F64]:
+        """The last fine-tuned teacher's outputs on the training texts and ``unlabelled``."""
+        texts = [t for d in train_sets for t in d.texts]
+        flags = [d.channel in LONG_CHANNELS for d in train_sets for _ in d.texts]
+        both = self.outputs([*texts, *unlabelled], [*flags, *([False] * len(unlabelled))])
+        return both[: len(texts)], both[len(texts) :]
+
+    def save_top(self, path: Path) -> None:
+        """Write the last fine-tuned top layers and head (fp16) for the encoder tier."""
+        if self._last is None:
+            raise RuntimeError("no teacher fine-tuned yet: call fine_tune first")
+        first = self.cache.first_tuned
+        arrays: dict[str, Any] = {}
+        for i, layer in enumerate(self._last.layers):
+            for name, value in layer.state_dict().items():
+                arrays[f"encoder.layer.{first + i}.{name}"] = value.numpy().astype(np.float16)
+        for name, value in self._last.head.state_dict().items():
+            arrays[f"head.{name}"] = value.numpy().astype(np.float32)
+        meta = json.dumps(self.describe()).encode("utf-8")
+        np.savez_compressed(path, meta=np.frombuffer(meta, dtype=np.uint8), **arrays)

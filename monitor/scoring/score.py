@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from monitor.config import ScoringSettings
 from monitor.scoring.context import ScoreContext, contributions
-from monitor.scoring.text_model import TextModel, TextScore
+from monitor.scoring.text_model import TextScore, TextScorer
 
 BANDS = ("low", "medium", "high", "critical")
 
@@ -54,7 +54,7 @@ def assemble(
 
 
 def score(
-    text: str, context: ScoreContext, *, model: TextModel, settings: ScoringSettings
+    text: str, context: ScoreContext, *, model: TextScorer, settings: ScoringSettings
 ) -> Score:
     """Score one mention. For many mentions use :func:`score_many` (much faster)."""
     return score_many([(text, context)], model=model, settings=settings)[0]
@@ -63,7 +63,7 @@ def score(
 def score_many(
     items: Sequence[tuple[str, ScoreContext]],
     *,
-    model: TextModel,
+    model: TextScorer,
     settings: ScoringSettings,
 ) -> list[Score]:
     """Score a batch: the text model runs once over all texts."""

@@ -74,7 +74,9 @@ def build_encoder(folder: Path | None = None) -> Any:
 
     state = load_file(str((folder or encoder_dir()) / "model.safetensors"))
     enc = _encoder_class()()
-    own = {k: v for k, v in state.items() if not k.startswith("pooler.") and "position_ids" not in k}
+    own = {
+        k: v for k, v in state.items() if not k.startswith("pooler.") and "position_ids" not in k
+    }
     enc.load_state_dict(own, strict=True)
     enc.eval()
     return enc
@@ -83,7 +85,7 @@ def build_encoder(folder: Path | None = None) -> Any:
 def _encoder_class() -> Any:
     import torch
     from torch import nn
-    from torch.nn import functional as F  # noqa: N812
+    from torch.nn import functional as F
 
     class SelfAttention(nn.Module):
         def __init__(self) -> None:
@@ -202,4 +204,3 @@ def length_batches(lengths: Sequence[int], tokens_per_batch: int) -> list[list[i
     if cur:
         batches.append(cur)
     return batches
-

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +101,12 @@ class TextScore:
             points=int(data["points"]),
             cues=tuple((str(w), int(p)) for w, p in data.get("cues", ())),
         )
+
+
+class TextScorer(Protocol):
+    """Anything that scores texts like :class:`TextModel` (the student, or a tier on it)."""
+
+    def text_scores(self, texts: Sequence[str], channels: Sequence[str]) -> list[TextScore]: ...
 
 
 def text_points(complaint: float, severity: float) -> int:
@@ -211,15 +217,7 @@ class TextModel:
         if not texts:
             return []
         out, normed, toks = self.raw_outputs(texts)
-        scores: list[TextScore] = []
-        for i, text in enumerate(texts):
-            long = channels[i] in LONG_CHANNELS
-            logit = float(out[i, 1 if long else 0])
-            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
-            sev = float(out[i, 3 if long else 2])
-            found = cue_rules.find_cues(text, normed[i], set(toks[i]))
-            scores.append(make_text_score(p, sev, found))
-        return scores
+        return scores_from_outputs(out, texts, channels, normed, toks)
 
     def save(self, path: Path) -> None:
         meta = np.frombuffer(json.dumps(self.meta).encode("utf-8"), dtype=np.uint8)
@@ -231,6 +229,25 @@ class TextModel:
             bias=self.bias.astype(np.float32),
             meta=meta,
         )
+
+
+def scores_from_outputs(
+    out: F64,
+    texts: Sequence[str],
+    channels: Sequence[str],
+    normed: Sequence[str],
+    toks: Sequence[Sequence[str]],
+) -> list[TextScore]:
+    """TextScores from head outputs (n x heads, as :meth:`TextModel.raw_outputs`)."""
+    scores: list[TextScore] = []
+    for i, text in enumerate(texts):
+        long = channels[i] in LONG_CHANNELS
+        logit = float(out[i, 1 if long else 0])
+        p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+        sev = float(out[i, 3 if long else 2])
+        found = cue_rules.find_cues(text, normed[i], set(toks[i]))
+        scores.append(make_text_score(p, sev, found))
+    return scores
 
 
 def load_model(path: str | Path | None = None) -> TextModel:

@@ -143,7 +143,10 @@ def fit_word_columns(
 
 
 def _hard_heads(
-    x_fit: Any, labels: npt.NDArray[np.int64], grades: F64, is_long: npt.NDArray[np.bool_],
+    x_fit: Any,
+    labels: npt.NDArray[np.int64],
+    grades: F64,
+    is_long: npt.NDArray[np.bool_],
     params: TrainParams,
 ) -> tuple[F64, F64]:
     """Logistic complaint and ridge severity heads on the hard labels (design space)."""
@@ -184,9 +187,7 @@ def _distilled(
         dtype=bool,
     )
     student = StudentParams(alpha=params.student_alpha, embed_weight=params.embed_weight)
-    return fit_student_heads(
-        texts, is_long, np.vstack([on_train, on_extra]), cols, student
-    )
+    return fit_student_heads(texts, is_long, np.vstack([on_train, on_extra]), cols, student)
 
 
 def fit(
@@ -299,6 +300,20 @@ def general_texts(data_dir: Path) -> list[str]:
     ]
 
 
+DISTIL_TEXTS = 8000
+
+
+def distil_texts(data_dir: Path, n: int = DISTIL_TEXTS) -> list[str]:
+    """A fixed, evenly spaced share of :func:`general_texts` for the teacher to label.
+
+    Labelling costs the teacher's top layers per text; on a 2-core CPU 8,000 short texts
+    keep a fit within minutes.
+    """
+    texts = general_texts(data_dir)
+    step = max(1, len(texts) // n)
+    return texts[::step][:n]
+
+
 def general_cooccurrence(data_dir: Path) -> embed.Cooccurrence:
     return embed.cooccurrence(general_texts(data_dir))
 
@@ -325,7 +340,7 @@ def train_to_file(
     sets = training_sets(data_dir)
     aux = fit_aux(aux_sets(data_dir), params.aux_c) if params.aux_weight else None
     general = general_cooccurrence(data_dir) if params.embed_dims else None
-    unlabelled = general_texts(data_dir) if teacher is not None else []
+    unlabelled = distil_texts(data_dir) if teacher is not None else []
     model = fit(sets, params, aux, general, teacher=teacher, unlabelled=unlabelled)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

@@ -24,10 +24,10 @@ def process_id() -> str:
 
 
 def build_scorer(loaded: LoadedConfig) -> Scorer:
-    from monitor.scoring import load_model
+    from monitor.scoring import load_text_scorer
 
     settings = loaded.settings.scoring
-    return ModelScorer(load_model(settings.model_path), settings)
+    return ModelScorer(load_text_scorer(settings), settings)
 
 
 def ingest_options(loaded: LoadedConfig) -> IngestOptions:
