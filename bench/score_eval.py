@@ -223,11 +223,12 @@ def generated_lines(n: int) -> list[str]:
     return lines
 
 
-def throughput(n: int) -> tuple[float, float]:
-    lines = generated_lines(n)
-    texts = [json.loads(line)["text"] for line in lines]
+def score_rate(lines: list[str], config: str | None = None) -> float:
+    """Messages per second of the real ``complaint-monitor score``, pinned to one core."""
     exe = shutil.which("complaint-monitor", path=str(ROOT / ".venv" / "bin"))
     cmd = [exe] if exe else [sys.executable, "-m", "monitor"]
+    if config:
+        cmd += ["--config", config]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,14 +237,34 @@ def throughput(n: int) -> tuple[float, float]:
         with src.open("rb") as fin, (Path(tmp) / "out.jsonl").open("w") as fout:
             t0 = time.perf_counter()
             subprocess.run([*pin, *cmd, "score"], stdin=fin, stdout=fout, check=True, env=env)
-            ours = n / (time.perf_counter() - t0)
+            rate = len(lines) / (time.perf_counter() - t0)
         out_lines = (Path(tmp) / "out.jsonl").read_text(encoding="utf-8").count("\n")
-        assert out_lines == n, f"{out_lines} output lines for {n} input lines"
-    if pin:
+        assert out_lines == len(lines), f"{out_lines} output lines for {len(lines)} input lines"
+    return rate
+
+
+def throughput(n: int) -> tuple[float, float]:
+    lines = generated_lines(n)
+    texts = [json.loads(line)["text"] for line in lines]
+    ours = score_rate(lines)
+    if shutil.which("taskset"):
         os.sched_setaffinity(0, {0})
     t0 = time.perf_counter()
     vader_scores(texts)
     return ours, n / (time.perf_counter() - t0)
+
+
+def encoder_tier_rate(n: int) -> float | None:
+    """Throughput with ``scoring.tier: encoder`` (None when it cannot load here)."""
+    from monitor.scoring.encoder_tier import encoder_file
+    from monitor.scoring.teacher import teacher_available
+
+    if not teacher_available() or not encoder_file(None).is_file():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text("scoring:\n  tier: encoder\n", encoding="utf-8")
+        return score_rate(generated_lines(n), str(config))
 
 
 def main() -> None:
@@ -390,6 +411,12 @@ def report_throughput(lines: int) -> None:
     print(f"\nthroughput, one core, {lines} generated lines")
     print(f"  complaint-monitor score (subprocess, incl. start-up): {ours:10,.0f} msg/s")
     print(f"  VADER polarity_scores (in process):                   {vader:10,.0f} msg/s")
+    print(f"  student / VADER: {ours / vader:.2f}x")
+    tier = encoder_tier_rate(max(200, lines // 200))
+    if tier is None:
+        print("  encoder tier: not measured (needs the [train] extra and model.encoder.npz)")
+    else:
+        print(f"  same, scoring.tier encoder (student + encoder):       {tier:10,.0f} msg/s")
 
 
 if __name__ == "__main__":
