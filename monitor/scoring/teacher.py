@@ -121,11 +121,11 @@ def _encoder_class() -> Any:
             self.output = Dense(4 * HIDDEN, HIDDEN, norm=True)
             self.drop = nn.Dropout(0.1)
 
-        def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        def forward(self, h: Any, mask: Any) -> Any:
             att = self.attention.self
             n, t, _ = h.shape
 
-            def split(x: torch.Tensor) -> torch.Tensor:
+            def split(x: Any) -> Any:
                 return x.view(n, t, HEADS, HIDDEN // HEADS).transpose(1, 2)
 
             ctx = F.scaled_dot_product_attention(
@@ -135,7 +135,7 @@ def _encoder_class() -> Any:
             out = self.attention.output
             h = out.LayerNorm(h + self.drop(out.dense(ctx)))
             mid = F.gelu(self.intermediate.dense(h))
-            return self.output.LayerNorm(h + self.drop(self.output.dense(mid)))  # type: ignore[no-any-return]
+            return self.output.LayerNorm(h + self.drop(self.output.dense(mid)))
 
     class Embeddings(nn.Module):
         def __init__(self) -> None:
@@ -145,11 +145,11 @@ def _encoder_class() -> Any:
             self.token_type_embeddings = nn.Embedding(2, HIDDEN)
             self.LayerNorm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
 
-        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        def forward(self, ids: Any) -> Any:
             pos = torch.arange(ids.shape[1]).unsqueeze(0)
             x = self.word_embeddings(ids) + self.position_embeddings(pos)
             x = x + self.token_type_embeddings.weight[0]
-            return self.LayerNorm(x)  # type: ignore[no-any-return]
+            return self.LayerNorm(x)
 
     class Stack(nn.Module):
         def __init__(self) -> None:
@@ -162,7 +162,7 @@ def _encoder_class() -> Any:
             self.embeddings = Embeddings()
             self.encoder = Stack()
 
-        def run(self, h: torch.Tensor, keep: torch.Tensor, first: int, last: int) -> torch.Tensor:
+        def run(self, h: Any, keep: Any, first: int, last: int) -> Any:
             """Layers ``first`` to ``last - 1`` over hidden states ``h`` (``keep``: not padding)."""
             mask = keep[:, None, None, :]
             for layer in self.encoder.layer[first:last]:

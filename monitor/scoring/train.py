@@ -1,5 +1,12 @@
 """Train the text model from the development data (``complaint-monitor train-scorer``).
 
+With a teacher (issue 16; :mod:`distil`, the ``[train]`` extra): the sentence encoder
+all-MiniLM-L6-v2 is fine-tuned on the same labelled rows, labels them and a fixed share
+of unlabelled general text (:func:`distil_texts`), and ridge heads over the same
+features learn its outputs (:mod:`student`). Each head is then
+``(1 - teacher_blend) * hard-label head + teacher_blend * distilled head``, before the
+severity and auxiliary blends below; the model file's format does not change.
+
 Short-text heads learn from brand-directed tweets (x-ci), long-text heads from long
 reviews (cesamard) with the tweets added at a low weight; both share one hashed
 feature space and IDF scale. (Cross-validated on the development data, adding reviews
