@@ -61,13 +61,14 @@ from monitor.scoring.text_model import (
 )
 from monitor.scoring.train import (
     AuxHeads,
+    TrainParams,
     aux_sets,
     distil_texts,
     fit_aux,
+    fit_variants,
     general_cooccurrence,
     subset,
 )
-from monitor.scoring.train import fit as fit_model
 
 # set in main(): the teacher and its unlabelled texts, shared by every fit of a run
 TEACHING: dict[str, Any] = {}
@@ -87,17 +88,45 @@ class Pretuned:
         return dict(self.teacher.describe())
 
 
+DEFAULT_SHARE = TrainParams().teacher_blend
+# columns: the labels-only recipe (before issue 16), then students with these teacher
+# shares (one fit gives them all), then the encoder tier over the default student
+SHARES: dict[str, tuple[float, float] | None] = {
+    "labels": None,
+    "t0.3": (0.3, 0.3),
+    f"t{DEFAULT_SHARE:g}": (DEFAULT_SHARE, TrainParams().teacher_blend_severity),
+    "t0.8": (0.8, 0.8),
+}
+TIER_BASE = f"t{DEFAULT_SHARE:g}"
+
+
 def fit(
     sets: list[ds.Labelled],
     aux: AuxHeads | None,
     general: Cooccurrence | None,
     pretuned: bool = False,
-) -> TextModel:
+) -> dict[str, TextModel]:
     teacher = TEACHING.get("teacher")
     if teacher is not None and pretuned:
         teacher = Pretuned(teacher)
+    kinds = SHARES if teacher is not None else {"labels": None}
     unlabelled = TEACHING.get("unlabelled", []) if teacher is not None else []
-    return fit_model(sets, aux=aux, general=general, teacher=teacher, unlabelled=unlabelled)
+    models = fit_variants(
+        sets, TrainParams(), aux, general, teacher, unlabelled, list(kinds.values())
+    )
+    return dict(zip(kinds, models, strict=True))
+
+
+def score_all(
+    models: dict[str, TextModel], data: ds.Labelled, channel: str | None = None
+) -> dict[str, list[TextScore]]:
+    """Each variant's TextScores on ``data``, and the encoder tier's where it runs."""
+    out = {kind: run(model, data, channel) for kind, model in models.items()}
+    if TIER_BASE in models:
+        tier = run_tier(models[TIER_BASE], data, channel)
+        if tier is not None:
+            out["tier"] = tier
+    return out
 
 
 def frustration(s: TextScore) -> float:
@@ -148,21 +177,23 @@ def cross_validate(
     aux: AuxHeads | None,
     general: Cooccurrence | None,
 ) -> dict[str, Scored]:
-    """Out-of-fold TextScores: {"student"|"tier": {"x"|"c": scores in data order}}."""
+    """Out-of-fold TextScores: {kind: {"x"|"c": scores in data order}}."""
     skf = StratifiedKFold(folds, shuffle=True, random_state=0)
     xs = list(skf.split(xci.texts, xci.labels))
     cs = list(skf.split(ces.texts, ces.labels))
-    got: dict[str, dict[str, list[Any]]] = {
-        k: {"x": [None] * len(xci.texts), "c": [None] * len(ces.texts)} for k in ("student", "tier")
-    }
+    got: dict[str, dict[str, list[Any]]] = {}
     for (x_tr, x_te), (c_tr, c_te) in zip(xs, cs, strict=True):
-        model = fit([subset(xci, x_tr), subset(ces, c_tr)], aux, general)
-        x_test, c_test = subset(xci, x_te), subset(ces, c_te)
-        _put(got["student"], "x", x_te, run(model, x_test))
-        _put(got["student"], "c", c_te, run(model, c_test, "email"))
-        _put(got["tier"], "x", x_te, run_tier(model, x_test))
-        _put(got["tier"], "c", c_te, run_tier(model, c_test, "email"))
-    return {k: v for k, v in got.items() if v["x"][0] is not None}
+        models = fit([subset(xci, x_tr), subset(ces, c_tr)], aux, general)
+        for part, idx, scored in (
+            ("x", x_te, score_all(models, subset(xci, x_te))),
+            ("c", c_te, score_all(models, subset(ces, c_te), "email")),
+        ):
+            for kind, scores in scored.items():
+                slot = got.setdefault(
+                    kind, {"x": [None] * len(xci.texts), "c": [None] * len(ces.texts)}
+                )
+                _put(slot, part, idx, scores)
+    return got
 
 
 LODO_GROUPS = 3  # the teacher is fine-tuned once per group of left-out domains
@@ -177,7 +208,7 @@ def unseen_domains(
     of domains with the whole group left out (a third of the brand tweets; a harder test
     for the teacher than for the student), and then only labels for each fit.
     """
-    out: dict[str, dict[str, float]] = {"student": {}, "tier": {}}
+    out: dict[str, dict[str, float]] = {}
     brands = sorted({g for g in xci.groups if not g.startswith("random")})
     random_idx = [i for i, g in enumerate(xci.groups) if g.startswith("random")]
     rnd = set(random_idx[::6])  # an equal share of random tweets kept out of every fit
@@ -190,13 +221,11 @@ def unseen_domains(
         for dom in sorted(group):
             train_idx = [i for i, g in enumerate(xci.groups) if g != dom and i not in rnd]
             test_idx = [i for i, g in enumerate(xci.groups) if g == dom] + sorted(rnd)
-            model = fit([subset(xci, train_idx), ces], aux, general, pretuned=True)
+            models = fit([subset(xci, train_idx), ces], aux, general, pretuned=True)
             test = subset(xci, test_idx)
-            for kind, scores in (("student", run(model, test)), ("tier", run_tier(model, test))):
-                if scores is not None:
-                    out[kind][dom] = float(
-                        roc_auc_score(test.labels, [s.complaint for s in scores])
-                    )
+            for kind, scores in score_all(models, test).items():
+                auc = float(roc_auc_score(test.labels, [s.complaint for s in scores]))
+                out.setdefault(kind, {})[dom] = auc
     return {k: dict(sorted(v.items())) for k, v in out.items() if v}
 
 
@@ -284,6 +313,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.only_throughput:
         report_throughput(args.lines)
+        report_model_file()
         return
     xci, ces = ds.load_xci(args.data), ds.load_cesamard(args.data)
     emo, vt = ds.load_tweeteval_emotion(args.data), ds.load_vader_tweets(args.data)
@@ -348,13 +378,15 @@ def main() -> None:
             "",
         ),
     ]
-    names = {"student": "student", "tier": "encoder"}
-    head = " ".join(f"{names[k]:>8s}" for k in kinds)
+    head = " ".join(f"{'encoder' if k == 'tier' else k:>8s}" for k in kinds)
     print(f"\n{'measure':50s} {head} {'VADER':>8s} {'goal':>6s}")
     for name, ours, vader, goal in rows:
         cells = " ".join(f"{v:8.4f}" for v in ours)
         print(f"{name:50s} {cells} {vader:8.4f} {goal:>6s}")
-    print("(zero-shot rows: the shipped model file, which never saw these sets)")
+    print(
+        f"(zero-shot rows: the shipped model file, which never saw these sets, in the "
+        f"{TIER_BASE if len(kinds) > 1 else 'labels'} and encoder columns)"
+    )
     print(f"\nquality figures took {time.perf_counter() - started:,.0f} s")
     report_throughput(args.lines)
     report_model_file()
@@ -368,6 +400,8 @@ def shipped_zero_shot(
 
     out = {}
     for kind in kinds:
+        if kind not in ("tier", TIER_BASE, "labels") or (kind == "labels" and len(kinds) > 1):
+            continue
         tier = "encoder" if kind == "tier" else "student"
         try:
             scorer = load_text_scorer(ScoringSettings(tier=tier))
@@ -385,7 +419,7 @@ def report_transfer(
     per = unseen_domains(xci, ces, aux, general)
     kinds = list(per)
     print(f"  {'complaint ROC-AUC':24s} " + " ".join(f"{k:>8s}" for k in kinds))
-    for dom in per["student"]:
+    for dom in per["labels"]:
         print(f"  {dom:24s} " + " ".join(f"{per[k][dom]:8.4f}" for k in kinds))
     print(
         f"  {'mean (goal 0.91)':24s} "
@@ -393,15 +427,15 @@ def report_transfer(
     )
     print(f"  {'worst':24s} " + " ".join(f"{min(per[k].values()):8.4f}" for k in kinds))
     print("unseen data set: trained on one, scored on the other (complaint ROC-AUC)")
+    print(f"  {'':32s} " + " ".join(f"{k:>8s}" for k in kinds))
     for name, train, test, channel in (
         ("cesamard only -> x-ci", ces, xci, "x"),
         ("x-ci only -> cesamard (email)", xci, ces, "email"),
     ):
-        model = fit([train], aux, general)
-        cells = []
-        for scores in (run(model, test, channel), run_tier(model, test, channel)):
-            if scores is not None:
-                cells.append(f"{roc_auc_score(test.labels, [s.complaint for s in scores]):8.4f}")
+        scored = score_all(fit([train], aux, general), test, channel)
+        cells = [
+            f"{roc_auc_score(test.labels, [s.complaint for s in v]):8.4f}" for v in scored.values()
+        ]
         print(f"  {name:32s} " + " ".join(cells))
 
 
@@ -428,6 +462,9 @@ def report_model_file() -> None:
     rows, heads = model.weights.shape
     print(f"  {rows:,} hashed n-gram columns x {heads} heads (fp16, compressed)")
     print(f"  trained with: teacher {model.meta.get('teacher')}")
+    top = path.with_name("model.encoder.npz")
+    if top.is_file():
+        print(f"  encoder tier file {top.name}: {top.stat().st_size / 1e6:.2f} MB (fine-tuned top)")
 
 
 def report_throughput(lines: int) -> None:

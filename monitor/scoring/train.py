@@ -214,6 +214,25 @@ def fit(
     labels them and ``unlabelled``; heads distilled from its outputs are blended in.
     """
     params = params or TrainParams()
+    shares = None if teacher is None else (params.teacher_blend, params.teacher_blend_severity)
+    variants = fit_variants(train_sets, params, aux, general, teacher, unlabelled, [shares])
+    return variants[0]
+
+
+def fit_variants(
+    train_sets: Sequence[ds.Labelled],
+    params: TrainParams,
+    aux: AuxHeads | None,
+    general: embed.Cooccurrence | None,
+    teacher: Teacher | None,
+    unlabelled: Sequence[str],
+    shares: Sequence[tuple[float, float] | None],
+) -> list[TextModel]:
+    """One model per teacher share (complaint, severity); ``None`` = labels only.
+
+    The heads are fitted once; each variant only blends them differently, so a
+    benchmark can compare shares (and the labels-only recipe) at the cost of one fit.
+    """
     texts = [t for d in train_sets for t in d.texts]
     raw = fx.counts(texts)
     scale = fx.idf_scale(raw)
@@ -237,25 +256,42 @@ def fit(
         # dense column weights become word-column weights (the vectors are unscaled)
         for h in range(len(HEADS)):
             folded[: fx.BLOCK, h] += cols.fold(weights[fx.DIM :, h] * params.embed_weight)
-    if teacher is not None:
-        share = np.asarray([params.teacher_blend] * 2 + [params.teacher_blend_severity] * 2)
-        t_weights, t_bias = _distilled(train_sets, teacher, unlabelled, cols, params)
-        folded = folded * (1.0 - share) + t_weights * share
-        bias = bias * (1.0 - share) + t_bias * share
+    taught = None
+    if teacher is not None and any(s is not None for s in shares):
+        taught = _distilled(train_sets, teacher, unlabelled, cols, params)
     short = ~is_long if (~is_long).any() else np.ones_like(is_long)
+    models = []
+    for pair in shares:
+        w, b = folded, bias
+        if pair is not None and taught is not None:
+            share = np.asarray([pair[0]] * 2 + [pair[1]] * 2)
+            w = folded * (1.0 - share) + taught[0] * share
+            b = bias * (1.0 - share) + taught[1] * share
+        w, b = _finish(w.copy(), b.copy(), x[short], scale, aux, params)
+        used = teacher if pair is not None else None
+        meta = _meta(train_sets, params, aux, cols, used, len(unlabelled) if used else 0)
+        if pair is not None:
+            meta["params"]["teacher_blend"], meta["params"]["teacher_blend_severity"] = pair
+        models.append(TextModel(weights=w.astype(np.float32), bias=b.astype(np.float32), meta=meta))
+    return models
+
+
+def _finish(
+    folded: F64, bias: F64, x_short: Any, scale: Any, aux: AuxHeads | None, params: TrainParams
+) -> tuple[F64, F64]:
+    """The severity blend and the auxiliary heads, added to the short complaint head."""
     if params.severity_blend:
         k = 3.0 * params.severity_blend
         folded[:, 0] += k * folded[:, 2]
         bias[0] += k * (bias[2] - 1.0)
     if aux is not None and aux.weights.shape[1] and params.aux_weight:
-        unscaled = x[short] @ (aux.weights / scale[:, None].astype(np.float64))
+        unscaled = x_short @ (aux.weights / scale[:, None].astype(np.float64))
         out = unscaled + aux.bias
         mu, sd = out.mean(axis=0), np.maximum(out.std(axis=0), 1e-9)
         coef = params.aux_weight / np.sqrt(aux.weights.shape[1]) / sd
         folded[:, 0] += aux.weights @ coef
         bias[0] += float(((aux.bias - mu) * coef).sum())
-    meta = _meta(train_sets, params, aux, cols, teacher, len(unlabelled))
-    return TextModel(weights=folded.astype(np.float32), bias=bias.astype(np.float32), meta=meta)
+    return folded, bias
 
 
 def _meta(

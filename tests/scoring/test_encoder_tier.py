@@ -134,3 +134,21 @@ def test_numpy_forward_pass_equals_the_torch_teacher() -> None:
     with torch.no_grad():
         pooled = teacher.mean_pool(enc.run(enc.embeddings(ids), keep, 0, 6), keep).numpy()
     assert np.allclose(ours, pooled @ weights["head.weight"].T, atol=1e-3)
+
+
+@pytest.mark.skipif(not teacher_available(), reason="needs the [train] extra (encoder package)")
+def test_the_shipped_encoder_tier_scores_through_the_command(tmp_path: Path) -> None:
+    assert tier.encoder_file(None).is_file(), "model.encoder.npz ships beside model.npz"
+    config = tmp_path / "config.yaml"
+    config.write_text("scoring:\n  tier: encoder\n", encoding="utf-8")
+    lines = [
+        {"id": 1, "text": "@acme you charged me twice AGAIN!!! third time I ask"},
+        {"id": 2, "text": "@acme thanks for the lovely service today"},
+    ]
+    stdin = "".join(json.dumps(x) + "\n" for x in lines)
+    result = run_cli("--config", str(config), "score", input=stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, 2]
+    assert out[0]["score"] > out[1]["score"]
+    assert out[0]["reasons"][0].startswith("text: complaint")
