@@ -1,8 +1,11 @@
-"""Run Alembic migrations from inside the project (``complaint-monitor db upgrade``)."""
+"""Run Alembic migrations from inside the project (``complaint-monitor db upgrade``).
+
+The scripts come from :func:`monitor.resources.data_dir` (inside the installed package,
+or the checkout's ``migrations/``), so no ``alembic.ini`` is needed at run time; the
+checkout's ``alembic.ini`` is only for the plain ``alembic`` command.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -10,12 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+from monitor.resources import data_dir
 
 
 def alembic_config() -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(data_dir("migrations")))
+    cfg.set_main_option("path_separator", "os")
     return cfg
 
 

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from monitor.customers import linking
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker, utcnow
 from monitor.ingest.polling import source_health
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
+from monitor.resources import data_dir
 from monitor.staff.sign_in_limits import SignInLimits
 from monitor.storage.secret_box import SecretBox
 from monitor.usage.report import x_cost_gauges, x_costs
@@ -41,7 +41,6 @@ from monitor.web.deps import DbSession
 from monitor.web.sse import Broadcaster
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
 # Content from customers is only ever text in escaped HTML; on top of that, no inline
 # script or style runs, and nothing loads from elsewhere. /docs (Swagger UI) is exempt.
 CSP = (
@@ -148,7 +147,7 @@ def create_app(
     app.state.secret_box = SecretBox(secret)  # webhook signing secrets, sealed at rest
     app.state.broadcaster = live
     app.state.sign_in_limits = SignInLimits()
-    templates = Jinja2Templates(directory=str(ROOT / "templates"))
+    templates = Jinja2Templates(directory=str(data_dir("templates")))
     filters.install(templates.env)
     app.state.templates = templates
     app.add_middleware(
@@ -161,7 +160,7 @@ def create_app(
     )
     _security_headers(app)
     _error_handlers(app)
-    app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(data_dir("static"))), name="static")
     app.include_router(api.router())
     install_replies(app, loaded)
     app.include_router(promises_api.router())
