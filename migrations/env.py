@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
         return
     url = context.get_x_argument(as_dictionary=True).get("url")
     if not url:
-        url = load_config(require_file=False).settings.database.url
+        url = load_config(require_file=False, with_secrets=False).settings.database.url
     engine = make_engine(url, pool=False)
     with engine.connect() as conn:
         _run(conn)

@@ -38,18 +38,27 @@ def _config(args: argparse.Namespace, *, require_file: bool = True) -> LoadedCon
     return load_config(args.config, require_file=require_file)
 
 
-def _engine(loaded: LoadedConfig) -> Engine:
+def _database_config(args: argparse.Namespace) -> LoadedConfig:
+    """The config of a command that only touches the database: no source secrets needed."""
+    return load_config(args.config, require_file=False, with_secrets=False)
+
+
+def _engine(loaded: LoadedConfig, *, migrated: bool = True) -> Engine:
+    """An engine that answers; unless ``migrated=False``, at this release's schema."""
     from monitor.db import check_connection, make_engine
+    from monitor.storage import migrate
 
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
     check_connection(engine)
+    if migrated:
+        migrate.require_current(engine)
     return engine
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from monitor.storage import migrate
 
-    engine = _engine(_config(args, require_file=False))
+    engine = _engine(_database_config(args), migrated=False)
     migrate.upgrade(engine)
     print(f"database at revision {migrate.current_revision(engine)} (head)")
     return 0
@@ -58,7 +67,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_current(args: argparse.Namespace) -> int:
     from monitor.storage import migrate
 
-    engine = _engine(_config(args, require_file=False))
+    engine = _engine(_database_config(args), migrated=False)
     current, head = migrate.current_revision(engine), migrate.head_revision()
     print(f"current: {current or '(empty)'}  head: {head}")
     return 0 if current == head else 1
@@ -71,7 +80,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from monitor.models import Staff
     from monitor.staff import accounts
 
-    engine = _engine(_config(args, require_file=False))
+    engine = _engine(_database_config(args))
     scopes = [s for part in args.scopes for s in part.split(",") if s]
     with make_sessionmaker(engine).begin() as session:
         staff = None
@@ -100,7 +109,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     from monitor.db import make_sessionmaker
     from monitor.models import ApiToken
 
-    engine = _engine(_config(args, require_file=False))
+    engine = _engine(_database_config(args))
     with make_sessionmaker(engine)() as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if t.revoked_at else "active"
@@ -112,7 +121,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     from monitor.db import make_sessionmaker, utcnow
     from monitor.staff import accounts
 
-    engine = _engine(_config(args, require_file=False))
+    engine = _engine(_database_config(args))
     with make_sessionmaker(engine).begin() as session:
         try:
             accounts.revoke_token(session, args.id, now=utcnow())
@@ -176,14 +185,14 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from monitor import runtime
 
-    loaded = _config(args, require_file=False)
+    loaded = _database_config(args)
     return runtime.export(loaded, _engine(loaded), what=args.what, out=sys.stdout)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from monitor import runtime
 
-    loaded = _config(args, require_file=False)
+    loaded = _database_config(args)
     return runtime.import_file(loaded, _engine(loaded), path=args.file, out=sys.stdout)
 
 
@@ -299,7 +308,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from monitor.db import DatabaseUnavailable
-    from monitor.runtime import NotYetAvailable
+    from monitor.runtime import CannotListen, NotYetAvailable
+    from monitor.storage.migrate import SchemaNotCurrent
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -309,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"complaint-monitor: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, SchemaNotCurrent, CannotListen) as exc:
         print(f"complaint-monitor: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except CommandError as exc:

@@ -41,10 +41,13 @@ def _read_password(args: argparse.Namespace) -> str:
 def _transaction(args: argparse.Namespace) -> Iterator[Session]:
     from monitor.db import check_connection, make_engine, make_sessionmaker
     from monitor.staff.accounts import AccountError
+    from monitor.storage.migrate import require_current
 
-    loaded: LoadedConfig = load_config(args.config, require_file=False)
+    # only the database settings: no source or responder secrets
+    loaded: LoadedConfig = load_config(args.config, require_file=False, with_secrets=False)
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
     check_connection(engine)
+    require_current(engine)
     try:
         with make_sessionmaker(engine).begin() as session:
             yield session

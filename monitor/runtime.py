@@ -6,6 +6,7 @@ the listening socket, the scheduler and the engine's lifetime.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import socket
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 class NotYetAvailable(Exception):
     """A command whose feature is planned but not built yet."""
+
+
+class CannotListen(Exception):
+    """The address to serve on cannot be bound (in use, not local, not allowed)."""
 
 
 def _session_secret(loaded: LoadedConfig) -> str:
@@ -63,11 +68,10 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     secret = _session_secret(loaded)
     engine = make_engine(loaded.settings.database.url, echo=loaded.settings.database.echo)
     check_connection(engine)
-    if migrate.current_revision(engine) != migrate.head_revision():
-        raise ConfigError(
-            "database.url: the schema is not at the latest revision; "
-            "run `complaint-monitor db upgrade` first"
-        )
+    migrate.require_current(engine)
+    host = host or loaded.settings.server.host
+    port = port if port is not None else loaded.settings.server.port
+    sock = _bind(host, port, hint="pass --port N (or set server.port)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _seal_webhook_secrets(engine, secret)
     run_jobs = loaded.settings.server.run_scheduler
@@ -75,13 +79,11 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     # SQLite: the checkpointer copies the WAL back beside ingestion, not inside its commits.
     background = Services(WalCheckpointer(engine), *jobs)
     app = create_app(loaded, engine, background=background)
-    uvicorn.run(
-        app,
-        host=host or loaded.settings.server.host,
-        port=port if port is not None else loaded.settings.server.port,
-        log_level="info",
-        **proxy_options(loaded.settings.server),
+    log.info("serving on %s", _url(host, sock.getsockname()[1]))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", **proxy_options(loaded.settings.server)
     )
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
@@ -157,12 +159,29 @@ def demo(*, host: str, port: int, db_path: Path | None) -> int:
     return run_demo(host=host, port=port, db_path=db_path)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, hint: str) -> socket.socket:
+    """Listen before anything starts, so a busy port is one line, not a traceback."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(f"port {port} on {host} is in use: {hint}") from None
+        reason = exc.strerror or str(exc)
+        raise CannotListen(f"cannot listen on {host} port {port}: {reason}") from None
     return sock
+
+
+def _url(host: str, port: int) -> str:
+    from monitor.demo.world import ANY_ADDRESS
+
+    shown = f"[{host}]" if ":" in host else host
+    if host in ANY_ADDRESS:
+        shown = "localhost"
+    return f"http://{shown}:{port}/"
 
 
 def run_demo(
@@ -179,7 +198,6 @@ def run_demo(
     from monitor.demo import reactions
     from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
     from monitor.demo.world import (
-        ANY_ADDRESS,
         DemoSource,
         demo_settings,
         ensure_staff,
@@ -194,13 +212,15 @@ def run_demo(
     from monitor.wiring.demo import demo_jobs, poll_job
     from monitor.wiring.sources import build_scorer
 
+    # bound first: a busy port stops the demo before it makes anything, and the URL
+    # printed is right even for port 0
+    sock = _bind(host, port, hint="pass --port N (make demo PORT=N)")
     if db_path is None:
         db_path = Path(tempfile.mkdtemp(prefix="complaint-monitor-demo-")) / "demo.db"
     db_path.parent.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{db_path.resolve()}"
     engine = make_engine(url)
     migrate.upgrade(engine)
-    sock = _bind(host, port)  # bound before printing, so the URL is right even for port 0
     actual_port = sock.getsockname()[1]
     loaded = demo_settings(url, host, actual_port)
     scorer = scorer or build_scorer(loaded)
@@ -228,10 +248,7 @@ def run_demo(
     app = create_app(
         loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
     )
-    shown = f"[{host}]" if ":" in host else host
-    if host in ANY_ADDRESS:
-        shown = "localhost"
-    for line in welcome(f"http://{shown}:{actual_port}/", password, db_path, outbox.path):
+    for line in welcome(_url(host, actual_port), password, db_path, outbox.path):
         out(line)
     config = uvicorn.Config(
         app,

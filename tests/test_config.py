@@ -88,3 +88,36 @@ def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
         "10.0.0.5",
         "2001:db8::/32",
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///complaint-monitor.db",
+        "sqlite:////var/lib/cm/desk.db",
+        "sqlite://",
+        "sqlite+pysqlite:///a.db",
+        "postgresql://cm@127.0.0.1/desk",
+        "postgres://cm:pw@db:5432/desk",
+        "postgresql+psycopg://cm@db/desk",
+    ],
+)
+def test_supported_database_urls_load(tmp_path: Path, url: str) -> None:
+    loaded = load_config(tmp_path / "none.yaml", require_file=False, environ={"DATABASE_URL": url})
+    assert loaded.settings.database.url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://x", "garbage", "sqlite:/a.db", "postgresql+asyncpg://cm@db/desk"]
+)
+def test_unsupported_database_urls_name_the_variable(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL: .*use sqlite:///PATH or postgresql"):
+        load_config(tmp_path / "none.yaml", require_file=False, environ={"DATABASE_URL": url})
+
+
+def test_without_secrets_the_enabled_sources_secrets_are_not_required(tmp_path: Path) -> None:
+    p = write(tmp_path, "sources:\n  email:\n    enabled: true\n    host: h\n")
+    with pytest.raises(ConfigError, match="IMAP_PASSWORD"):
+        load_config(p, environ={})
+    loaded = load_config(p, environ={"IMAP_PASSWORD": "pw"}, with_secrets=False)
+    assert loaded.secret("IMAP_PASSWORD") is None  # not read either

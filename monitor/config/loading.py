@@ -19,6 +19,7 @@ import yaml
 from pydantic import SecretStr, ValidationError
 
 from monitor.config.base import ConfigError
+from monitor.config.database_url import url_problem
 from monitor.config.settings import Settings
 
 CONFIG_ENV = "COMPLAINT_MONITOR_CONFIG"
@@ -113,8 +114,14 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     require_file: bool = True,
+    with_secrets: bool = True,
 ) -> LoadedConfig:
-    """Read, validate and resolve the configuration. Raises :class:`ConfigError`."""
+    """Read, validate and resolve the configuration. Raises :class:`ConfigError`.
+
+    ``with_secrets=False`` is for commands that only touch the database (``db upgrade``,
+    ``staff``, ``token``, ``export``, ``import``): the secrets of sources and responders
+    are then neither required nor read.
+    """
     env = os.environ if environ is None else environ
     cfg_path = resolve_path(path, env)
     data: Any = {}
@@ -132,12 +139,17 @@ def load_config(
             f"{cfg_path}: config file not found (pass --config PATH or set {CONFIG_ENV})"
         )
     settings = parse_settings(data, str(cfg_path))
+    url_origin = f"{cfg_path}: database.url"
     if env.get(DATABASE_URL_ENV):
+        url_origin = DATABASE_URL_ENV
         settings = settings.model_copy(
             update={"database": settings.database.model_copy(update={"url": env[DATABASE_URL_ENV]})}
         )
+    problem = url_problem(settings.database.url)
+    if problem is not None:
+        raise ConfigError(f"{url_origin}: {problem}")
     secrets: dict[str, SecretStr] = {}
-    for key, env_name in required_secrets(settings).items():
+    for key, env_name in (required_secrets(settings) if with_secrets else {}).items():
         value = env.get(env_name)
         if not value:
             raise ConfigError(

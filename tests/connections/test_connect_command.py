@@ -161,13 +161,9 @@ def test_connect_without_the_session_secret_is_one_line(
     tmp_path: Path, oauth_server: OAuthState
 ) -> None:
     config = write_config(tmp_path, oauth_server)
-    proc = run_cli(
-        "--config",
-        str(config),
-        "connect",
-        "email",
-        env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
-    )
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0  # else: "not migrated" first
+    proc = run_cli("--config", str(config), "connect", "email", env=env)
     assert "COMPLAINT_MONITOR_SECRET is not set" in one_line_error(proc)
 
 
