@@ -12,11 +12,13 @@ from monitor.models.customers import Customer, Identity
 from monitor.models.enums import (
     AlertState,
     CaseStatus,
+    IncidentState,
     PromiseState,
     ReplyState,
     Role,
     Stage,
 )
+from monitor.models.incidents import Incident, IncidentCase
 from monitor.models.promises import Promise
 from monitor.models.replies import Reply
 from monitor.models.staff import ApiToken, SignInFailure, Staff, StaffSession
@@ -30,6 +32,9 @@ __all__ = [
     "Customer",
     "Event",
     "Identity",
+    "Incident",
+    "IncidentCase",
+    "IncidentState",
     "Lease",
     "Mention",
     "OAuthFlow",

@@ -49,3 +49,12 @@ class AlertState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class IncidentState(StrEnum):
+    """An incident's public state, in the usual order (any move is allowed)."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"

@@ -258,8 +258,13 @@ def fulfil(
     actor: str = "system",
     timing: Timing = Timing(),
     scorer: Scorer | None = None,
+    follow_up: bool = True,
 ) -> Promise:
-    """Mark kept with evidence; the case then gets a follow-up prompt with its own due time."""
+    """Mark kept with evidence; the case then gets a follow-up prompt with its own due time.
+
+    ``follow_up=False`` for a promise that was itself the contact (an incident update
+    kept by a reply): no prompt to check in about it.
+    """
     if promise.state == PromiseState.FULFILLED:
         return promise  # idempotent: a retry of the same confirmation
     if promise.state not in UNKEPT:
@@ -268,7 +273,7 @@ def fulfil(
     promise.state = PromiseState.FULFILLED
     promise.fulfilled_at = now
     promise.evidence = {**dict(evidence), "by": actor, "at": now.isoformat()}
-    promise.follow_up_due_at = now + timing.follow_up
+    promise.follow_up_due_at = now + timing.follow_up if follow_up else None
     promise.next_action_at = promise.follow_up_due_at  # the clock checks the follow-up
     promise.perform_next_at = None
     promise.updated_at = now
@@ -281,6 +286,8 @@ def fulfil(
         actor=actor,
         payload=_payload(promise, evidence=promise.evidence, late=was_overdue),
     )
+    if promise.follow_up_due_at is None:
+        return _after_fulfil(session, promise, was_overdue, scorer, now)
     events.append(
         session,
         PromiseEvent.FOLLOW_UP_DUE,
@@ -294,6 +301,12 @@ def fulfil(
             "(no automatic message is sent).",
         ),
     )
+    return _after_fulfil(session, promise, was_overdue, scorer, now)
+
+
+def _after_fulfil(
+    session: Session, promise: Promise, was_overdue: bool, scorer: Scorer | None, now: datetime
+) -> Promise:
     if was_overdue:
         _rescore_customer(session, promise.customer_id, scorer, now)
     return promise

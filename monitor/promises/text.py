@@ -33,6 +33,9 @@ class PromiseKind(StrEnum):
     FIX = "fix"
     INVESTIGATE = "investigate"
     CUSTOM = "custom"
+    # Tasks the desk sets itself during an incident (monitor.incidents), never found in text:
+    INCIDENT_UPDATE = "incident_update"  # tell this customer the incident's new status
+    CHECK_IN = "check_in"  # after resolution: check personally that it works for them
 
 
 # When the reply names no time: how long such a promise usually gets.
@@ -45,6 +48,8 @@ DEFAULT_DELAY = {
     PromiseKind.FIX: timedelta(days=3),
     PromiseKind.INVESTIGATE: timedelta(days=2),
     PromiseKind.CUSTOM: timedelta(days=2),
+    PromiseKind.INCIDENT_UPDATE: timedelta(hours=4),
+    PromiseKind.CHECK_IN: timedelta(days=1),
 }
 
 

@@ -19,6 +19,7 @@ from monitor import events
 from monitor.cases import service as queue
 from monitor.config import ReplySettings
 from monitor.events import EventKind
+from monitor.incidents import service as incidents
 from monitor.models import Reply, ReplyState, Staff, Stage
 from monitor.priority.service import Scorer, rescore_cases
 from monitor.replies.failures import FailureAlerts, record_failure
@@ -75,6 +76,7 @@ def mark_sent(
     events.append(session, kind, now=now, case_id=reply.case_id, actor=actor, payload=payload)
     case = queue.get_case(session, reply.case_id)
     queue.record_staff_reply(case, now=now)
+    incidents.heard_from_us(session, case_id=case.id, reply_id=reply.id, now=now)
     if case.apologised_at is None and APOLOGY.search(reply.body):
         case.apologised_at = now
         events.append(

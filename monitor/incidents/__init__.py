@@ -1,0 +1,1 @@
+"""Incidents: one fault that many customers share (declare, attach, status, suggestions)."""
