@@ -383,7 +383,7 @@ def record_contact(
     if case.first_unanswered_at is None or when < case.first_unanswered_at:
         case.first_unanswered_at = when
     case.unanswered_count += 1
-    if hop_from is not None and case.hop_from is None:
+    if hop_from is not None:  # the latest hop: X -> X DM -> X came back from the DM
         case.hop_from = hop_from
     if mention.public:
         case.public = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from monitor.cases import casefile
 from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, QueuePage, list_queue
 from monitor.ingest.service import IngestOptions, ingest_batch
+from monitor.mentions import Channel
 from monitor.models import CaseStatus, Promise, PromiseState, Stage
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
@@ -116,6 +118,25 @@ def test_rows_carry_holder_words_and_promises(session: Session, scorer: Scorer) 
     assert cf.promises[0].overdue
     assert [s for s, _ in cf.stages] == list(Stage)
     assert {i.kind for i in cf.identities} == {"x", "email"}
+
+
+def test_a_hop_back_shows_where_the_customer_came_from_last(
+    session: Session, scorer: Scorer
+) -> None:
+    dm = replace(tweet(8, "hello? sent you a DM too", at=later(10)), channel=Channel.X_DM)
+    batch = Batch(
+        mentions=[
+            tweet(7, "@acme my order never arrived"),
+            replace(dm, public=False),
+            tweet(9, "@acme still nothing, answer my DM", at=later(20)),
+        ],
+        next_cursor={"n": 3},
+    )
+    ingest_batch(session, batch, source="t", now=later(25), scorer=scorer, options=IngestOptions())
+    session.flush()
+    [row] = list_queue(session, now=later(30)).rows
+    assert (row.channel, row.hop_from) == ("x", "x_dm")
+    assert any("channel hop" in r for r in row.reasons)
 
 
 @pytest.mark.parametrize(
