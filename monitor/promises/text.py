@@ -10,9 +10,13 @@ Time phrases understood (owner's local time; the result is aware UTC):
 "this morning", "tomorrow" (+ "morning" 10:00, "afternoon" 15:00, "evening" 19:00),
 weekdays ("by Friday", "on Monday", "next Tuesday"), "this week" / "end of the week",
 "next week", "within 24 hours", "in 2 days", "within the hour", "in a few days",
-"right away" / "asap" / "shortly", and clock times ("at 3pm", "by 16:30"), alone or
-after a day. Without a time phrase the kind's usual delay applies and
-``due_guessed`` is set.
+"right away" / "asap" / "shortly", calendar dates ("by 3 December", "on Dec 3rd"), and
+clock times ("at 3pm", "by 16:30", "at noon"), alone or before or after a day. Without a
+time phrase the kind's usual delay applies and ``due_guessed`` is set.
+
+A sentence holding two commitments joined by ";", "," or "and" ("I'll refund you today;
+I'll email the confirmation by 5pm tomorrow") gives two suggestions, each with its own
+deadline. Passive wording ("Refund will be processed by 3 December") commits too.
 """
 
 from __future__ import annotations
@@ -67,9 +71,12 @@ class Suggestion:
 _COMMIT = re.compile(
     r"\b(?:we(?:'|’)ll|we will|we shall|i(?:'|’)ll|i will|we(?:'|’)re going to|we are going to|"
     r"i(?:'|’)m going to|i am going to|you(?:'|’)ll|you will|let me|we can|i can|"
-    r"we(?:'|’)d be happy to|expect)\b",
+    r"we(?:'|’)d be happy to|expect|will be|shall be|"
+    r"(?:our|the) (?:team|engineers?|colleagues?|billing(?: team)?|technicians?) will)\b",
     re.IGNORECASE,
 )
+# Where a second commitment starts a clause of its own: after ";", "," or "and".
+_CLAUSE_BREAK = re.compile(r"(?:\s*[;,]\s*(?:and\s+|then\s+|and then\s+)?|\s+and\s+)$", re.I)
 # First match wins, so the specific kinds come before the general ones.
 _KINDS: tuple[tuple[PromiseKind, re.Pattern[str]], ...] = (
     (PromiseKind.SLACK_INVITE, re.compile(r"\bslack\b", re.I)),
@@ -120,11 +127,33 @@ _NUM = (
     r"(\d+|a couple of|a few|couple of|few|an?|one|two|three|four|five|six|seven|eight|nine|"
     r"ten|twelve)"
 )
-_CLOCK = r"(?:at|by|before)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?"
+_CLOCK = (
+    r"(?:at|by|before)\s+(?:(noon|midday)|(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)"
+)
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_ORD = r"(?:st|nd|rd|th)?"
 _DAYS = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _UNITS = r"(minute|hour|day|week|business day|working day)s?"
 _PHRASES: tuple[tuple[str, str], ...] = (
     ("soon", r"\b(?:right away|immediately|asap|as soon as possible|shortly|straight away)\b"),
+    ("date", rf"\b(\d{{1,2}}){_ORD}\s+(?:of\s+)?{_MONTH}\b|\b{_MONTH}\.?\s+(\d{{1,2}}){_ORD}\b"),
     ("within", rf"\b(?:within|in|inside)\s+(?:the\s+next\s+)?{_NUM}\s+{_UNITS}\b"),
     ("soon", r"\bwithin the hour\b"),
     ("tomorrow", r"\btomorrow(?:\s+(morning|afternoon|evening|night))?\b"),
@@ -171,12 +200,14 @@ def _at(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 
 def _clock(m: re.Match[str]) -> time | None:
-    hour, minute, ampm = int(m.group(1)), int(m.group(2) or 0), (m.group(3) or "").lower()
+    if m.group(1):
+        return time(12)  # noon, midday
+    hour, minute, ampm = int(m.group(2)), int(m.group(3) or 0), (m.group(4) or "").lower()
     if ampm.startswith("p") and hour < 12:
         hour += 12
     elif ampm.startswith("a") and hour == 12:
         hour = 0
-    if hour > 23 or minute > 59 or (not ampm and not m.group(2) and hour < 7):
+    if hour > 23 or minute > 59 or (not ampm and not m.group(3) and hour < 7):
         return None  # "by 3" is too vague to be a time
     return time(hour, minute)
 
@@ -186,6 +217,29 @@ def _parse_phrase(text: str) -> tuple[str, re.Match[str]] | None:
         m = pattern.search(text)
         if m:
             return name, m
+    return None
+
+
+def _clock_near(text: str, m: re.Match[str]) -> tuple[time, str] | None:
+    """A clock time after the day phrase ("tomorrow at 4pm"), else before it ("by 4pm tomorrow")."""
+    for part in (text[m.end() :], text[: m.start()]):
+        for clock_m in re.finditer(_CLOCK, part, re.I):
+            at = _clock(clock_m)
+            if at is not None:
+                return at, clock_m.group(0)
+    return None
+
+
+def _date(m: re.Match[str], today: date) -> date | None:
+    day_s, month_s = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    month = next(i for i, name in enumerate(_MONTHS, 1) if name.startswith(month_s.lower()[:3]))
+    for year in (today.year, today.year + 1):
+        try:
+            day = date(year, month, int(day_s))
+        except ValueError:
+            return None
+        if day >= today:
+            return day
     return None
 
 
@@ -201,11 +255,16 @@ def parse_due(
     if found is None:
         return None
     name, m = found
-    clock_m = re.search(_CLOCK, text[m.end() :], re.I) if name != "clock" else None
-    at = _clock(clock_m) if clock_m else None
-    phrase = m.group(0) + (" " + clock_m.group(0) if clock_m and at else "")
+    near = _clock_near(text, m) if name != "clock" else None
+    at = near[0] if near else None
+    phrase = m.group(0) + (" " + near[1] if near else "")
     due: datetime
-    if name == "soon":
+    if name == "date":
+        day = _date(m, today)
+        if day is None:
+            return None
+        due = _at(day, at or end, tz)
+    elif name == "soon":
         due = now + timedelta(hours=1)
     elif name == "within":
         n, unit = _number(m.group(1)), m.group(2).lower()
@@ -253,28 +312,43 @@ def suggest(
 ) -> list[Suggestion]:
     """Every promise in ``text``, in order of appearance."""
     found: list[Suggestion] = []
-    for m in _SENTENCE.finditer(text):
-        sentence = m.group(0).strip()
-        if not sentence:
-            continue
-        kind = classify(sentence)
+    for start, clause in _clauses(text):
+        kind = classify(clause)
         if kind is None:
             continue
-        parsed = parse_due(sentence, now=now, timezone=timezone, workday_end_hour=workday_end_hour)
+        parsed = parse_due(clause, now=now, timezone=timezone, workday_end_hour=workday_end_hour)
         if parsed is None:
             due, phrase, guessed = now + DEFAULT_DELAY[kind], None, True
         else:
             (due, phrase), guessed = parsed, False
-        start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
         found.append(
             Suggestion(
                 kind=kind,
-                wording=sentence,
+                wording=clause,
                 due_at=due,
                 due_phrase=phrase,
                 due_guessed=guessed,
                 start=start,
-                end=start + len(sentence),
+                end=start + len(clause),
             )
         )
     return found
+
+
+def _clauses(text: str) -> list[tuple[int, str]]:
+    """(start, clause) per sentence, a sentence split where a second commitment begins."""
+    out: list[tuple[int, str]] = []
+    for m in _SENTENCE.finditer(text):
+        cuts = [m.start()]
+        for c in _COMMIT.finditer(m.group(0)):
+            at = m.start() + c.start()
+            if c.start() > 0 and _CLAUSE_BREAK.search(text[cuts[-1] : at]):
+                cuts.append(at)
+        for a, b in zip(cuts, [*cuts[1:], m.end()], strict=True):
+            piece = text[a:b]
+            if b != m.end():
+                piece = _CLAUSE_BREAK.sub("", piece)
+            clause = piece.strip()
+            if clause:
+                out.append((a + len(piece) - len(piece.lstrip()), clause))
+    return out

@@ -64,3 +64,59 @@ def test_today_after_hours_is_at_least_an_hour_away_and_zones_differ() -> None:
     ny, _ = parse_due("tomorrow morning", now=MONDAY_10_BERLIN, timezone="America/New_York")
     assert ny == datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
     assert parse_due("by 3", now=MONDAY_10_BERLIN) is None
+
+
+def test_two_promises_in_one_sentence_keep_their_own_deadlines() -> None:
+    text = (
+        "I'll make sure the refund goes out today; "
+        "I'll email you the confirmation by 5pm tomorrow."
+    )
+    found = suggest(text, now=MONDAY_10_BERLIN, timezone="Europe/Berlin")
+    assert [(s.kind, s.due_at.strftime("%Y-%m-%d %H:%M")) for s in found] == [
+        (PromiseKind.REFUND, "2026-11-02 16:00"),
+        (PromiseKind.CUSTOM, "2026-11-03 16:00"),
+    ]
+    assert [text[s.start : s.end] for s in found] == [s.wording for s in found]
+    assert found[0].wording == "I'll make sure the refund goes out today"
+
+
+def test_and_between_two_commitments_splits_them() -> None:
+    text = "We'll add you to Slack today, and I'll call you back tomorrow at 4pm."
+    found = suggest(text, now=MONDAY_10_BERLIN, timezone="Europe/Berlin")
+    assert [(s.kind, s.due_at.strftime("%d %H:%M")) for s in found] == [
+        (PromiseKind.SLACK_INVITE, "02 16:00"),
+        (PromiseKind.CALLBACK, "03 15:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "due_utc"),
+    [
+        ("I'll call you back by tomorrow at noon.", "2026-11-03 11:00"),
+        ("I'll call you back tomorrow at midday.", "2026-11-03 11:00"),
+        ("I'll call you back at noon.", "2026-11-02 11:00"),
+        ("I'll call you back by 4pm tomorrow.", "2026-11-03 15:00"),
+    ],
+)
+def test_noon_and_a_clock_before_the_day(text: str, due_utc: str) -> None:
+    [s] = suggest(text, now=MONDAY_10_BERLIN, timezone="Europe/Berlin")
+    assert s.due_at.strftime("%Y-%m-%d %H:%M") == due_utc and not s.due_guessed
+
+
+@pytest.mark.parametrize(
+    ("text", "due_utc"),
+    [
+        ("Refund will be processed by 3 December.", "2026-12-03 16:00"),
+        ("Your refund will be processed by December 3rd.", "2026-12-03 16:00"),
+        ("The replacement will be sent on 5 Nov at 2pm.", "2026-11-05 13:00"),
+        ("We'll credit you by 1 January.", "2027-01-01 16:00"),
+    ],
+)
+def test_passive_wording_and_calendar_dates(text: str, due_utc: str) -> None:
+    [s] = suggest(text, now=MONDAY_10_BERLIN, timezone="Europe/Berlin")
+    assert s.due_at.strftime("%Y-%m-%d %H:%M") == due_utc and not s.due_guessed
+
+
+def test_a_statement_of_fact_with_will_be_and_no_deadline_is_no_promise() -> None:
+    assert suggest("The weather will be nice.", now=MONDAY_10_BERLIN) == []
+
