@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Event, Promise, PromiseState
+from monitor.models import Alert, Event, Promise, PromiseState
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
@@ -56,3 +56,21 @@ def history(session: Session, promise: Promise) -> list[Event]:
     """The events about this promise (creation, reminders, alerts, fulfilment), oldest first."""
     rows = session.scalars(select(Event).where(Event.case_id == promise.case_id).order_by(Event.id))
     return [e for e in rows if (e.payload or {}).get("promise_id") == promise.id]
+
+
+def alerts_of(session: Session, promise_ids: list[int]) -> dict[int, list[Alert]]:
+    """Each promise's alerts, oldest first, in one query (promises without any: absent)."""
+    out: dict[int, list[Alert]] = {}
+    if not promise_ids:
+        return out
+    stmt = select(Alert).where(Alert.promise_id.in_(promise_ids)).order_by(Alert.id)
+    for alert in session.scalars(stmt):
+        if alert.promise_id is not None:
+            out.setdefault(alert.promise_id, []).append(alert)
+    return out
+
+
+def made_by_reply(session: Session, reply_id: int) -> list[int]:
+    """The ids of the promises a reply made, in order."""
+    stmt = select(Promise.id).where(Promise.reply_id == reply_id).order_by(Promise.id)
+    return list(session.scalars(stmt))

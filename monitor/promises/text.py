@@ -127,9 +127,7 @@ _NUM = (
     r"(\d+|a couple of|a few|couple of|few|an?|one|two|three|four|five|six|seven|eight|nine|"
     r"ten|twelve)"
 )
-_CLOCK = (
-    r"(?:at|by|before)\s+(?:(noon|midday)|(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)"
-)
+_CLOCK = r"(?:at|by|before)\s+(?:(noon|midday)|(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)"
 _MONTHS = (
     "january",
     "february",

@@ -68,8 +68,7 @@ def test_today_after_hours_is_at_least_an_hour_away_and_zones_differ() -> None:
 
 def test_two_promises_in_one_sentence_keep_their_own_deadlines() -> None:
     text = (
-        "I'll make sure the refund goes out today; "
-        "I'll email you the confirmation by 5pm tomorrow."
+        "I'll make sure the refund goes out today; I'll email you the confirmation by 5pm tomorrow."
     )
     found = suggest(text, now=MONDAY_10_BERLIN, timezone="Europe/Berlin")
     assert [(s.kind, s.due_at.strftime("%Y-%m-%d %H:%M")) for s in found] == [
@@ -119,4 +118,3 @@ def test_passive_wording_and_calendar_dates(text: str, due_utc: str) -> None:
 
 def test_a_statement_of_fact_with_will_be_and_no_deadline_is_no_promise() -> None:
     assert suggest("The weather will be nice.", now=MONDAY_10_BERLIN) == []
-

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from monitor.alerts import webhooks
 from monitor.cases import service as queue
 from monitor.models import Alert, Promise, Staff, WebhookDelivery, WebhookSubscription
+from monitor.promises import queries as promise_queries
 from monitor.promises import service as promises
-from monitor.promises.text import PromiseKind, suggest
+from monitor.promises.text import PromiseKind, parse_due, suggest
 from monitor.web.api.cases import ERRORS, Principal, acting, scoped
 from monitor.web.deps import Box, Config, DbTx, Now
 
@@ -152,14 +153,23 @@ def _domain_errors() -> Iterator[None]:
         raise HTTPException(422, detail=str(exc)) from None
 
 
-def promise_out(session: Any, p: Promise, *, now: datetime, detail: bool = False) -> PromiseOut:
+def promise_out(
+    session: Any,
+    p: Promise,
+    *,
+    now: datetime,
+    detail: bool = False,
+    alerts: list[Alert] | None = None,
+) -> PromiseOut:
+    """The promise with its alerts (given, or read); ``detail`` adds its history."""
     out = PromiseOut(
         overdue=p.state in promises.UNKEPT and p.due_at < now,
         **{k: getattr(p, k) for k in PromiseOut.model_fields if hasattr(Promise, k)},
     )
+    if alerts is None:
+        alerts = promise_queries.alerts_of(session, [p.id]).get(p.id, [])
+    out.alerts = [AlertOut.model_validate(a, from_attributes=True) for a in alerts]
     if detail:
-        rows = session.scalars(select(Alert).where(Alert.promise_id == p.id).order_by(Alert.id))
-        out.alerts = [AlertOut.model_validate(a, from_attributes=True) for a in rows]
         out.history = [
             {**e.payload, "id": e.id, "kind": e.kind, "actor": e.actor, "at": e.created_at}
             for e in promises.history(session, p)
@@ -200,10 +210,11 @@ def router() -> APIRouter:
             due = body.due_at
             if due is None:
                 end = cfg.settings.alerts.workday_end_hour
-                found = suggest(body.wording, now=now, timezone=tz, workday_end_hour=end)
-                if not found:
+                # Staff say this is a promise: its wording needs no "I will" to be read.
+                found = parse_due(body.wording, now=now, timezone=tz, workday_end_hour=end)
+                if found is None:
                     raise HTTPException(422, detail="no due_at given and none found in the wording")
-                due = found[0].due_at
+                due = found[0]
             promise = promises.create(
                 session,
                 case=case,
@@ -239,7 +250,8 @@ def router() -> APIRouter:
         rows = promises.list_promises(
             session, state=state, case_id=case_id, owner_id=owner_id, limit=limit, after_id=after
         )
-        return [promise_out(session, r, now=now) for r in rows]
+        alerts = promise_queries.alerts_of(session, [r.id for r in rows])
+        return [promise_out(session, r, now=now, alerts=alerts.get(r.id, [])) for r in rows]
 
     @api.get("/promises/{promise_id}", responses=NOT_FOUND)
     def get_promise(promise_id: int, session: DbTx, now: Now, _p: Reader) -> PromiseOut:

@@ -31,6 +31,7 @@ from monitor.cases import service as queue
 from monitor.config import LoadedConfig
 from monitor.models import Reply, Staff
 from monitor.promises import service as promises
+from monitor.promises.queries import made_by_reply
 from monitor.replies import service as replies
 from monitor.replies.index import ReplyIndex
 from monitor.replies.promises import queue_reply_with_promises, suggestions
@@ -176,8 +177,8 @@ def api_router() -> APIRouter:
     def get_reply(
         reply_id: int, session: DbTx, _p: Annotated[Principal, scoped("queue:read")]
     ) -> ReplyOut:
-        """A reply and its delivery state."""
-        return ReplyOut.of(_reply(session, reply_id))
+        """A reply, its delivery state and the promises it made."""
+        return ReplyOut.of(_reply(session, reply_id), made_by_reply(session, reply_id))
 
     @api.post("/replies/check", response_model=CheckOut)
     def check(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.db import make_sessionmaker
-from monitor.models import Role, WebhookSubscription
+from monitor.db import make_sessionmaker, utcnow
+from monitor.models import Alert, Role, WebhookSubscription
 from monitor.storage.secret_box import SecretBox
 from tests.fixtures.web import SECRET, make_case
 
@@ -69,6 +69,39 @@ def test_promise_lifecycle_over_the_api(web_app, app_client) -> None:
     assert bad.status_code == 422  # no due time given or found
 
 
+def test_promise_wording_without_i_will_is_parsed_for_its_due_time(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    body = {"kind": "refund", "wording": "refund the second charge by Thursday"}
+    made = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth)
+    assert made.status_code == 201, made.text
+    assert datetime.fromisoformat(made.json()["due_at"]).weekday() == 3  # Thursday
+
+
+def test_the_promise_list_carries_each_promises_alerts(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    body = {"kind": "fix", "wording": "We'll fix it today.", "due_at": "2030-01-01T12:00Z"}
+    first = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth).json()
+    other = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth).json()
+    with make_sessionmaker(web_app.engine).begin() as s:
+        for i in range(3):
+            s.add(
+                Alert(
+                    promise_id=first["id"],
+                    case_id=case_id,
+                    kind="promise.overdue",
+                    channel="email",
+                    target="omar@example.org",
+                    dedupe_key=f"test-{i}",
+                    created_at=utcnow(),
+                )
+            )
+    detail = app_client.get(f"/api/v1/promises/{first['id']}", headers=auth).json()
+    listed = {p["id"]: p for p in app_client.get("/api/v1/promises", headers=auth).json()}
+    assert len(detail["alerts"]) == 3
+    assert listed[first["id"]]["alerts"] == detail["alerts"]
+    assert listed[other["id"]]["alerts"] == []
+
+
 def test_scopes_are_enforced(web_app, app_client) -> None:
     case_id, auth = setup(web_app, ["queue:read"])
     body = {"kind": "fix", "wording": "We'll fix it today."}
@@ -92,7 +125,8 @@ def test_suggest_promises(web_app, app_client) -> None:
         headers=auth,
     )
     assert got.status_code == 200, got.text
-    assert [s["kind"] for s in got.json()] == ["slack_invite", "investigate"]
+    # "..., and you'll get a rebate" is a second commitment: a promise of its own
+    assert [s["kind"] for s in got.json()] == ["slack_invite", "rebate", "investigate"]
     text2 = "You'll get a one-month rebate on your next bill."
     one = app_client.post("/api/v1/replies/suggest-promises", json={"text": text2}, headers=auth)
     assert one.json()[0]["kind"] == "rebate" and one.json()[0]["due_guessed"] is True

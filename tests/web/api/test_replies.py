@@ -119,3 +119,14 @@ def test_case_page_shows_reply_state_and_the_composer(web_app: WebApp, app_clien
     assert 'class="reply-state state-queued"' in page.text
     assert 'id="reply-composer"' in page.text and "/static/composer.js" in page.text
     assert "canned" not in page.text.lower()
+
+
+def test_get_reply_lists_the_promises_it_made(web_app: WebApp, app_client: Any) -> None:
+    s, agent, _, _ = setup(web_app)
+    draft = {"kind": "callback", "wording": "I'll call you back.", "due_at": "2030-01-01T12:00Z"}
+    made = post(app_client, s.case_id, agent, "key-p", promises=[draft])
+    assert made.status_code == 202, made.text
+    ids = made.json()["promise_ids"]
+    assert len(ids) == 1
+    got = app_client.get(f"/api/v1/replies/{made.json()['id']}", headers=agent)
+    assert got.json()["promise_ids"] == ids
