@@ -4,6 +4,9 @@ Jobs are plain callables ``job(now)`` built elsewhere (``runtime``); here they
 get an interval trigger with ``max_instances=1, coalesce=True`` so a slow run is never
 overlapped or replayed in a burst. Cross-process exclusivity is the job's own business
 (leases), because several `serve` processes may share one PostgreSQL.
+
+Each job is named by its id, and APScheduler's "Running job" / "executed successfully"
+lines for routine runs are logged at DEBUG (a job's own failure is still an ERROR).
 """
 
 from __future__ import annotations
@@ -38,6 +41,28 @@ def _guarded(spec: JobSpec) -> Callable[[], None]:
     return run
 
 
+_ROUTINE = ("Running job ", "executed successfully")
+EXECUTOR_LOGGER = "apscheduler.executors.default"
+
+
+class RoutineRunsAtDebug(logging.Filter):
+    """Turns APScheduler's per-run INFO lines into DEBUG lines (dropped unless enabled)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not any(p in str(record.msg) for p in _ROUTINE):
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _quiet_routine_runs() -> None:
+    executor_log = logging.getLogger(EXECUTOR_LOGGER)
+    if not any(isinstance(f, RoutineRunsAtDebug) for f in executor_log.filters):
+        executor_log.addFilter(RoutineRunsAtDebug())
+
+
 class Scheduler:
     """Starts and stops a background APScheduler running the given jobs."""
 
@@ -50,6 +75,7 @@ class Scheduler:
         return [j.id for j in self._jobs]
 
     def start(self) -> None:
+        _quiet_routine_runs()
         scheduler = BackgroundScheduler(timezone="UTC")
         for spec in self._jobs:
             scheduler.add_job(
@@ -57,6 +83,7 @@ class Scheduler:
                 "interval",
                 seconds=spec.seconds,
                 id=spec.id,
+                name=spec.id,
                 max_instances=1,
                 coalesce=True,
                 next_run_time=utcnow(),
