@@ -105,3 +105,22 @@ def test_unlock_clears_an_account_or_an_address(empty_db_url: str) -> None:
         assert "no staff member" in one_line_error(run_cli("staff", "unlock", "nobody", env=env))
     finally:
         engine.dispose()
+
+
+def test_an_unknown_time_zone_is_refused_in_one_line(empty_db_url: str) -> None:
+    env = {"DATABASE_URL": empty_db_url}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    bad = run_cli(
+        "staff", "add", "bo", "--timezone", "Mars/Base", input="correct horse battery\n", env=env
+    )
+    assert "unknown time zone 'Mars/Base'" in one_line_error(bad)
+    good = run_cli(
+        "staff",
+        "add",
+        "bo",
+        "--timezone",
+        "Europe/Berlin",
+        input="correct horse battery\n",
+        env=env,
+    )
+    assert good.returncode == 0, good.stderr

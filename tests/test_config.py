@@ -121,3 +121,13 @@ def test_without_secrets_the_enabled_sources_secrets_are_not_required(tmp_path: 
         load_config(p, environ={})
     loaded = load_config(p, environ={"IMAP_PASSWORD": "pw"}, with_secrets=False)
     assert loaded.secret("IMAP_PASSWORD") is None  # not read either
+
+
+def test_band_thresholds_must_rise(tmp_path: Path) -> None:
+    p = write(tmp_path, "scoring:\n  band_medium: 60\n  band_high: 40\n")
+    with pytest.raises(ConfigError, match=r"scoring\.band_high.*at least band_medium \(60\)"):
+        load_config(p, environ={})
+    p = write(tmp_path, "scoring:\n  band_high: 80\n")  # above the default critical 75
+    with pytest.raises(ConfigError, match=r"scoring\.band_critical"):
+        load_config(p, environ={})
+    assert load_config(write(tmp_path, "scoring:\n  band_high: 60\n"), environ={})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from monitor.config.base import Section
 
@@ -25,8 +25,18 @@ class ScoringSettings(Section):
     encoder_blend: float = Field(default=0.5, ge=0, le=1)
     # band = the highest threshold the score reaches (below `medium` it is "low")
     band_medium: int = Field(default=30, ge=0, le=100)
-    band_high: int = Field(default=55, ge=0, le=100)
-    band_critical: int = Field(default=75, ge=0, le=100)
+    band_high: int = Field(default=55, ge=0, le=100, validate_default=True)
+    band_critical: int = Field(default=75, ge=0, le=100, validate_default=True)
+
+    @field_validator("band_high", "band_critical")
+    @classmethod
+    def _bands_rise(cls, value: int, info: ValidationInfo) -> int:
+        below = {"band_high": "band_medium", "band_critical": "band_high"}[str(info.field_name)]
+        floor = info.data.get(below)
+        if floor is not None and value < floor:
+            raise ValueError(f"must be at least {below} ({floor}), not {value}")
+        return value
+
     # waiting since the customer's first unanswered message
     wait_points_per_hour: float = Field(default=0.5, ge=0)
     wait_points_max: int = Field(default=15, ge=0)

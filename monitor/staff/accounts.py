@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -54,6 +55,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows (e.g. Europe/Berlin)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AccountError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+        ) from None
+    return name
+
+
 def create_staff(
     session: Session,
     *,
@@ -74,6 +86,7 @@ def create_staff(
         raise AccountError(f"unknown role {role!r}; use one of: agent, lead, admin") from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    check_timezone(timezone)
     if session.scalar(select(Staff.id).where(Staff.name == name)) is not None:
         raise AccountError(f"staff member {name!r} already exists")
     staff = Staff(
