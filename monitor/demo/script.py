@@ -169,9 +169,11 @@ STREAM: tuple[tuple[float, Line], ...] = (
         ),
     ),
 )
+# Background chatter: (who, text, only while unanswered). A customer who has had a
+# reply stops asking whether anybody is reading.
 CHATTER = (
-    (JO_X, "@acme is there a dark mode?"),
-    (LUIS_X, "@acme still waiting on that parcel, order #B-20417"),
-    (KEV_X, "@acme hello?? nobody from support is reading this?"),
-    (MEI_MAIL, "Small thing: the weekly summary email arrives twice."),
+    (JO_X, "@acme is there a dark mode?", False),
+    (LUIS_X, "@acme still waiting on that parcel, order #B-20417", True),
+    (KEV_X, "@acme hello?? nobody from support is reading this?", True),
+    (MEI_MAIL, "Small thing: the weekly summary email arrives twice.", False),
 )

@@ -61,17 +61,22 @@ class DemoSource:
     started_at: datetime
     name: str = "demo:stream"
     stream: tuple[tuple[float, Line], ...] = STREAM
-    chatter: tuple[tuple[Author, str], ...] = CHATTER
+    chatter: tuple[tuple[Author, str, bool], ...] = CHATTER
     replies: Callable[[datetime], Sequence[SentReply]] | None = None
     fetches: int = field(default=0, init=False)
 
-    def due(self, now: datetime) -> list[Line]:
+    def due(self, now: datetime, answered: frozenset[str] = frozenset()) -> list[Line | None]:
+        """What is due by ``now``, in order; None for a chatter line its author, having
+        been answered (a handle in ``answered``), no longer writes (it keeps its place)."""
         elapsed = (now - self.started_at).total_seconds()
-        lines = [line for after, line in self.stream if after <= elapsed]
+        lines: list[Line | None] = [line for after, line in self.stream if after <= elapsed]
         end = self.stream[-1][0] if self.stream else 0
         extra = int(max(0.0, elapsed - end) // CHATTER_EVERY.total_seconds())
         for i in range(min(extra, 500)):
-            author, text = self.chatter[i % len(self.chatter)]
+            author, text, while_unanswered = self.chatter[i % len(self.chatter)]
+            if while_unanswered and author.handle in answered:
+                lines.append(None)
+                continue
             channel = Channel.EMAIL if author.kind == IdentityKind.EMAIL else Channel.X
             subject = "Feedback" if channel == Channel.EMAIL else None
             lines.append(Line(f"chatter-{i}", author, channel, text, subject=subject))
@@ -82,15 +87,23 @@ class DemoSource:
         ours = bool(cursor) and cursor is not None and cursor.get("run") == self.run
         pos = int(cursor.get("pos", 0)) if cursor and ours else 0
         answered = [int(i) for i in (cursor.get("answered") or [])] if cursor and ours else []
-        fresh = self.due(now)[pos:]
-        mentions = [line.build(self.run, now) for line in fresh]
-        for sent in self.replies(now) if self.replies else ():
+        heard = set(cursor.get("heard") or []) if cursor and ours else set()
+        sent_replies = list(self.replies(now)) if self.replies else []
+        heard.update(sent.author.handle for sent in sent_replies)
+        fresh = self.due(now, frozenset(heard))[pos:]
+        mentions = [line.build(self.run, now) for line in fresh if line is not None]
+        for sent in sent_replies:
             if sent.reply_id in answered or now < sent.due_at:
                 continue
             answered.append(sent.reply_id)
             if (m := answer(sent, run=self.run, now=now)) is not None:
                 mentions.append(m)
-        cursor_out = {"run": self.run, "pos": pos + len(fresh), "answered": answered[-500:]}
+        cursor_out = {
+            "run": self.run,
+            "pos": pos + len(fresh),
+            "answered": answered[-500:],
+            "heard": sorted(heard),
+        }
         return Batch(mentions=mentions, next_cursor=cursor_out)
 
 

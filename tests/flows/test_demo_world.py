@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 
 from monitor.config import ReplySettings
 from monitor.db import make_sessionmaker
-from monitor.demo.reactions import STILL_BROKEN, TEXTS, THANKS, reader
+from monitor.demo.reactions import STILL_BROKEN, TEXTS, THANKS, SentReply, reader
 from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
+from monitor.demo.script import KEV_X, STREAM
 from monitor.demo.world import DemoSource, demo_settings, ensure_staff, seed
 from monitor.mentions import Channel
 from monitor.models import Alert, Case, Identity, Mention, Promise, PromiseState, Reply, ReplyState
@@ -48,6 +49,32 @@ def test_simulated_replies_record_deliveries_and_find_them_again(tmp_path: Path)
     other = Outbound(channel="x", body="?", recipient="1", idempotency_key="never-sent")
     assert replies.find_sent(other) is None
     assert printed[1].startswith("  [simulated email to Priya Natarajan: “Hi Priya”")
+
+
+def test_an_answered_customer_stops_asking_whether_anybody_is_reading() -> None:
+    nobody = "nobody from support is reading this?"
+    start = T0
+    late = start + timedelta(seconds=STREAM[-1][0] + 25 * 12)  # the chatter went round 3 times
+    quiet = DemoSource(run="r", started_at=start)
+    asked = [m for m in quiet.fetch(None, now=late).mentions if nobody in m.text]
+    assert len(asked) == 3 and {m.author.handle for m in asked} == {KEV_X.handle}
+
+    sent: list[SentReply] = []
+    source = DemoSource(run="r", started_at=start, replies=lambda _now: sent)
+    early = start + timedelta(seconds=STREAM[-1][0] + 25 * 4)
+    first = source.fetch(None, now=early)
+    assert [m for m in first.mentions if nobody in m.text]  # unanswered: he asks
+    sent.append(
+        SentReply(1, Channel.X, early, "555", "demo-r-kev-1", None, KEV_X)  # answered
+    )
+    later = source.fetch(first.next_cursor, now=late)
+    assert later.mentions and not [m for m in later.mentions if nobody in m.text]
+    sent.clear()  # the reply left the reader's window: he still does not ask again
+    assert not [
+        m
+        for m in source.fetch(later.next_cursor, now=late + timedelta(minutes=10)).mentions
+        if nobody in m.text
+    ]
 
 
 def test_simulated_slack_invite_is_accepted_after_a_while(tmp_path: Path) -> None:
