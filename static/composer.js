@@ -31,6 +31,7 @@
   var edits = {};
   var shown = ""; // signature of the suggestions on screen
   var tracked = ""; // "2 promises now tracked." after a send
+  var blockedShown = false; // the status line says the guard refused the last send
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -185,8 +186,16 @@
     return out;
   }
 
+  function clearBlocked() {
+    if (!blockedShown) return;
+    blockedShown = false;
+    status.className = "reply-status";
+    status.textContent = "";
+  }
+
   function show(result, text) {
     lastCheck = result;
+    if (!result.blocked) clearBlocked(); // the refusal was about an earlier draft
     personal.textContent = "personal " + result.personal + "/100" +
       (result.blocked ? " (reads like a template)" : "");
     personal.className = "personal" + (result.blocked ? " bad" : "");
@@ -210,7 +219,7 @@
     var text = body.value;
     var mine = ++seq;
     if (!text.trim()) {
-      clear(preview); list(reasons, []); list(notes, []); showPromises([]);
+      clear(preview); list(reasons, []); list(notes, []); showPromises([]); clearBlocked();
       return Promise.resolve(null);
     }
     return post("/cases/" + caseId + "/composer/check", { text: text, channel: channel.value })
@@ -288,6 +297,7 @@
       if (r.status === 422 && r.body.check) show(r.body.check, body.value);
       status.className = "reply-status failed";
       status.textContent = r.body.detail ? String(r.body.detail) : "Not sent (" + r.status + ").";
+      blockedShown = r.status === 422 && !!r.body.check;
     }).catch(function () {
       sending = false;
       sendButton.disabled = false;

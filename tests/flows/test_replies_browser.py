@@ -92,3 +92,37 @@ def test_the_composer_warns_when_an_x_reply_contains_a_link(
     expect(link).to_have_text("https://shop.example/t/4411", timeout=WAIT_MS)
     expect(page.locator("#reply-notes")).to_contain_text("a link makes this post cost more")
     expect(page.locator("#reply-x-count")).to_have_class("x-count costly")
+
+
+FORM_LETTER = (
+    "Thank you for reaching out. We apologise for any inconvenience caused. "
+    "Your satisfaction is our priority and we value your feedback."
+)
+
+
+def test_a_blocked_send_error_goes_once_the_draft_is_personal(
+    live_server: LiveServer, new_context: Callable[[], Any], x_api: XApiState
+) -> None:
+    sessions = make_sessionmaker(live_server.web.engine)
+    dan = x_api.add_user("devdan", name="Dan Devlin")
+    tweet = x_api.mention(dan, "@brand second time asking about my Slack invite, order 4411")
+    with sessions.begin() as s:
+        seeded = seed(s, x_user_id=dan, tweet_id=tweet)
+    page = new_context().new_page()
+    page.goto(live_server.url + f"/cases/{seeded.case_id}")
+    page.fill("input[name=username]", "priya")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    body = page.locator("#reply-body")
+    body.fill(FORM_LETTER)
+    expect(page.locator("#reply-personal")).to_contain_text("template", timeout=WAIT_MS)
+    page.click("#reply-send")
+    status = page.locator("#reply-status")
+    expect(status).to_have_class("reply-status failed", timeout=WAIT_MS)
+    blocked = status.text_content() or ""
+    assert blocked.strip()
+    body.fill(PERSONAL + "I've sent it now.")
+    expect(page.locator("#reply-personal")).to_contain_text("personal 100/100", timeout=WAIT_MS)
+    expect(status).not_to_have_class("reply-status failed")
+    expect(status).to_have_text("")
+    assert x_api.posted_tweets == []
