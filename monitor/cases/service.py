@@ -16,10 +16,13 @@ from monitor.models import (
     Case,
     CaseStatus,
     Event,
+    Promise,
     Role,
     Staff,
     Stage,
 )
+from monitor.promises import service as promises
+from monitor.promises.text import PromiseKind
 
 
 def record_staff_reply(case: Case, *, now: datetime) -> None:
@@ -185,12 +188,20 @@ def touch(session: Session, case: Case, *, staff: Staff, now: datetime, timeout:
 
 
 def advance_stage(
-    session: Session, case: Case, stage: Stage | str, *, actor: Staff, now: datetime
+    session: Session,
+    case: Case,
+    stage: Stage | str,
+    *,
+    actor: Staff,
+    now: datetime,
+    check_in_after: timedelta | None = None,
 ) -> bool:
     """Record that a recovery stage was reached; True when it was new.
 
     Stages are timestamps, not a strict sequence (a fix can be agreed before the
-    apology is sent), and the first time counts. Resolving closes the case and frees it.
+    apology is sent), and the first time counts. Resolving closes the case and frees it;
+    with ``check_in_after`` it also gives the resolver a check-in with the customer due
+    that much later (:func:`start_check_in`).
     """
     stage = Stage(stage)
     ensure_not_held_by_other(session, case, staff=actor, now=now)
@@ -212,7 +223,29 @@ def advance_stage(
         actor=actor.name,
         payload={"stage": stage.value, "status": case.status},
     )
+    if stage == Stage.RESOLVED and check_in_after is not None:
+        start_check_in(session, case, owner=actor, now=now, after=check_in_after)
     return True
+
+
+def start_check_in(
+    session: Session, case: Case, *, owner: Staff, now: datetime, after: timedelta
+) -> Promise:
+    """After the fix, a personal check-in is due to the owner: a task in the promise
+    ledger (reminded and escalated by the promise clock like any promise), never an
+    automatic message. Keeping it is the case's "followed up" stage."""
+    name = case.customer.display_name if case.customer else ""
+    wording = f"Check in personally with {name or 'the customer'}: is it working for them now?"
+    return promises.create(
+        session,
+        case=case,
+        kind=PromiseKind.CHECK_IN,
+        wording=wording,
+        due_at=now + after,
+        owner=owner,
+        now=now,
+        actor=owner.name,
+    )
 
 
 MAX_NOTE = 10_000

@@ -20,6 +20,12 @@ from monitor.config.loading import (
     required_secrets,
     resolve_path,
 )
+from monitor.config.reports import (
+    CauseSettings,
+    DigestSettings,
+    ReportsSettings,
+    SurveySettings,
+)
 from monitor.config.responders import (
     RespondersSettings,
     SlackResponderSettings,
@@ -35,13 +41,16 @@ __all__ = [
     "DEFAULT_BOILERPLATE",
     "DEFAULT_CONFIG",
     "AlertsSettings",
+    "CauseSettings",
     "ConfigError",
     "DatabaseSettings",
+    "DigestSettings",
     "EmailSourceSettings",
     "EscalationStep",
     "LoadedConfig",
     "QueueSettings",
     "ReplySettings",
+    "ReportsSettings",
     "RespondersSettings",
     "ScoringSettings",
     "Section",
@@ -50,6 +59,7 @@ __all__ = [
     "SlackResponderSettings",
     "SmtpResponderSettings",
     "SourcesSettings",
+    "SurveySettings",
     "TwitterResponderSettings",
     "TwitterSourceSettings",
     "WebhooksSettings",

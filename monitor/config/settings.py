@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from monitor.config.alerts import AlertsSettings, WebhooksSettings
 from monitor.config.base import Section
 from monitor.config.desk import QueueSettings, ReplySettings, ScoringSettings
+from monitor.config.reports import ReportsSettings
 from monitor.config.responders import RespondersSettings
 from monitor.config.sources import SourcesSettings
 
@@ -57,3 +58,4 @@ class Settings(Section):
     scoring: ScoringSettings = ScoringSettings()
     queue: QueueSettings = QueueSettings()
     replies: ReplySettings = ReplySettings()
+    reports: ReportsSettings = ReportsSettings()

@@ -21,6 +21,7 @@ from monitor.models.enums import (
 from monitor.models.incidents import Incident, IncidentCase
 from monitor.models.promises import Promise
 from monitor.models.replies import Reply
+from monitor.models.reports import CaseTag, Survey
 from monitor.models.staff import ApiToken, SignInFailure, Staff, StaffSession
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ApiToken",
     "Case",
     "CaseStatus",
+    "CaseTag",
     "Customer",
     "Event",
     "Identity",
@@ -50,6 +52,7 @@ __all__ = [
     "Staff",
     "StaffSession",
     "Stage",
+    "Survey",
     "WebhookDelivery",
     "WebhookSubscription",
     "XUsage",

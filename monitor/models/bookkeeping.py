@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.db import Base, JSONType, id_column
@@ -62,3 +62,5 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(120), default="system")
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime]
+    # Reports: which cases were reopened (kind case.reopened), without scanning the history.
+    __table_args__ = (Index("ix_events_kind_case", "kind", "case_id"),)

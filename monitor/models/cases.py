@@ -61,6 +61,13 @@ class Case(Base):
     acted_at: Mapped[datetime | None]
     followed_up_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # What went wrong (monitor.reports.causes): a name from ``reports.causes``, suggested
+    # from the text with a confidence until staff confirm or change it.
+    cause: Mapped[str | None] = mapped_column(String(40))
+    cause_confidence: Mapped[float | None] = mapped_column(Float)
+    cause_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    cause_set_by_id: Mapped[int | None]  # a staff id (no FK: SQLite keeps the table as is)
+    cause_set_at: Mapped[datetime | None]
     # Lets SQLite insert many new rows in one statement and still match the ids it
     # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
     _sentinel: Mapped[int | None] = orm_insert_sentinel()
@@ -77,6 +84,9 @@ Index(
     Case.first_unanswered_at,
     Case.id,
 )
+# Reports read cases by when they were opened and when they were resolved.
+Index("ix_cases_created_at", Case.created_at)
+Index("ix_cases_resolved_at", Case.resolved_at)
 
 
 class Mention(Base):

@@ -14,7 +14,10 @@ from monitor.models.enums import PromiseState
 
 class Promise(Base):
     __tablename__ = "promises"
-    __table_args__ = (Index("ix_promises_state_next_action", "state", "next_action_at"),)
+    __table_args__ = (
+        Index("ix_promises_state_next_action", "state", "next_action_at"),
+        Index("ix_promises_created_at", "created_at"),  # reports: promises made in a period
+    )
 
     id: Mapped[int] = id_column()
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -43,3 +43,4 @@ class Reply(Base):
 
 
 Index("ix_replies_state_next_attempt", Reply.state, Reply.next_attempt_at)
+Index("ix_replies_sent_at", Reply.sent_at)  # reports: replies sent in a period, per agent

@@ -233,11 +233,14 @@ def _rescore_customer(
 
 
 def _stamp_acted(session: Session, promise: Promise, *, now: datetime, actor: str) -> None:
-    """A kept promise is the case's "acted" stage (the first time counts)."""
+    """A kept promise is the case's "acted" stage, a kept check-in its "followed up"
+    stage (the first time counts)."""
     case = session.get(Case, promise.case_id)
-    if case is None or case.acted_at is not None:
+    stage = Stage.FOLLOWED_UP if promise.kind == PromiseKind.CHECK_IN else Stage.ACTED
+    column = f"{stage.value}_at"
+    if case is None or getattr(case, column) is not None:
         return
-    case.acted_at = now
+    setattr(case, column, now)
     case.updated_at = now
     events.append(
         session,
@@ -245,7 +248,7 @@ def _stamp_acted(session: Session, promise: Promise, *, now: datetime, actor: st
         now=now,
         case_id=case.id,
         actor=actor,
-        payload={"stage": Stage.ACTED.value, "status": case.status, "by_promise": promise.id},
+        payload={"stage": stage.value, "status": case.status, "by_promise": promise.id},
     )
 
 
@@ -273,6 +276,7 @@ def fulfil(
     promise.state = PromiseState.FULFILLED
     promise.fulfilled_at = now
     promise.evidence = {**dict(evidence), "by": actor, "at": now.isoformat()}
+    follow_up = follow_up and promise.kind != PromiseKind.CHECK_IN  # it is the follow-up
     promise.follow_up_due_at = now + timing.follow_up if follow_up else None
     promise.next_action_at = promise.follow_up_due_at  # the clock checks the follow-up
     promise.perform_next_at = None

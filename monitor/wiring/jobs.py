@@ -34,7 +34,22 @@ def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
         + rescore_jobs(loaded, engine, scorer=scorer)
         + promise_jobs(loaded, engine, scorer=scorer)
         + reply_jobs(loaded, engine, scorer=scorer)
+        + report_jobs(loaded, engine)
     )
+
+
+def report_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
+    """Cause suggestions for unresolved cases without one, every 5 minutes (a suggestion
+    is idempotent: two processes storing one for the same case store the same)."""
+    from monitor.reports.scheduled import suggest_causes
+
+    sessions = make_sessionmaker(engine)
+    settings = loaded.settings.reports
+
+    def suggest(now: datetime) -> int:
+        return suggest_causes(sessions, settings=settings, now=now)
+
+    return [JobSpec(id="reports:suggest_causes", seconds=300.0, run=suggest)]
 
 
 def silence_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:

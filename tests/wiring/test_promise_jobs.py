@@ -45,6 +45,7 @@ def test_jobs_from_config(tmp_path) -> None:
     # promise and reply jobs
     ids = [j.id for j in scheduled_jobs(loaded({}), engine)]
     assert {"queue:rescore", "promises:clock", "promises:alerts", "replies:deliver"} <= set(ids)
+    assert "reports:suggest_causes" in ids
     assert not [i for i in ids if i.startswith("poll:")]
     engine.dispose()
 

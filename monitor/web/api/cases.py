@@ -193,7 +193,14 @@ def router() -> APIRouter:
         """Record a recovery stage (listened … resolved); resolving closes the case."""
         staff = acting(p)
         case = queue.get_case(session, case_id)
-        queue.advance_stage(session, case, body.stage, actor=staff, now=now)
+        queue.advance_stage(
+            session,
+            case,
+            body.stage,
+            actor=staff,
+            now=now,
+            check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+        )
         queue.touch(session, case, staff=staff, now=now, timeout=timeout)
         session.flush()
         own = cfg.settings.sources.email.own_addresses

@@ -24,6 +24,7 @@ from monitor.customers import linking
 from monitor.models import Role, Staff, Stage
 from monitor.promises import service as promises
 from monitor.promises.text import PromiseKind
+from monitor.reports.case_view import cause_view
 from monitor.staff import accounts
 from monitor.web import auth
 from monitor.web.auth import CsrfChecked, CurrentStaff, MaybeStaff
@@ -95,6 +96,7 @@ def case_page(
         may_act={p.id for p in cf.promises if promises.may_act(p.owner_id, staff)},
         owners=accounts.active_staff(session),
         promise_kinds=[k.value for k in PromiseKind],
+        cause=cause_view(session, queue.get_case(session, case_id), cfg.settings.reports),
     )
 
 
@@ -303,7 +305,14 @@ def router() -> APIRouter:
     ) -> Response:
         def run() -> None:
             case = queue.get_case(session, case_id)
-            queue.advance_stage(session, case, stage, actor=staff, now=now)
+            queue.advance_stage(
+                session,
+                case,
+                stage,
+                actor=staff,
+                now=now,
+                check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+            )
             queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
 
         return act(request, session, now, cfg, staff, case_id, run)
