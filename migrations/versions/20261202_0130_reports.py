@@ -7,7 +7,7 @@ The indexes let each report read one period by range: cases by created/resolved 
 promises by creation, replies by sending, reopen events by kind.
 
 Revision ID: 0130
-Revises: 0060
+Revises: 0100
 Create Date: 2026-12-02 07:13:44.358532
 """
 
@@ -20,7 +20,7 @@ import monitor.db
 
 
 revision: str = '0130'
-down_revision: str | None = '0060'
+down_revision: str | None = '0100'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
