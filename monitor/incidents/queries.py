@@ -69,6 +69,17 @@ def incidents_of_case(session: Session, case_id: int) -> list[Incident]:
     return sorted(rows, key=lambda i: i.state == IncidentState.RESOLVED)
 
 
+def shared_paragraph(incident: Incident) -> str:
+    """The text every affected customer may get word for word: status, then workaround."""
+    return "\n".join(t for t in (incident.status_text.strip(), incident.workaround.strip()) if t)
+
+
+def shared_paragraphs(session: Session, case_id: int) -> tuple[str, ...]:
+    """The shared paragraphs a reply on this case may use: its open incidents'."""
+    found = (shared_paragraph(i) for i in incidents_of_case(session, case_id))
+    return tuple(p for p in found if p)
+
+
 def case_texts(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
     """The customer's words on each case: its newest messages, up to TEXT_PER_CASE chars."""
     ids = list(dict.fromkeys(case_ids))

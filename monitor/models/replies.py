@@ -28,6 +28,9 @@ class Reply(Base):
     error: Mapped[str | None] = mapped_column(Text)
     personal_score: Mapped[int | None] = mapped_column(Integer)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # The allowed shared text (an incident's paragraph) the guard did not judge: the
+    # reply index leaves it out too, so the next reply may use it as well.
+    shared_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     # Where it goes, fixed when it is queued (see monitor/replies/service.py): the X user id or

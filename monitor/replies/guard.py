@@ -10,6 +10,10 @@ reply's *personal* score is 100 minus it) from three kinds of evidence, each lis
 3. missing specifics: nothing the customer said (their words, order number, product,
    the promise made to them), no name or handle, no concrete next step.
 
+Allowed shared text (``CaseContext.shared``: the paragraph of an incident the case is
+attached to, meant for everyone affected) is blanked out first: every rule judges only
+what the reply adds to it, and that must still be about this customer.
+
 Each kind of evidence is one small rule in :data:`RULES` (a function over the
 :class:`Draft` adding to a :class:`Tally`); a new rule is one more function there.
 At or above ``replies.block_threshold`` the reply is blocked (a lead may override with a
@@ -26,10 +30,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.config import ReplySettings
-from monitor.replies.index import ReplyIndex, sentences, words
+from monitor.replies.index import ReplyIndex, blank_shared, sentences, words
 from monitor.replies.x_count import X_URL, x_length, x_overflow_at
 
 Highlight = tuple[int, int, str, str]  # start, end, kind, message
+ONLY_SHARED_MIN_WORDS = 6  # fewer words of its own than this: the reply is the paragraph
 URL_COST_NOTE = (
     "a link makes this post cost more: X bills a post with a URL at its higher price "
     "(sources.twitter.costs.prices.post_create_url)"
@@ -45,6 +50,7 @@ class CaseContext:
     customer_texts: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()  # order numbers, products, dates the customer gave
     promises: tuple[str, ...] = ()  # wording of promises made to them and not kept
+    shared: tuple[str, ...] = ()  # allowed shared text (an incident's paragraph)
 
 
 @dataclass(frozen=True)
@@ -147,10 +153,15 @@ class Draft:
     context: CaseContext | None
     index: ReplyIndex | None
     settings: ReplySettings
+    judged: str  # ``text`` with the allowed shared text blanked out (same offsets)
 
     @property
     def body(self) -> str:
-        return self.text.strip()
+        return self.judged.strip()
+
+    @property
+    def uses_shared(self) -> bool:
+        return self.judged != self.text
 
 
 @dataclass
@@ -167,7 +178,7 @@ class Tally:
 
 
 def near_copy_of_a_reply(d: Draft, t: Tally) -> None:
-    whole = d.index.nearest_reply(d.text) if d.index is not None and d.body else None
+    whole = d.index.nearest_reply(d.judged) if d.index is not None and d.body else None
     if whole and whole.similarity >= d.settings.duplicate_reply_similarity:
         t.add(
             d.settings.duplicate_reply_points,
@@ -182,7 +193,7 @@ def reused_sentences(d: Draft, t: Tally) -> None:
     if d.index is None or not d.body:
         return
     reused = 0
-    for start, end, sentence in sentences(d.text):
+    for start, end, sentence in sentences(d.judged):
         match = d.index.nearest_sentence(sentence)
         if match and match.similarity >= d.settings.duplicate_sentence_similarity:
             reused += 1
@@ -197,7 +208,7 @@ def reused_sentences(d: Draft, t: Tally) -> None:
 def boilerplate(d: Draft, t: Tally) -> None:
     found = 0
     for phrase, pattern in _phrase_patterns(d.settings.boilerplate_phrases):
-        for m in pattern.finditer(d.text):
+        for m in pattern.finditer(d.judged):
             found += 1
             t.highlights.append((m.start(), m.end(), "boilerplate", f"boilerplate: “{phrase}”"))
     if found:
@@ -209,7 +220,7 @@ def nothing_they_said(d: Draft, t: Tally) -> None:
     ctx = d.context
     if ctx is None or not d.body or not (ctx.customer_texts or ctx.facts):
         return
-    if not _references(d.text, ctx):
+    if not _references(d.judged, ctx):
         t.add(
             d.settings.no_reference_points,
             "nothing the customer said is mentioned (their issue, order, product, the promise)",
@@ -218,17 +229,27 @@ def nothing_they_said(d: Draft, t: Tally) -> None:
 
 def no_name(d: Draft, t: Tally) -> None:
     ctx = d.context
-    if ctx is not None and d.body and ctx.names and not _mentions_name(d.text, ctx.names):
+    if ctx is not None and d.body and ctx.names and not _mentions_name(d.judged, ctx.names):
         t.add(d.settings.no_name_points, "does not address the customer by name")
 
 
 def no_next_step(d: Draft, t: Tally) -> None:
-    if d.context is not None and d.body and not _NEXT_STEP.search(d.text):
+    if d.context is not None and d.body and not _NEXT_STEP.search(d.judged):
         t.add(d.settings.no_next_step_points, "no concrete next step (what will be done, by when)")
+
+
+def only_shared_text(d: Draft, t: Tally) -> None:
+    if d.uses_shared and len(words(d.judged)) < ONLY_SHARED_MIN_WORDS:
+        t.add(
+            d.settings.block_threshold,
+            "only the incident's shared paragraph: add something for this customer "
+            "(their words, their details, their name, what happens next for them)",
+        )
 
 
 Rule = Callable[[Draft, Tally], None]
 RULES: tuple[Rule, ...] = (
+    only_shared_text,
     near_copy_of_a_reply,
     reused_sentences,
     boilerplate,
@@ -279,11 +300,13 @@ def check_personal(
     x_limit: int = 280,
 ) -> PersonalCheck:
     """Score a draft; see the module docstring. ``case_context`` None skips specifics."""
-    draft = Draft(text, case_context, previous_replies_index, settings)
+    shared = case_context.shared if case_context else ()
+    judged = blank_shared(text, shared) if shared else text
+    draft = Draft(text, case_context, previous_replies_index, settings, judged)
     tally = Tally()
     for rule in RULES:
         rule(draft, tally)
-    if not draft.body:
+    if not draft.text.strip():
         tally.reasons.append("the reply is empty")
     on_x = fit_on_x(text, x_limit) if case_context and case_context.channel == "x" else None
     highlights = tally.highlights + (on_x.highlights if on_x else [])

@@ -14,6 +14,10 @@ Leskovec, Rajaraman & Ullman, *Mining of Massive Datasets*, ch. 3):
 - rows are numbered by a sequence; only the newest ``capacity`` replies are live (older
   rows are skipped at look-up and dropped at the next merge), so memory stays bounded.
 
+Allowed shared text (an incident's paragraph, sent to everyone affected) is blanked out
+of a reply before it is indexed (:func:`blank_shared`), as the guard blanks it out of a
+draft: only what each reply adds is compared.
+
 Text is normalised first (lower case; URLs, @handles, email addresses and numbers become
 placeholders) so a template filled in with another customer's name or order number
 still matches. The index is built once per process (``ensure_built``) and then follows
@@ -70,6 +74,35 @@ def sentences(text: str) -> list[tuple[int, int, str]]:
         if end > start:
             found.append((start, end, text[start:end]))
     return found
+
+
+SHARED_SIMILARITY = 0.85  # a sentence this like one of the shared text's counts as it
+
+
+def _sentence_key(sentence: str) -> frozenset[str]:
+    return frozenset(words(sentence))
+
+
+def blank_shared(text: str, shared: Iterable[str]) -> str:
+    """``text`` with every sentence taken from ``shared`` replaced by spaces.
+
+    Offsets are kept (highlights still point into the original). A sentence counts as
+    taken when its normalised words are (nearly) those of a shared sentence: staff may
+    fix a typo or drop a word from the paragraph and it is still the shared text.
+    """
+    keys = [k for para in shared for *_, s in sentences(para) if len(k := _sentence_key(s)) >= 3]
+    if not keys:
+        return text
+    out = list(text)
+    for start, end, sentence in sentences(text):
+        mine = _sentence_key(sentence)
+        if not mine:
+            continue
+        for key in keys:
+            if len(mine & key) / len(mine | key) >= SHARED_SIMILARITY:
+                out[start:end] = " " * (end - start)
+                break
+    return "".join(out)
 
 
 def _shingles(tokens: Sequence[str], n: int) -> list[int]:
@@ -295,7 +328,7 @@ class ReplyIndex:
             while True:
                 rows = (
                     session.execute(
-                        select(Reply.id, Reply.body)
+                        select(Reply.id, Reply.body, Reply.shared_text)
                         .where(Reply.id > self.high_water)
                         .order_by(Reply.id)
                         .limit(chunk)
@@ -303,6 +336,9 @@ class ReplyIndex:
                     .tuples()
                     .all()
                 )
-                total += self.add_many(rows)
+                total += self.add_many(
+                    (rid, blank_shared(body, [shared]) if shared else body)
+                    for rid, body, shared in rows
+                )
                 if len(rows) < chunk:
                     return total

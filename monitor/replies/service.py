@@ -34,6 +34,7 @@ from monitor import events
 from monitor.cases import service as queue
 from monitor.config import ReplySettings
 from monitor.customers import facts
+from monitor.incidents import queries as incident_queries
 from monitor.mentions import Channel
 from monitor.models import Case, Customer, Identity, Mention, Promise, Reply, ReplyState, Staff
 from monitor.replies.guard import CaseContext, PersonalCheck, check_personal
@@ -149,6 +150,7 @@ def case_context(session: Session, case: Case, *, channel: str) -> CaseContext:
         customer_texts=tuple(texts),
         facts=tuple(f.value for f in found),
         promises=tuple(promises),
+        shared=incident_queries.shared_paragraphs(session, case.id),
     )
 
 
@@ -215,9 +217,10 @@ def queue_reply(
     if not queue.touch(session, case, staff=staff, now=now, timeout=policy.claim_timeout):
         queue.claim(session, case.id, staff=staff, now=now, timeout=policy.claim_timeout)
     target = find_target(session, case, channel)
+    context = case_context(session, case, channel=channel)
     check = check_personal(
         body,
-        case_context=case_context(session, case, channel=channel),
+        case_context=context,
         previous_replies_index=policy.index,
         settings=policy.settings,
         x_limit=policy.x_limit,
@@ -235,6 +238,7 @@ def queue_reply(
         next_attempt_at=now,
         personal_score=check.personal,
         override_reason=reason,
+        shared_text="\n\n".join(context.shared) or None,
         recipient=target.recipient,
         in_reply_to=target.in_reply_to,
         message_id=make_msgid(domain=policy.message_id_domain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -9,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.cases import service as queue
+from monitor.incidents import service as incidents
 from monitor.models import Event, Reply
+from monitor.replies.index import ReplyIndex
 from monitor.replies.service import (
     IdempotencyMismatch,
     OverrideNotAllowed,
@@ -126,3 +129,30 @@ def test_unknown_channel_and_empty_body(session: Session) -> None:
         send(session, s.case_id, s.agent_id, channel="fax")
     with pytest.raises(ReplyError):
         send(session, s.case_id, s.agent_id, body="   ")
+
+
+def test_a_reply_on_an_incident_case_may_use_its_paragraph_and_the_index_leaves_it_out(
+    session: Session,
+) -> None:
+    s = seed(session)
+    lead = staff(session, s.lead_id)
+    paragraph = (
+        "Slack invites from our community page have failed since Monday for everyone. "
+        "We found the cause and invites are being re-sent in order today."
+    )
+    inc = incidents.declare(
+        session, title="Slack invites", status_text=paragraph, staff=lead, now=T0
+    )
+    incidents.attach(session, inc, [s.case_id], staff=lead, now=T0)
+    index = ReplyIndex()
+    index.ensure_built(session)
+    body = f"Dan, sorry about order 4411 and the invite you never got.\n{paragraph}"
+    case = queue.get_case(session, s.case_id)
+    q = queue_reply(
+        session, case=case, staff=staff(session, s.agent_id), body=body, channel="email",
+        idempotency_key="inc-shared", now=later(1), policy=replace(POLICY, index=index),
+    )  # fmt: skip
+    assert q.reply.shared_text == paragraph
+    index.catch_up(session)
+    assert index.nearest_sentence(paragraph.split(". ")[0]) is None  # not indexed
+    assert index.nearest_sentence("Dan, sorry about order 4411 and the invite you never got.")
