@@ -129,7 +129,10 @@ def export(loaded: LoadedConfig, engine: Engine, *, what: str, out: TextIO) -> i
     return 0
 
 
-def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO) -> int:
+def import_file(
+    loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO, err: TextIO = sys.stderr
+) -> int:
+    """Import ``path``; the summary on ``out``, one line per item kept aside on ``err``."""
     from monitor.ingest.transfer import import_mentions
     from monitor.wiring.sources import build_scorer, ingest_options
 
@@ -147,8 +150,10 @@ def import_file(loaded: LoadedConfig, engine: Engine, *, path: Path, out: TextIO
         f"{summary.duplicates} already stored, {len(summary.bad)} quarantined",
         file=out,
     )
-    for q in summary.bad[:10]:
-        print(f"  quarantined: {q.reason}", file=out)
+    for q in summary.bad:
+        which = f" (id {q.external_id})" if q.external_id else ""
+        line = f"{path}: quarantined{which}: {q.reason}"
+        print(line.encode("utf-8", "backslashreplace").decode(), file=err)
     return 0
 
 

@@ -2,16 +2,20 @@
 
 - Identifiers (the message's external id, the author's handle) that do not fit their
   column are quarantined: cutting them would merge distinct messages or people.
-- So are identifiers holding a NUL character. PostgreSQL text cannot store one at all
-  (the whole batch would fail, and its source would stay stuck on it), and SQLite's
-  ``json_each``, which batch lookups use (:mod:`monitor.storage.sql_lists`), cuts a string at
-  it, so a stored copy would never be found again.
-- Display text (subject, names, the text itself) is shortened to its column, and a
-  NUL in it becomes U+FFFD. ``raw`` keeps the original bytes either way.
+- So are identifiers holding a character no column can store: NUL, or a lone surrogate
+  (``"\ud800"`` is valid JSON, so X can send one, but it is not Unicode text and
+  neither driver can encode it). PostgreSQL text cannot store a NUL at all (the whole
+  batch would fail, and its source would stay stuck on it), and SQLite's ``json_each``,
+  which batch lookups use (:mod:`monitor.storage.sql_lists`), cuts a string at it, so a
+  stored copy would never be found again.
+- Display text (subject, names, the text itself, extra fields) is shortened to its
+  column, and such a character in it becomes U+FFFD. ``raw`` keeps the original bytes
+  either way.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +27,7 @@ TEXT_LIMITS = {"subject": 1000, "in_reply_to": 512}
 AUTHOR_LIMITS = {"username": 320, "name": 200}
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, or half of a surrogate pair
 
 
 def _fits(m: MentionIn) -> bool:
@@ -34,44 +39,54 @@ def _fits(m: MentionIn) -> bool:
         and len(a.name or "") <= AUTHOR_LIMITS["name"]
         and len(m.subject or "") <= TEXT_LIMITS["subject"]
         and len(m.in_reply_to or "") <= TEXT_LIMITS["in_reply_to"]
-        and not _has_nul(m)
+        and not _has_unstorable(m)
     )
 
 
-def _has_nul(m: MentionIn) -> bool:
-    # Spelled out, not a generator over a tuple: this runs for every message ingested.
+def _has_unstorable(m: MentionIn) -> bool:
+    # This runs for every message ingested: one string, NUL found by ``in`` and a lone
+    # surrogate by UTF-8 encoding it (both in C), is twice as fast as a regex per field.
     a = m.author
-    if (
-        NUL in m.external_id
-        or NUL in m.text
-        or NUL in m.text_for_scoring
-        or NUL in a.handle
-        or (a.username is not None and NUL in a.username)
-        or (a.name is not None and NUL in a.name)
-        or (m.subject is not None and NUL in m.subject)
-        or (m.in_reply_to is not None and NUL in m.in_reply_to)
-    ):
-        return True
-    return NUL in "".join(m.thread_refs)
+    joined = "".join(
+        (m.external_id, m.text, m.text_for_scoring, a.handle, a.username or "", a.name or "",
+         m.subject or "", m.in_reply_to or "", *m.thread_refs, *m.extra, *m.extra.values())
+    )  # fmt: skip
+    return NUL in joined or not (joined.isascii() or _encodes(joined))
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _clean(value: str | None, limit: int | None = None) -> str | None:
     if value is None:
         return None
-    value = value.replace(NUL, REPLACEMENT)
+    value = UNSTORABLE.sub(REPLACEMENT, value)
     return value[:limit] if limit is not None else value
+
+
+def _unstorable(value: str) -> str | None:
+    """What makes an identifier unstorable, if anything does."""
+    found = UNSTORABLE.search(value)
+    if found is None:
+        return None
+    return "a NUL character" if found.group() == NUL else "a lone surrogate (not valid Unicode)"
 
 
 def _refused(m: MentionIn, source: str) -> Quarantined | None:
     eid, handle = m.external_id, m.author.handle
     if not eid or len(eid) > ID_LIMITS["external_id"]:
         return Quarantined(source, "external id is empty or longer than 512", m.raw)
-    if NUL in eid:
-        return Quarantined(source, "external id contains a NUL character", m.raw)
+    if what := _unstorable(eid):
+        return Quarantined(source, f"external id contains {what}", m.raw)
     if not handle or len(handle) > ID_LIMITS["handle"]:
         return Quarantined(source, "author is empty or longer than 320", m.raw, eid)
-    if NUL in handle:
-        return Quarantined(source, "author contains a NUL character", m.raw, eid)
+    if what := _unstorable(handle):
+        return Quarantined(source, f"author contains {what}", m.raw, eid)
     return None
 
 
@@ -87,14 +102,15 @@ def _fitted(m: MentionIn) -> MentionIn:
         "text": _clean(m.text),
         "text_for_scoring": _clean(m.text_for_scoring),
         "subject": _clean(m.subject, TEXT_LIMITS["subject"]),
-        "thread_refs": tuple(r for r in m.thread_refs if NUL not in r),
+        "thread_refs": tuple(r for r in m.thread_refs if not UNSTORABLE.search(r)),
         "attachments": tuple(
-            Attachment(_clean(x.filename) or "", x.content_type.replace(NUL, ""), x.size)
+            Attachment(_clean(x.filename) or "", UNSTORABLE.sub("", x.content_type), x.size)
             for x in m.attachments
         ),
+        "extra": {_clean(k) or "": _clean(v) or "" for k, v in m.extra.items()},
     }
     reply = m.in_reply_to
-    if reply is not None and (len(reply) > TEXT_LIMITS["in_reply_to"] or NUL in reply):
+    if reply is not None and (len(reply) > TEXT_LIMITS["in_reply_to"] or UNSTORABLE.search(reply)):
         changes["in_reply_to"] = None  # a cut reference would thread to nothing
     return replace(m, **changes)
 

@@ -4,6 +4,11 @@ Everything here happens in the caller's transaction, so the mentions, their case
 events, the quarantined items and the source's next cursor commit together or not at
 all. Re-delivery is harmless: a (channel, external id) already stored is skipped, and
 the unique constraint backs that up if two writers ever race.
+
+A mention the database refuses (a value no column holds, a number beyond 64 bits) is
+quarantined with the database's reason and the rest of its batch is stored
+(:func:`store_or_quarantine`): one bad item must never stop its source. Errors of the
+connection or the database itself are not the item's fault and propagate.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from monitor import events
 from monitor.customers.placement import Placer
-from monitor.ingest.column_fit import fit_to_columns
+from monitor.ingest.column_fit import REPLACEMENT, UNSTORABLE, fit_to_columns
 from monitor.ingest.rows import (
     EVENT_COLUMNS,
     MENTION_COLUMNS,
@@ -166,6 +172,65 @@ def store_mentions(
     )
 
 
+def _refused_by_database(exc: Exception) -> bool:
+    """The values were refused, not the connection: storing the item alone fails again."""
+    if isinstance(exc, DBAPIError):
+        return not exc.connection_invalidated and isinstance(exc, DataError | IntegrityError)
+    if isinstance(exc, StatementError):  # a bind parameter could not be converted
+        exc = exc.orig if isinstance(exc.orig, Exception) else exc
+    return isinstance(exc, UnicodeError | OverflowError)
+
+
+def _why(exc: Exception) -> str:
+    """The database's own words, without the statement and its parameters."""
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return _printable(f"{type(cause).__name__}: {first}")[:500]
+
+
+def _combined(a: Stored, b: Stored) -> Stored:
+    return Stored(
+        new=a.new + b.new,
+        duplicates=a.duplicates + b.duplicates,
+        cases_opened=a.cases_opened + b.cases_opened,
+        hops=a.hops + b.hops,
+        case_ids=tuple(dict.fromkeys(a.case_ids + b.case_ids)),
+        rejected=a.rejected + b.rejected,
+    )
+
+
+def store_or_quarantine(
+    session: Session,
+    mentions: list[MentionIn],
+    *,
+    source: str,
+    now: datetime,
+    scorer: Scorer,
+    options: IngestOptions,
+) -> Stored:
+    """:func:`store_mentions` in a SAVEPOINT; if the database refuses the batch, its
+    halves are tried in turn, so a bad mention ends up alone, quarantined with the
+    reason, after about log2(batch) more tries, and every other mention is stored."""
+    try:
+        with session.begin_nested():
+            return store_mentions(
+                session, mentions, source=source, now=now, scorer=scorer, options=options
+            )
+    except Exception as exc:
+        if not _refused_by_database(exc):
+            raise
+        if len(mentions) == 1:
+            m = mentions[0]
+            reason = f"cannot be stored: {_why(exc)}"
+            return Stored(0, 0, 0, 0, (), (Quarantined(source, reason, m.raw, m.external_id),))
+    half = len(mentions) // 2
+    parts = [
+        store_or_quarantine(session, p, source=source, now=now, scorer=scorer, options=options)
+        for p in (mentions[:half], mentions[half:])
+    ]
+    return _combined(*parts)
+
+
 def ingest_batch(
     session: Session,
     batch: Batch,
@@ -185,20 +250,11 @@ def ingest_batch(
     row = cursor_row(session, source, now=now, lock=check_cursor)
     if check_cursor and _canonical(row.cursor) != _canonical(expected_cursor):
         return None
-    stored = store_mentions(
+    stored = store_or_quarantine(
         session, batch.mentions, source=source, now=now, scorer=scorer, options=options
     )
     quarantined = [*batch.quarantined, *stored.rejected]
-    for q in quarantined:
-        session.add(
-            Quarantine(
-                source=q.source or source,
-                external_id=q.external_id,
-                reason=q.reason[:2000],
-                raw=q.raw,
-                created_at=now,
-            )
-        )
+    add_quarantined(session, quarantined, source=source, now=now)
     row.cursor = batch.next_cursor
     row.updated_at = now
     row.fetched_total = (row.fetched_total or 0) + stored.new
@@ -217,6 +273,27 @@ def ingest_batch(
         hops=stored.hops,
         case_ids=stored.case_ids,
     )
+
+
+def add_quarantined(
+    session: Session, items: list[Quarantined], *, source: str, now: datetime
+) -> None:
+    """Keep items that could not be stored, byte for byte, with their reasons."""
+    for q in items:
+        session.add(
+            Quarantine(
+                source=q.source or source,
+                external_id=None if q.external_id is None else _printable(q.external_id)[:512],
+                reason=_printable(q.reason)[:2000],
+                raw=q.raw,
+                created_at=now,
+            )
+        )
+
+
+def _printable(text: str) -> str:
+    """A reason or id as the database can store it (the raw bytes keep the original)."""
+    return UNSTORABLE.sub(REPLACEMENT, text)
 
 
 def _canonical(cursor: Any) -> str:

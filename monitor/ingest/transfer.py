@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from monitor.db import make_sessionmaker, utcnow
-from monitor.ingest.service import IngestOptions, store_mentions
+from monitor.ingest.service import IngestOptions, add_quarantined, store_or_quarantine
 from monitor.mentions import CHANNEL_IDENTITY, Author, Channel, MentionIn
 from monitor.models import Mention
 from monitor.priority.service import Scorer
@@ -174,7 +174,7 @@ def import_mentions(
 
     def flush() -> None:
         with collector_paused(), sessions.begin() as s:
-            stored = store_mentions(
+            stored = store_or_quarantine(
                 s, pending, source=source, now=utcnow(), scorer=scorer, options=options
             )
         summary.new += stored.new
@@ -193,18 +193,6 @@ def import_mentions(
         if pending:
             flush()
     if summary.bad:
-        from monitor.models import Quarantine
-
         with sessions.begin() as s:
-            now = utcnow()
-            for q in summary.bad:
-                s.add(
-                    Quarantine(
-                        source=q.source,
-                        external_id=q.external_id,
-                        reason=q.reason,
-                        raw=q.raw,
-                        created_at=now,
-                    )
-                )
+            add_quarantined(s, summary.bad, source=source, now=utcnow())
     return summary

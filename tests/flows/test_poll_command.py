@@ -128,3 +128,35 @@ def test_import_x_api_dump(tmp_path: Path, empty_db_url: str) -> None:
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [r["author"] for r in rows] == ["zoe", "zoe"]
     assert len({r["case_id"] for r in rows}) == 1
+
+
+def test_import_stores_the_lines_it_can_and_names_each_bad_one(
+    tmp_path: Path, empty_db_url: str
+) -> None:
+    """Issue 12 item 1: one line holding a lone surrogate (valid JSON) made `import`
+    print a traceback and store none of the file's 16 lines."""
+    lines = [
+        {"channel": "email", "external_id": f"<m{i}@example.org>", "author": "zoe@example.org",
+         "text": f"message {i}", "created_at": "2026-11-01T10:00:00Z"}
+        for i in range(14)
+    ]
+    lines.append({"channel": "x", "external_id": "77", "author": "\ud800",
+                  "text": "an author id that is not text", "created_at": "2026-11-01T11:00:00Z"})
+    lines.append({"channel": "x", "external_id": "78", "author": "zoe",
+                  "text": "half an emoji \ud83d", "created_at": "2026-11-01T12:00:00Z"})
+    dump = tmp_path / "mixed.jsonl"
+    dump.write_text("".join(json.dumps(obj) + "\n" for obj in lines), encoding="ascii")
+    env = {"DATABASE_URL": empty_db_url}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+
+    out = run_cli("import", str(dump), env=env)
+
+    assert out.returncode == 0, out.stderr
+    assert "16 lines, 15 new mentions, 0 already stored, 1 quarantined" in out.stdout
+    assert "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [
+        f"{dump}: quarantined (id 77): author contains a lone surrogate (not valid Unicode)"
+    ]
+    exported = run_cli("export", "mentions", env=env)
+    texts = [json.loads(line)["text"] for line in exported.stdout.splitlines()]
+    assert len(texts) == 15 and "half an emoji \ufffd" in texts

@@ -64,8 +64,10 @@ def _dump(item: Any, includes: JSONObj) -> bytes:
         payload["includes"] = includes
     try:
         return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an integer beyond 64 bits: the standard library can write it
-        return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    except TypeError:
+        # An integer beyond 64 bits, or a lone surrogate ("\ud800" is valid JSON but not
+        # UTF-8): the standard library writes both, the surrogate kept as its escape.
+        return json.dumps(payload, sort_keys=True).encode()
 
 
 class Page:
