@@ -86,5 +86,7 @@ class EmailSourceSettings(Section):
 
 
 class SourcesSettings(Section):
+    # Alert the admins once a source has failed this many polls in a row (0 = never).
+    alert_after_failures: int = Field(default=5, ge=0)
     twitter: TwitterSourceSettings = TwitterSourceSettings()
     email: EmailSourceSettings = EmailSourceSettings()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import Settings
-from monitor.ingest.polling import STATES
+from monitor.ingest.health import STATES
 from monitor.ingest.silence import silent_sources
 from monitor.models import SourceCursor
 from monitor.usage import budgets

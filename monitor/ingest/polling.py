@@ -7,6 +7,8 @@ Failure handling (the cursor only ever moves together with what it covers):
 - permanent (credentials, missing folder): retried slowly, error shown on the health page;
 - needs re-authorisation (an OAuth grant revoked or expired) and X's monthly usage cap:
   states of their own (``state`` on the health page), retried slowly; the cursor is kept;
+- anything else (a bug, an input nobody foresaw): recorded like a transient error, so
+  the source is never stuck silently (:mod:`monitor.ingest.health`);
 - crash anywhere: nothing committed means the next poll fetches the same items again,
   and stored ones are skipped.
 """
@@ -18,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.ingest.health import FailureAlerts, record_failure, record_success
 from monitor.ingest.service import IngestOptions, IngestResult, ingest_batch
-from monitor.models import SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.base import (
+    Batch,
     MonthlyCapReached,
     NeedsReauthorisation,
     PermanentSourceError,
@@ -39,12 +41,6 @@ from monitor.storage.gc_pause import collector_paused
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=15)
 MONTHLY_CAP_RETRY = timedelta(hours=1)
-# The source's state on /healthz, from the class of its last error.
-STATES = {
-    "NeedsReauthorisation": "needs re-authorisation",
-    "MonthlyCapReached": "monthly cap reached",
-    "RateLimited": "rate limited",
-}
 
 
 @dataclass(frozen=True)
@@ -71,36 +67,103 @@ class PollResult:
         return f"{self.source}: {self.status}" + (f" ({self.detail})" if self.detail else "")
 
 
-def source_health(session: Session) -> list[dict[str, Any]]:
-    """Each source's last poll, failures, back-off and rate-limit state (for /healthz)."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    def state(c: SourceCursor) -> str:
-        if not c.consecutive_failures:
-            return "ok"
-        return STATES.get((c.last_error or "").split(":", 1)[0], "failing")
-
-    return [
-        {
-            "source": c.source,
-            "state": state(c),
-            "last_poll_at": iso(c.updated_at),
-            "consecutive_failures": c.consecutive_failures,
-            "last_error": c.last_error,
-            "rate_limit_remaining": c.rate_limit_remaining,
-            "rate_limit_reset_at": iso(c.rate_limit_reset_at),
-            "next_poll_at": iso(c.next_poll_at),
-            "fetched_total": c.fetched_total,
-            "quarantined_total": c.quarantined_total,
-        }
-        for c in session.scalars(select(SourceCursor).order_by(SourceCursor.source))
-    ]
-
-
 def _backoff(poll_seconds: float, failures: int) -> timedelta:
     return min(timedelta(seconds=poll_seconds * 2 ** min(failures, 12)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    cursor: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Poll:
+    """One poll of one source: the steps of :func:`poll_source`, sharing its arguments."""
+
+    sessions: sessionmaker[Session]
+    name: str
+    now: datetime
+    holder: str
+    poll_seconds: float
+    alerts: FailureAlerts | None
+
+    @property
+    def lease(self) -> str:
+        return f"poll:{self.name}"
+
+    def start(self, *, lease_ttl: timedelta, ignore_backoff: bool) -> _Ready | PollResult:
+        """Take the lease and read the cursor, unless another process or a back-off says
+        not now."""
+        name, now = self.name, self.now
+        with self.sessions.begin() as s:
+            if not leases.acquire(s, self.lease, holder=self.holder, now=now, ttl=lease_ttl):
+                return PollResult(name, "skipped", "another process is polling this source")
+            row = cursor_row(s, name, now=now)
+            limited = row.rate_limit_reset_at is not None and row.rate_limit_reset_at > now
+            waiting = row.next_poll_at is not None and row.next_poll_at > now
+            if row.next_poll_at is not None and waiting and (limited or not ignore_backoff):
+                leases.release(s, self.lease, holder=self.holder)
+                until = row.next_poll_at.isoformat()
+                if limited:
+                    return PollResult(name, "rate_limited", f"rate limited until {until}")
+                return PollResult(name, "skipped", f"backing off until {until}")
+            return _Ready(dict(row.cursor) if row.cursor is not None else None)
+
+    def source_failed(self, exc: SourceError) -> PollResult:
+        """The vendor's error, by kind: when to try again and what the health page says."""
+        now, status, alerts = self.now, "failed", self.alerts
+        with self.sessions.begin() as s:
+            retry_at = now + _backoff(self.poll_seconds, self._failures(s))
+            if isinstance(exc, RateLimited):
+                retry_at, status, alerts = exc.reset_at or now + MAX_BACKOFF, "rate_limited", None
+            elif isinstance(exc, MonthlyCapReached):
+                retry_at, status = exc.retry_at or now + MONTHLY_CAP_RETRY, "monthly_cap"
+                alerts = None
+            elif isinstance(exc, NeedsReauthorisation):  # alerted on its own, once per grant
+                retry_at, status, alerts = now + MAX_BACKOFF, "needs_reauthorisation", None
+            elif isinstance(exc, PermanentSourceError):
+                retry_at = now + MAX_BACKOFF
+            row = record_failure(
+                s, self.name, now=now, error=f"{type(exc).__name__}: {exc}",
+                next_poll_at=retry_at, alerts=alerts,
+            )  # fmt: skip
+            if isinstance(exc, RateLimited):
+                row.rate_limit_reset_at, row.rate_limit_remaining = retry_at, 0
+            leases.release(s, self.lease, holder=self.holder)
+        log.warning("poll %s: %s", self.name, exc)
+        return PollResult(self.name, status, str(exc))
+
+    def failed(self, what: str, exc: Exception) -> PollResult:
+        """Anything else went wrong: back off as for a transient error, and say what."""
+        log.error("poll %s: %s", self.name, what, exc_info=exc)
+        error = f"{what}: {type(exc).__name__}: {exc}"
+        with self.sessions.begin() as s:
+            retry_at = self.now + _backoff(self.poll_seconds, self._failures(s))
+            record_failure(
+                s, self.name, now=self.now, error=error, next_poll_at=retry_at, alerts=self.alerts
+            )
+            leases.release(s, self.lease, holder=self.holder)
+        return PollResult(self.name, "failed", error[:500])
+
+    def store(
+        self, batch: Batch, cursor: dict[str, Any] | None, *, scorer: Scorer, options: IngestOptions
+    ) -> PollResult:
+        """The batch and the next cursor in one transaction (the collector paused)."""
+        name, now = self.name, self.now
+        with collector_paused(), self.sessions.begin() as s:
+            result = ingest_batch(
+                s, batch, source=name, now=now, scorer=scorer, options=options,
+                expected_cursor=cursor, check_cursor=True,
+            )  # fmt: skip
+            leases.release(s, self.lease, holder=self.holder)
+            if result is None:
+                return PollResult(name, "stale", "another poller advanced the cursor first")
+            record_success(cursor_row(s, name, now=now), now=now)
+        return PollResult(name, "ok", result=result)
+
+    def _failures(self, session: Session) -> int:
+        """Failures in a row so far (the back-off doubles with each)."""
+        return cursor_row(session, self.name, now=self.now).consecutive_failures or 0
 
 
 def poll_source(
@@ -114,78 +177,24 @@ def poll_source(
     poll_seconds: float = 60,
     lease_ttl: timedelta = timedelta(minutes=5),
     ignore_backoff: bool = False,
+    alerts: FailureAlerts | None = None,
 ) -> PollResult:
-    name = source.name
-    lease = f"poll:{name}"
-    with sessions.begin() as s:
-        if not leases.acquire(s, lease, holder=holder, now=now, ttl=lease_ttl):
-            return PollResult(name, "skipped", "another process is polling this source")
-        row = cursor_row(s, name, now=now)
-        waiting = row.next_poll_at is not None and row.next_poll_at > now
-        limited = row.rate_limit_reset_at is not None and row.rate_limit_reset_at > now
-        if waiting and (limited or not ignore_backoff):
-            leases.release(s, lease, holder=holder)
-            assert row.next_poll_at is not None
-            until = row.next_poll_at.isoformat()
-            if limited:
-                return PollResult(name, "rate_limited", f"rate limited until {until}")
-            return PollResult(name, "skipped", f"backing off until {until}")
-        cursor = dict(row.cursor) if row.cursor is not None else None
+    """Poll ``source`` once: fetch after its cursor, store what came, record the outcome.
+
+    Whatever goes wrong is recorded on the source (:mod:`monitor.ingest.health`) and
+    the lease released, so one bad poll never stops the source or hides it.
+    """
+    poll = _Poll(sessions, source.name, now, holder, poll_seconds, alerts)
+    ready = poll.start(lease_ttl=lease_ttl, ignore_backoff=ignore_backoff)
+    if isinstance(ready, PollResult):
+        return ready
     try:
-        batch = source.fetch(cursor, now=now)
+        batch = source.fetch(ready.cursor, now=now)
     except SourceError as exc:
-        with sessions.begin() as s:
-            row = cursor_row(s, name, now=now)
-            row.consecutive_failures = (row.consecutive_failures or 0) + 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.updated_at = now
-            if isinstance(exc, RateLimited):
-                row.rate_limit_reset_at = exc.reset_at or now + MAX_BACKOFF
-                row.rate_limit_remaining = 0
-                row.next_poll_at = row.rate_limit_reset_at
-                status = "rate_limited"
-            elif isinstance(exc, MonthlyCapReached):
-                row.next_poll_at = exc.retry_at or now + MONTHLY_CAP_RETRY
-                status = "monthly_cap"
-            elif isinstance(exc, PermanentSourceError):
-                row.next_poll_at = now + MAX_BACKOFF
-                status = (
-                    "needs_reauthorisation" if isinstance(exc, NeedsReauthorisation) else "failed"
-                )
-            else:
-                row.next_poll_at = now + _backoff(poll_seconds, row.consecutive_failures - 1)
-                status = "failed"
-            leases.release(s, lease, holder=holder)
-        log.warning("poll %s: %s", name, exc)
-        return PollResult(name, status, str(exc))
+        return poll.source_failed(exc)
+    except Exception as exc:  # a bug or an input nobody foresaw: never stay stuck on it
+        return poll.failed("fetching failed", exc)
     try:
-        with collector_paused(), sessions.begin() as s:
-            result = ingest_batch(
-                s,
-                batch,
-                source=name,
-                now=now,
-                scorer=scorer,
-                options=options,
-                expected_cursor=cursor,
-                check_cursor=True,
-            )
-            if result is None:
-                leases.release(s, lease, holder=holder)
-                return PollResult(name, "stale", "another poller advanced the cursor first")
-            row = cursor_row(s, name, now=now)
-            row.consecutive_failures = 0
-            row.last_error = None
-            row.next_poll_at = None
-            leases.release(s, lease, holder=holder)
+        return poll.store(batch, ready.cursor, scorer=scorer, options=options)
     except Exception as exc:  # nothing was stored: record it, back off, refetch later
-        log.exception("poll %s: storing the batch failed", name)
-        with sessions.begin() as s:
-            row = cursor_row(s, name, now=now)
-            row.consecutive_failures = (row.consecutive_failures or 0) + 1
-            row.last_error = f"storing the batch failed: {type(exc).__name__}: {exc}"[:2000]
-            row.updated_at = now
-            row.next_poll_at = now + _backoff(poll_seconds, row.consecutive_failures - 1)
-            leases.release(s, lease, holder=holder)
-        return PollResult(name, "failed", f"storing the batch failed: {exc}"[:500])
-    return PollResult(name, "ok", result=result)
+        return poll.failed("storing the batch failed", exc)

@@ -24,6 +24,7 @@ class SourceCursor(Base):
     rate_limit_reset_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
     fetched_total: Mapped[int] = mapped_column(BigInteger, default=0)
     quarantined_total: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -22,7 +22,7 @@ from monitor.cases import service as queue
 from monitor.config import LoadedConfig
 from monitor.customers import linking
 from monitor.db import DatabaseUnavailable, check_connection, make_sessionmaker, utcnow
-from monitor.ingest.polling import source_health
+from monitor.ingest.health import source_health
 from monitor.models import Case, CaseStatus, Mention, SourceCursor
 from monitor.resources import data_dir
 from monitor.staff.sign_in_limits import SignInLimits
@@ -233,6 +233,20 @@ def create_app(
             "complaint_monitor_source_consecutive_failures",
             "Failed polls in a row, per source.",
             [({"source": c.source}, float(c.consecutive_failures)) for c in cursors],
+        )
+        gauge(
+            "complaint_monitor_source_last_success_timestamp_seconds",
+            "When the source last polled without an error (Unix time), per source.",
+            [
+                ({"source": c.source}, c.last_success_at.timestamp())
+                for c in cursors
+                if c.last_success_at is not None
+            ],
+        )
+        gauge(
+            "complaint_monitor_source_quarantined_total",
+            "Items kept aside because they could not be stored, per source.",
+            [({"source": c.source}, float(c.quarantined_total or 0)) for c in cursors],
         )
         for name, help_, samples in x_cost_gauges(
             session, loaded.settings, now=(clock or utcnow)()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from monitor.config import ConfigError, LoadedConfig
 from monitor.db import make_sessionmaker, utcnow
+from monitor.ingest.health import FailureAlerts
 from monitor.ingest.polling import PollResult, poll_source
 from monitor.ingest.service import IngestOptions
 from monitor.priority.service import ModelScorer, Scorer
@@ -92,6 +93,8 @@ def poller(
     sessions = make_sessionmaker(engine)
     options = ingest_options(loaded)
     holder = process_id()
+    s = loaded.settings
+    alerts = FailureAlerts(s.sources.alert_after_failures, s.alerts.channels)
 
     from monitor.wiring import grants
 
@@ -108,6 +111,7 @@ def poller(
             scorer=scorer,
             options=options,
             poll_seconds=poll_seconds,
+            alerts=alerts,
         )
         grants.after_poll(loaded, engine, result, now=now)
         return result

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from monitor.db import make_sessionmaker
 from monitor.ingest.polling import poll_source
 from monitor.ingest.service import IngestOptions
-from monitor.models import Mention, SourceCursor
+from monitor.models import Mention, Quarantine, SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.base import PermanentSourceError, RateLimited, TransientSourceError
 from monitor.storage import leases
@@ -213,3 +213,116 @@ def test_a_batch_that_cannot_be_stored_is_recorded_and_retried(
     # the lease was released: the next poll (after the back-off) stores the batch
     assert poll(committed_engine, src, scorer, now=row.next_poll_at).status == "ok"
     assert stored_ids(committed_engine) == ["1"]
+
+
+def x_mentions(x_api):
+    from monitor.sources.twitter import XMentionsSource
+
+    return XMentionsSource(
+        user_id=x_api.brand_id,
+        bearer_token=x_api.bearer_token,
+        api_base_url=x_api.base_url,
+        timeout=5,
+    )
+
+
+def test_x_mentions_that_cannot_be_stored_are_quarantined_and_the_rest_go_in(
+    committed_engine: Engine, scorer: Scorer, x_api
+) -> None:
+    """Issue 12 item 1: a lone surrogate ("\\ud800" is valid JSON) stopped X polling for
+    good; a follower count beyond 64 bits made the database refuse the whole batch."""
+    carol = x_api.add_user("carol")
+    huge = x_api.add_user("huge", followers=2**70)
+    first = x_api.mention(carol, "@brand my order is late")
+    odd_text = x_api.mention(carol, "@brand half an emoji \ud83d and nothing else")
+    refused = x_api.mention(huge, "@brand I count too many followers")
+    bad_author = x_api.mention("12\ud800", "@brand from an id that is not text")
+    last = x_api.mention(carol, "@brand still waiting")
+    src = x_mentions(x_api)
+
+    r = poll(committed_engine, src, scorer, holder="p1")
+
+    assert r.status == "ok", r
+    assert (r.result.fetched, r.result.new, r.result.quarantined) == (5, 3, 2)
+    with make_sessionmaker(committed_engine)() as s:
+        stored = {m.external_id: m for m in s.scalars(select(Mention))}
+        kept = {q.external_id: q for q in s.scalars(select(Quarantine))}
+        row = s.get(SourceCursor, "x:mentions")
+    assert sorted(stored) == sorted([first, odd_text, last])
+    assert stored[odd_text].text == "@brand half an emoji \ufffd and nothing else"
+    assert b"\\ud83d" in stored[odd_text].raw  # the original, as its JSON escape
+    assert set(kept) == {refused, bad_author}
+    assert kept[bad_author].reason == "author contains a lone surrogate (not valid Unicode)"
+    assert kept[refused].reason.startswith("cannot be stored: ")
+    assert b"1180591620717411303424" in kept[refused].raw
+    assert row.cursor == {"since_id": last} and row.consecutive_failures == 0
+    assert row.quarantined_total == 2 and row.last_success_at is not None
+    # the source goes on: the next mention is polled and stored
+    later_one = x_api.mention(carol, "@brand hello again")
+    assert poll(committed_engine, src, scorer, holder="p2").result.new == 1
+    assert later_one in stored_ids(committed_engine)
+
+
+def test_an_unexpected_failure_is_recorded_shown_and_alerts_the_admins(
+    committed_engine: Engine, scorer: Scorer
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.config import load_config
+    from monitor.ingest.health import FailureAlerts
+    from monitor.models import Alert
+    from monitor.web.app import create_app
+
+    src = ListSource("x:mentions", [tweet(1, "@acme hi")])
+    alerts = FailureAlerts(after=3, channels=())
+    now = later(hours=1)
+
+    def fail(step_now):
+        src.fail_with = RuntimeError("a bug nobody foresaw")
+        return poll(committed_engine, src, scorer, now=step_now, alerts=alerts)
+
+    def alert_count() -> int:
+        with make_sessionmaker(committed_engine)() as s:
+            return len(s.scalars(select(Alert).where(Alert.kind == "source.failing")).all())
+
+    for _ in range(2):
+        r = fail(now)
+        assert r.status == "failed" and "RuntimeError: a bug nobody foresaw" in r.detail
+        now = cursor(committed_engine, "x:mentions").next_poll_at  # the back-off, no longer
+    assert alert_count() == 0
+    fail(now)
+    assert alert_count() == 1  # the third failure in a row alerts (console: "admins")
+    now = cursor(committed_engine, "x:mentions").next_poll_at
+    fail(now)
+    assert alert_count() == 1  # once per run of failures
+    row = cursor(committed_engine, "x:mentions")
+    assert row.consecutive_failures == 4 and "a bug nobody foresaw" in row.last_error
+    app = create_app(
+        load_config(None, environ={}, require_file=False), committed_engine, session_secret="s" * 40
+    )
+    with TestClient(app) as client:
+        health = client.get("/healthz").json()
+        metrics = client.get("/metrics").text
+    assert health["status"] == "degraded"
+    (source,) = health["sources"]
+    assert source["state"] == "failing" and source["consecutive_failures"] == 4
+    assert source["last_success_at"] is None
+    assert 'complaint_monitor_source_consecutive_failures{source="x:mentions"} 4.0' in metrics
+    # the lease was released each time: after the back-off the poll succeeds
+    ok = poll(committed_engine, src, scorer, now=row.next_poll_at, alerts=alerts)
+    assert ok.status == "ok"
+    row = cursor(committed_engine, "x:mentions")
+    assert row.consecutive_failures == 0 and row.last_success_at == row.updated_at
+    with TestClient(app) as client:
+        metrics = client.get("/metrics").text
+    stamp = row.last_success_at.timestamp()
+    assert (
+        f'complaint_monitor_source_last_success_timestamp_seconds{{source="x:mentions"}} {stamp}'
+        in metrics
+    )
+    # a new run of failures alerts again
+    now = row.next_poll_at or row.updated_at
+    for _ in range(3):
+        fail(now)
+        now = cursor(committed_engine, "x:mentions").next_poll_at
+    assert alert_count() == 2

@@ -13,7 +13,8 @@ from monitor.config.costs import XPrices
 from monitor.config.oauth import OAuth2ClientSettings
 from monitor.connections.tokens import StoredTokens, store_grant
 from monitor.db import make_sessionmaker
-from monitor.ingest.polling import poll_source, source_health
+from monitor.ingest.health import source_health
+from monitor.ingest.polling import poll_source
 from monitor.ingest.service import IngestOptions
 from monitor.priority.service import Scorer
 from monitor.sources.base import MonthlyCapReached, NeedsReauthorisation

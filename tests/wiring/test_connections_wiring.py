@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from monitor.config import LoadedConfig, parse_settings
 from monitor.connections.tokens import store_grant
 from monitor.db import make_sessionmaker
-from monitor.ingest.polling import source_health
+from monitor.ingest.health import source_health
 from monitor.models import Alert, SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.oauth import TokenSet

@@ -1,4 +1,5 @@
-"""Admin > Connections: connect a mailbox or the X account, see their state and X's cost.
+"""Admin > Connections: connect a mailbox or the X account, see their state, X's cost and
+the items kept aside (quarantined).
 
 Admins only, CSRF on every POST. The device flow shows the code and the page asks
 ``/admin/connections/{name}/flows/{id}`` every few seconds (static/connections.js); the
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 from monitor.config import ConfigError, LoadedConfig
 from monitor.connections import flows
 from monitor.connections.clients import CONNECTIONS, Connection, connection, oauth_session
+from monitor.ingest.health import recent_quarantine, source_health
 from monitor.ingest.notices import as_json, notices
-from monitor.ingest.polling import source_health
 from monitor.models import OAuthGrant, Role, Staff
 from monitor.sources.base import SourceError
 from monitor.sources.oauth import OAuthSession
@@ -82,6 +83,7 @@ def router() -> APIRouter:
             connections=[_describe(session, cfg, n) for n in CONNECTIONS],
             costs=summary(session, prices=costs.prices, now=now),
             budget=budgets.evaluate(session, costs, now=now), budgets=costs.budgets,
+            quarantine=recent_quarantine(session),
         )  # fmt: skip
 
     @pages.post(PREFIX + "/{name}/start", dependencies=[CsrfChecked])

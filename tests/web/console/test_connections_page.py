@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import LoadedConfig, parse_settings
 from monitor.db import make_sessionmaker
-from monitor.models import OAuthGrant, Role, SourceCursor
+from monitor.models import OAuthGrant, Quarantine, Role, SourceCursor
 from monitor.sources.twitter.costs import Billable
 from monitor.usage.meter import StoredMeter
 from tests.fakes.oauth_server import OAuthState
@@ -94,6 +94,18 @@ def test_only_admins_see_connections(client: Any) -> None:
     page = client.get("/admin/connections")
     assert page.status_code == 200
     assert "Mailbox" in page.text and "X account" in page.text and "X cost meter" in page.text
+
+
+@pytest.mark.db
+def test_admins_see_the_items_kept_aside(client: Any, committed_engine: Engine) -> None:
+    with make_sessionmaker(committed_engine).begin() as s:
+        s.add(Quarantine(source="x:mentions", external_id="77", raw=b"{}",
+                         reason="author contains a lone surrogate (not valid Unicode)",
+                         created_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))  # fmt: skip
+    login(client, "ada")
+    page = client.get("/admin/connections").text
+    kept = page[page.index('id="quarantine"') :]
+    assert "author contains a lone surrogate (not valid Unicode)" in kept and ">77<" in kept
 
 
 @pytest.mark.db
