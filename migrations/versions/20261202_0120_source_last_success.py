@@ -5,7 +5,7 @@ used to leave no trace on the source; every failure is now recorded, and the tim
 the last success tells how long a failing source has been blind (/healthz, /metrics).
 
 Revision ID: 0120
-Revises: 0130
+Revises: 0101
 Create Date: 2026-12-02 07:30:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import monitor.db
 
 revision: str = "0120"
-down_revision: str | None = "0130"
+down_revision: str | None = "0101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
