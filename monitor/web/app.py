@@ -32,11 +32,13 @@ from monitor.web import auth, docs, filters
 from monitor.web.api import cases as api
 from monitor.web.api import causes as causes_api
 from monitor.web.api import promises as promises_api
+from monitor.web.api import reports as reports_api
 from monitor.web.api.replies import install as install_replies
 from monitor.web.api.staff import router as staff_api
 from monitor.web.console import cause_forms, promise_forms
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
+from monitor.web.console import reports as console_reports
 from monitor.web.console.texts import router as console_texts
 from monitor.web.deps import DbSession
 from monitor.web.sse import Broadcaster
@@ -166,12 +168,14 @@ def create_app(
     docs.install(app)
     app.include_router(api.router())
     app.include_router(causes_api.router())
+    app.include_router(reports_api.router())
     install_replies(app, loaded)
     app.include_router(promises_api.router())
     app.include_router(staff_api)
     app.include_router(console.router())
     app.include_router(promise_forms.router())
     app.include_router(cause_forms.router())
+    app.include_router(console_reports.router())
     app.include_router(console_connections.router())
     app.include_router(console_texts)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from jinja2 import Environment
 
+from monitor.reports.tables import cell
 from monitor.web import text
 
 CHANNEL_LABELS = {"x": "X", "x_dm": "X DM", "email": "Email"}
@@ -43,5 +44,12 @@ def install(env: Environment) -> None:
     env.autoescape = True  # every template, whatever its file name
     text.install(env)  # user_text, user_plain, long_text: for every customer-supplied text
     env.filters.update(
-        {"iso": iso, "when": when, "channel": channel_label, "waited": waited, "duration": duration}
+        {
+            "iso": iso,
+            "when": when,
+            "channel": channel_label,
+            "waited": waited,
+            "duration": duration,
+            "cell": cell,  # a report figure, the same text as its CSV cell
+        }
     )

@@ -1,0 +1,227 @@
+"""Figures on promises and on agents, each computed by SQL.
+
+A promise belongs to the period it was made in. Kept: fulfilled by its deadline; kept
+late: fulfilled after it; broken and cancelled as staff recorded; open: not settled yet
+(overdue or not). Time to fulfil is from making to fulfilling (median, nearest rank).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from monitor.config import ReportsSettings
+from monitor.models import Case, Promise, PromiseState, Reply, ReplyState, Staff
+from monitor.reports.period import Filters, Period
+from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
+from monitor.reports.tables import Table
+
+UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
+COUNTS = [
+    ("made", "Made"),
+    ("kept", "Kept"),
+    ("kept_late", "Kept late"),
+    ("broken", "Broken"),
+    ("cancelled", "Cancelled"),
+    ("open", "Open"),
+]
+NOBODY = "(nobody)"
+
+
+def _made(period: Period, f: Filters) -> list[ColumnElement[bool]]:
+    return [
+        in_period(Promise.created_at, period.start, period.end),
+        Promise.case_id == Case.id,
+        *case_filters(f),
+    ]
+
+
+def _count(cond: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _counts(session: Session, group: Any, period: Period, f: Filters) -> dict[Any, list[Any]]:
+    fulfilled = Promise.state == PromiseState.FULFILLED
+    rows = session.execute(
+        select(
+            group,
+            func.count(),
+            _count(fulfilled & (Promise.fulfilled_at <= Promise.due_at)),
+            _count(fulfilled & (Promise.fulfilled_at > Promise.due_at)),
+            _count(Promise.state == PromiseState.BROKEN),
+            _count(Promise.state == PromiseState.CANCELLED),
+            _count(Promise.state.in_(UNKEPT)),
+        )
+        .where(*_made(period, f))
+        .group_by(group)
+    ).all()
+    medians = percentiles(
+        session,
+        select(group, seconds(session, Promise.fulfilled_at, Promise.created_at)).where(
+            *_made(period, f), Promise.state == PromiseState.FULFILLED
+        ),
+        (0.5,),
+    )
+    return {
+        r[0]: [*(int(x) for x in r[1:]), hours(medians.get(r[0], (0, [None]))[1][0])] for r in rows
+    }
+
+
+def staff_names(session: Session) -> dict[int, str]:
+    rows = session.execute(select(Staff.id, Staff.display_name, Staff.name)).all()
+    return {i: (d or n) for i, d, n in rows}
+
+
+def promises(
+    session: Session, period: Period, f: Filters, *, settings: ReportsSettings, now: datetime
+) -> list[Table]:
+    columns = [*COUNTS, ("median_hours", "Median hours to fulfil")]
+    kinds = _counts(session, Promise.kind, period, f)
+    owners = _counts(session, Promise.owner_id, period, f)
+    names = staff_names(session)
+    series = ["kept", "kept_late", "broken", "cancelled", "open"]
+    by_kind = Table(
+        "by_kind",
+        "Promises by kind",
+        [("kind", "Kind"), *columns],
+        [[k, *v] for k, v in sorted(kinds.items(), key=lambda kv: (-kv[1][0], kv[0]))],
+        chart="stacked",
+        series=series,
+    )
+    by_owner = Table(
+        "by_owner",
+        "Promises by owner",
+        [("owner", "Owner"), *columns],
+        sorted(
+            ([names.get(o, NOBODY) if o else NOBODY, *v] for o, v in owners.items()),
+            key=lambda r: (-r[1], r[0]),
+        ),
+        chart="stacked",
+        series=series,
+    )
+    return [by_kind, by_owner, overdue_now(session, f, now=now, names=names)]
+
+
+def overdue_now(session: Session, f: Filters, *, now: datetime, names: dict[int, str]) -> Table:
+    """Unkept promises past their deadline at ``now`` (whatever the period), oldest first."""
+    rows = session.execute(
+        select(Promise.id, Promise.case_id, Promise.kind, Promise.owner_id, Promise.due_at)
+        .where(
+            Promise.state.in_(UNKEPT),
+            Promise.due_at < now,
+            Promise.case_id == Case.id,
+            *case_filters(f),
+        )
+        .order_by(Promise.due_at, Promise.id)
+        .limit(200)
+    ).all()
+    out = [
+        [
+            pid,
+            cid,
+            kind,
+            names.get(owner, NOBODY) if owner else NOBODY,
+            due,
+            round((now - due).total_seconds() / 3600.0, 1),
+        ]
+        for pid, cid, kind, owner, due in rows
+    ]
+    columns = [
+        ("promise", "Promise"),
+        ("case", "Case"),
+        ("kind", "Kind"),
+        ("owner", "Owner"),
+        ("due_at", "Due (UTC)"),
+        ("overdue_hours", "Overdue (hours)"),
+    ]
+    return Table(
+        "overdue_now", "Promises overdue right now", columns, out, note="at most the 200 oldest"
+    )
+
+
+def agents(
+    session: Session, period: Period, f: Filters, *, settings: ReportsSettings, now: datetime
+) -> list[Table]:
+    """Per agent: cases they replied on and replies sent in the period, the median time
+    to the first response on the cases whose first reply was theirs, promises they own
+    (made in the period) and kept, and replies sent over the guard (a lead's override)."""
+    sent = [
+        Reply.state == ReplyState.SENT,
+        in_period(Reply.sent_at, period.start, period.end),
+        Reply.case_id == Case.id,
+        *case_filters(f),
+    ]
+    replies = {
+        r[0]: r[1:]
+        for r in session.execute(
+            select(
+                Reply.staff_id,
+                func.count(func.distinct(Reply.case_id)),
+                func.count(),
+                _count(Reply.override_reason.is_not(None)),
+            )
+            .where(*sent)
+            .group_by(Reply.staff_id)
+        ).all()
+    }
+    first = _first_responses(session, sent, period)
+    owned = _counts(session, Promise.owner_id, period, f)
+    names = staff_names(session)
+    ids = sorted({i for i in (*replies, *owned) if i is not None}, key=lambda i: names.get(i, ""))
+    rows = []
+    for i in ids:
+        cases, n, overrides = replies.get(i, (0, 0, 0))
+        made, kept, late, broken = (owned.get(i) or [0, 0, 0, 0])[:4]
+        rows.append(
+            [
+                names.get(i, str(i)),
+                int(cases),
+                int(n),
+                first.get(i),
+                made,
+                kept,
+                late,
+                broken,
+                int(overrides),
+            ]
+        )
+    columns = [
+        ("agent", "Agent"),
+        ("cases", "Cases handled"),
+        ("replies", "Replies sent"),
+        ("first_response_hours", "Median first response (hours)"),
+        ("promises", "Promises made"),
+        ("kept", "Kept"),
+        ("kept_late", "Kept late"),
+        ("broken", "Broken"),
+        ("overrides", "Guard overrides"),
+    ]
+    return [Table("agents", "Per agent", columns, rows, chart="bar", series=["cases"])]
+
+
+def _first_responses(
+    session: Session, sent: list[ColumnElement[bool]], period: Period
+) -> dict[int, float | None]:
+    """Median wait for the first reply, per agent who sent it, for first replies sent in
+    the period."""
+    ranked = (
+        select(
+            Reply.staff_id.label("staff_id"),
+            seconds(session, Reply.sent_at, Case.created_at).label("wait"),
+            Reply.sent_at.label("sent_at"),
+            func.row_number()
+            .over(partition_by=Reply.case_id, order_by=(Reply.sent_at, Reply.id))
+            .label("rn"),
+        )
+        .where(Reply.state == ReplyState.SENT, Reply.case_id == Case.id)
+        .where(Reply.case_id.in_(select(Reply.case_id).where(*sent).correlate(None)))
+        .subquery()
+    )
+    firsts = select(ranked.c.staff_id, ranked.c.wait).where(
+        ranked.c.rn == 1, in_period(ranked.c.sent_at, period.start, period.end)
+    )
+    found = percentiles(session, firsts, (0.5,))
+    return {k: hours(v[1][0]) for k, v in found.items() if k is not None}

@@ -1,0 +1,83 @@
+"""Recovery: how long the stages take, from the stage timestamps on cases (by SQL).
+
+For the cases opened in the period, per stage: how many reached it, and the median and
+90th percentile (nearest rank) of the time from opening to reaching it. "First
+response" is the first reply sent on the case; "acknowledged" the first time staff
+opened it (the "listened" stage).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from monitor.config import ReportsSettings
+from monitor.models import Case, Reply, ReplyState
+from monitor.reports.period import Filters, Period
+from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
+from monitor.reports.tables import Table
+
+STAGES = (
+    ("acknowledged", "Acknowledged (opened by staff)", "listened_at"),
+    ("first_response", "First response", None),
+    ("apologised", "Apologised", "apologised_at"),
+    ("agreed", "Agreed the fix", "agreed_at"),
+    ("acted", "Acted (promise kept)", "acted_at"),
+    ("followed_up", "Followed up", "followed_up_at"),
+    ("resolved", "Resolved", "resolved_at"),
+)
+
+
+def _reached(session: Session, key: str, column: str | None) -> Any:
+    if column is not None:
+        return getattr(Case, column)
+    return (
+        select(func.min(Reply.sent_at))
+        .where(Reply.case_id == Case.id, Reply.state == ReplyState.SENT)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def recovery(
+    session: Session, period: Period, f: Filters, *, settings: ReportsSettings, now: datetime
+) -> list[Table]:
+    opened: list[ColumnElement[bool]] = [
+        in_period(Case.created_at, period.start, period.end),
+        *case_filters(f),
+    ]
+    parts = [
+        select(
+            literal(key).label("stage"),
+            seconds(session, _reached(session, key, col), Case.created_at).label("secs"),
+        ).where(*opened)
+        for key, _, col in STAGES
+    ]
+    found = percentiles(session, select(union_all(*parts).subquery()), (0.5, 0.9))
+    cases = session.scalar(select(func.count()).where(*opened)) or 0
+    rows = []
+    for key, label, _ in STAGES:
+        n, (p50, p90) = found.get(key, (0, [None, None]))
+        rows.append(
+            [label, n, round(100.0 * n / cases, 1) if cases else None, hours(p50), hours(p90)]
+        )
+    columns = [
+        ("stage", "Stage"),
+        ("reached", "Cases reached"),
+        ("percent", "% of cases"),
+        ("median_hours", "Median (hours)"),
+        ("p90_hours", "90th percentile (hours)"),
+    ]
+    return [
+        Table(
+            "stages",
+            "Time from first contact to each stage",
+            columns,
+            rows,
+            chart="bar",
+            series=["median_hours", "p90_hours"],
+        )
+    ]
