@@ -105,125 +105,125 @@ Writer = Annotated[Principal, scoped("cases:write")]
 Timeout = Annotated[timedelta, Depends(claim_timeout)]
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["queue"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["queue"], responses=ERRORS)
 
-    @api.get("/queue", response_model=QueuePageOut)
-    def get_queue(
-        session: DbTx,
-        now: Now,
-        p: Reader,
-        channel: str | None = None,
-        status: Literal["open", "waiting", "resolved"] = "open",
-        band: str | None = None,
-        claimed: Literal["mine", "unclaimed"] | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        after: Annotated[str | None, Query(description="`next` of the previous page")] = None,
-    ) -> QueuePageOut:
-        """Open cases, highest frustration first, then whoever has waited longest."""
-        filters = QueueFilter(
-            channel=channel,
-            status=status,
-            band=band,
-            claimed=claimed,
-            staff_id=p.staff.id if p.staff else None,
-        )
-        key = QueueKey.decode(after) if after else None
-        page = list_queue(session, now=now, filters=filters, limit=limit, after=key)
-        return QueuePageOut(
-            items=[QueueItemOut.from_row(r) for r in page.rows],
-            next=page.next.encode() if page.next else None,
-        )
 
-    @api.get("/cases/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
-    def get_case(case_id: int, session: DbTx, now: Now, cfg: Config, _p: Reader) -> CaseOut:
-        """The case with the customer's identities, whole history, promises and facts."""
-        own = cfg.settings.sources.email.own_addresses
-        return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
-
-    @api.post("/cases/{case_id}/claim", response_model=ClaimOut, responses=NOT_FOUND | CONFLICT)
-    def claim(
-        case_id: int,
-        session: DbTx,
-        now: Now,
-        p: Writer,
-        timeout: Timeout,
-        body: ClaimIn | None = None,
-    ) -> ClaimOut:
-        """Claim the case (or renew one's claim); a lead may take it over with take_over."""
-        staff = acting(p)
-        take_over = body.take_over if body else False
-        case = queue.claim(
-            session, case_id, staff=staff, now=now, timeout=timeout, take_over=take_over
-        )
-        return claim_out(case, staff)
-
-    @api.post("/cases/{case_id}/release", response_model=ClaimOut, responses=NOT_FOUND | CONFLICT)
-    def release(case_id: int, session: DbTx, now: Now, p: Writer) -> ClaimOut:
-        """Give the claim back (a lead may release anyone's)."""
-        case = queue.release(session, case_id, staff=acting(p), now=now)
-        return claim_out(case, None)
-
-    @api.post(
-        "/cases/{case_id}/notes", response_model=NoteOut, status_code=201, responses=NOT_FOUND
+@router.get("/queue", response_model=QueuePageOut)
+def get_queue(
+    session: DbTx,
+    now: Now,
+    p: Reader,
+    channel: str | None = None,
+    status: Literal["open", "waiting", "resolved"] = "open",
+    band: str | None = None,
+    claimed: Literal["mine", "unclaimed"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[str | None, Query(description="`next` of the previous page")] = None,
+) -> QueuePageOut:
+    """Open cases, highest frustration first, then whoever has waited longest."""
+    filters = QueueFilter(
+        channel=channel,
+        status=status,
+        band=band,
+        claimed=claimed,
+        staff_id=p.staff.id if p.staff else None,
     )
-    def add_note(
-        case_id: int, body: NoteIn, session: DbTx, now: Now, p: Writer, timeout: Timeout
-    ) -> NoteOut:
-        """Add an internal note (never sent to the customer)."""
-        staff = acting(p)
-        case = queue.get_case(session, case_id)
-        event = queue.add_note(session, case, staff=staff, text=body.text, now=now)
-        queue.touch(session, case, staff=staff, now=now, timeout=timeout)
-        session.flush()
-        return NoteOut(
-            id=event.id, case_id=case.id, text=event.payload["text"], actor=staff.name, at=now
-        )
-
-    @api.post("/cases/{case_id}/stage", response_model=CaseOut, responses=NOT_FOUND | CONFLICT)
-    def change_stage(
-        case_id: int,
-        body: StageIn,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        p: Writer,
-        timeout: Timeout,
-    ) -> CaseOut:
-        """Record a recovery stage (listened … resolved); resolving closes the case."""
-        staff = acting(p)
-        case = queue.get_case(session, case_id)
-        queue.advance_stage(
-            session,
-            case,
-            body.stage,
-            actor=staff,
-            now=now,
-            check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
-        )
-        queue.touch(session, case, staff=staff, now=now, timeout=timeout)
-        session.flush()
-        own = cfg.settings.sources.email.own_addresses
-        return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
-
-    @api.post(
-        "/identities/{identity_id}/link",
-        response_model=LinkOut,
-        responses={404: {"model": ErrorOut, "description": "no such identity or customer"}},
+    key = QueueKey.decode(after) if after else None
+    page = list_queue(session, now=now, filters=filters, limit=limit, after=key)
+    return QueuePageOut(
+        items=[QueueItemOut.from_row(r) for r in page.rows],
+        next=page.next.encode() if page.next else None,
     )
-    def link(identity_id: int, body: LinkIn, session: DbTx, now: Now, p: Writer) -> LinkOut:
-        """This identity belongs to that customer (merges a customer left empty)."""
-        staff = acting(p)
-        customer = linking.link_identity(
-            session,
-            identity_id=identity_id,
-            customer_id=body.customer_id,
-            actor=staff.name,
-            now=now,
-        )
-        return LinkOut(identity_id=identity_id, customer_id=customer.id)
 
-    return api
+
+@router.get("/cases/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
+def get_case(case_id: int, session: DbTx, now: Now, cfg: Config, _p: Reader) -> CaseOut:
+    """The case with the customer's identities, whole history, promises and facts."""
+    own = cfg.settings.sources.email.own_addresses
+    return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
+
+
+@router.post("/cases/{case_id}/claim", response_model=ClaimOut, responses=NOT_FOUND | CONFLICT)
+def claim(
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    p: Writer,
+    timeout: Timeout,
+    body: ClaimIn | None = None,
+) -> ClaimOut:
+    """Claim the case (or renew one's claim); a lead may take it over with take_over."""
+    staff = acting(p)
+    take_over = body.take_over if body else False
+    case = queue.claim(session, case_id, staff=staff, now=now, timeout=timeout, take_over=take_over)
+    return claim_out(case, staff)
+
+
+@router.post("/cases/{case_id}/release", response_model=ClaimOut, responses=NOT_FOUND | CONFLICT)
+def release(case_id: int, session: DbTx, now: Now, p: Writer) -> ClaimOut:
+    """Give the claim back (a lead may release anyone's)."""
+    case = queue.release(session, case_id, staff=acting(p), now=now)
+    return claim_out(case, None)
+
+
+@router.post("/cases/{case_id}/notes", response_model=NoteOut, status_code=201, responses=NOT_FOUND)
+def add_note(
+    case_id: int, body: NoteIn, session: DbTx, now: Now, p: Writer, timeout: Timeout
+) -> NoteOut:
+    """Add an internal note (never sent to the customer)."""
+    staff = acting(p)
+    case = queue.get_case(session, case_id)
+    event = queue.add_note(session, case, staff=staff, text=body.text, now=now)
+    queue.touch(session, case, staff=staff, now=now, timeout=timeout)
+    session.flush()
+    return NoteOut(
+        id=event.id, case_id=case.id, text=event.payload["text"], actor=staff.name, at=now
+    )
+
+
+@router.post("/cases/{case_id}/stage", response_model=CaseOut, responses=NOT_FOUND | CONFLICT)
+def change_stage(
+    case_id: int,
+    body: StageIn,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    p: Writer,
+    timeout: Timeout,
+) -> CaseOut:
+    """Record a recovery stage (listened … resolved); resolving closes the case."""
+    staff = acting(p)
+    case = queue.get_case(session, case_id)
+    queue.advance_stage(
+        session,
+        case,
+        body.stage,
+        actor=staff,
+        now=now,
+        check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+    )
+    queue.touch(session, case, staff=staff, now=now, timeout=timeout)
+    session.flush()
+    own = cfg.settings.sources.email.own_addresses
+    return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
+
+
+@router.post(
+    "/identities/{identity_id}/link",
+    response_model=LinkOut,
+    responses={404: {"model": ErrorOut, "description": "no such identity or customer"}},
+)
+def link(identity_id: int, body: LinkIn, session: DbTx, now: Now, p: Writer) -> LinkOut:
+    """This identity belongs to that customer (merges a customer left empty)."""
+    staff = acting(p)
+    customer = linking.link_identity(
+        session,
+        identity_id=identity_id,
+        customer_id=body.customer_id,
+        actor=staff.name,
+        now=now,
+    )
+    return LinkOut(identity_id=identity_id, customer_id=customer.id)
 
 
 def error_status(exc: Exception) -> int:

@@ -73,57 +73,56 @@ def case_cause_out(v: CauseView) -> CaseCauseOut:
     )
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["causes"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["causes"], responses=ERRORS)
 
-    @api.get("/causes", response_model=list[CauseOut])
-    def list_causes(cfg: Config, _p: Reader) -> list[CauseOut]:
-        """The configured taxonomy (``reports.causes``)."""
-        return [
-            CauseOut(name=c.name, label=c.title, keywords=list(c.keywords))
-            for c in cfg.settings.reports.causes
-        ]
 
-    @api.get("/cases/{case_id}/cause", response_model=CaseCauseOut, responses=NOT_FOUND)
-    def get_cause(case_id: int, session: DbTx, cfg: Config, _p: Reader) -> CaseCauseOut:
-        """The case's cause, whether staff confirmed it, and what its text suggests."""
-        case = queue.get_case(session, case_id)
-        return case_cause_out(cause_view(session, case, cfg.settings.reports))
+@router.get("/causes", response_model=list[CauseOut])
+def list_causes(cfg: Config, _p: Reader) -> list[CauseOut]:
+    """The configured taxonomy (``reports.causes``)."""
+    return [
+        CauseOut(name=c.name, label=c.title, keywords=list(c.keywords))
+        for c in cfg.settings.reports.causes
+    ]
 
-    @api.put("/cases/{case_id}/cause", response_model=CaseCauseOut, responses=NOT_FOUND)
-    def put_cause(
-        case_id: int, body: CauseIn, session: DbTx, now: Now, cfg: Config, p: Writer
-    ) -> CaseCauseOut:
-        """Confirm the suggested cause or choose another (422 for a name not configured)."""
-        staff = acting(p)
-        case = queue.get_case(session, case_id)
-        settings = cfg.settings.reports
-        try:
-            reports.set_cause(
-                session, case, cause=body.cause, staff=staff, settings=settings, now=now
-            )
-        except reports.ReportsError as exc:
-            raise HTTPException(422, detail=str(exc)) from None
-        session.flush()
-        return case_cause_out(cause_view(session, case, settings))
 
-    @api.post("/cases/tags", response_model=TagsOut)
-    def bulk_tags(body: TagsIn, session: DbTx, now: Now, cfg: Config, p: Writer) -> TagsOut:
-        """Tag many cases at once (and optionally set their cause), all or nothing."""
-        staff = acting(p)
-        try:
-            n = reports.retag(
-                session,
-                body.case_ids,
-                add=body.add,
-                remove=body.remove,
-                cause=body.cause,
-                staff=staff,
-                settings=cfg.settings.reports,
-                now=now,
-            )
-        except reports.ReportsError as exc:
-            raise HTTPException(422, detail=str(exc)) from None
-        return TagsOut(changed=n)
+@router.get("/cases/{case_id}/cause", response_model=CaseCauseOut, responses=NOT_FOUND)
+def get_cause(case_id: int, session: DbTx, cfg: Config, _p: Reader) -> CaseCauseOut:
+    """The case's cause, whether staff confirmed it, and what its text suggests."""
+    case = queue.get_case(session, case_id)
+    return case_cause_out(cause_view(session, case, cfg.settings.reports))
 
-    return api
+
+@router.put("/cases/{case_id}/cause", response_model=CaseCauseOut, responses=NOT_FOUND)
+def put_cause(
+    case_id: int, body: CauseIn, session: DbTx, now: Now, cfg: Config, p: Writer
+) -> CaseCauseOut:
+    """Confirm the suggested cause or choose another (422 for a name not configured)."""
+    staff = acting(p)
+    case = queue.get_case(session, case_id)
+    settings = cfg.settings.reports
+    try:
+        reports.set_cause(session, case, cause=body.cause, staff=staff, settings=settings, now=now)
+    except reports.ReportsError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.flush()
+    return case_cause_out(cause_view(session, case, settings))
+
+
+@router.post("/cases/tags", response_model=TagsOut)
+def bulk_tags(body: TagsIn, session: DbTx, now: Now, cfg: Config, p: Writer) -> TagsOut:
+    """Tag many cases at once (and optionally set their cause), all or nothing."""
+    staff = acting(p)
+    try:
+        n = reports.retag(
+            session,
+            body.case_ids,
+            add=body.add,
+            remove=body.remove,
+            cause=body.cause,
+            staff=staff,
+            settings=cfg.settings.reports,
+            now=now,
+        )
+    except reports.ReportsError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return TagsOut(changed=n)

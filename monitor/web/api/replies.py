@@ -147,51 +147,51 @@ REPLY_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def api_router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["replies"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["replies"], responses=ERRORS)
 
-    @api.post("/cases/{case_id}/replies", status_code=202, responses=REPLY_RESPONSES)
-    def create_reply(
-        case_id: int,
-        body: ReplyIn,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        index: Index,
-        p: Annotated[Principal, scoped("replies:write")],
-        idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-    ) -> JSONResponse:
-        """Queue a personal reply on the customer's channel (sent once per key)."""
-        return send(
-            session,
-            cfg,
-            index,
-            case_id=case_id,
-            staff=acting(p),
-            body=body,
-            key=idempotency_key,
-            now=now,
-        )
 
-    @api.get("/replies/{reply_id}", response_model=ReplyOut)
-    def get_reply(
-        reply_id: int, session: DbTx, _p: Annotated[Principal, scoped("queue:read")]
-    ) -> ReplyOut:
-        """A reply, its delivery state and the promises it made."""
-        return ReplyOut.of(_reply(session, reply_id), made_by_reply(session, reply_id))
+@router.post("/cases/{case_id}/replies", status_code=202, responses=REPLY_RESPONSES)
+def create_reply(
+    case_id: int,
+    body: ReplyIn,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    index: Index,
+    p: Annotated[Principal, scoped("replies:write")],
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+) -> JSONResponse:
+    """Queue a personal reply on the customer's channel (sent once per key)."""
+    return send(
+        session,
+        cfg,
+        index,
+        case_id=case_id,
+        staff=acting(p),
+        body=body,
+        key=idempotency_key,
+        now=now,
+    )
 
-    @api.post("/replies/check", response_model=CheckOut)
-    def check(
-        body: CheckIn,
-        session: DbTx,
-        cfg: Config,
-        index: Index,
-        _p: Annotated[Principal, scoped("queue:read")],
-    ) -> CheckOut:
-        """The template-likeness guard alone: score, reasons and highlights."""
-        return run_check(session, cfg, index, body)
 
-    return api
+@router.get("/replies/{reply_id}", response_model=ReplyOut)
+def get_reply(
+    reply_id: int, session: DbTx, _p: Annotated[Principal, scoped("queue:read")]
+) -> ReplyOut:
+    """A reply, its delivery state and the promises it made."""
+    return ReplyOut.of(_reply(session, reply_id), made_by_reply(session, reply_id))
+
+
+@router.post("/replies/check", response_model=CheckOut)
+def check(
+    body: CheckIn,
+    session: DbTx,
+    cfg: Config,
+    index: Index,
+    _p: Annotated[Principal, scoped("queue:read")],
+) -> CheckOut:
+    """The template-likeness guard alone: score, reasons and highlights."""
+    return run_check(session, cfg, index, body)
 
 
 def csrf_header(request: Request, x_csrf_token: Annotated[str, Header()] = "") -> None:
@@ -199,64 +199,64 @@ def csrf_header(request: Request, x_csrf_token: Annotated[str, Header()] = "") -
         raise HTTPException(403, detail="CSRF token missing or wrong; reload the page")
 
 
-def console_router() -> APIRouter:
-    console = APIRouter(tags=["console"], include_in_schema=False)
-    Csrf = Depends(csrf_header)
+console_router = APIRouter(tags=["console"], include_in_schema=False)
+Csrf = Depends(csrf_header)
 
-    @console.post("/cases/{case_id}/composer/check", dependencies=[Csrf])
-    def composer_check(
-        case_id: int,
-        body: CheckIn,
-        session: DbTx,
-        cfg: Config,
-        index: Index,
-        now: Now,
-        staff: auth.CurrentStaff,
-    ) -> ComposerCheckOut:
-        """The guard, and the promises the draft makes (due times in the sender's zone)."""
-        checked = run_check(session, cfg, index, body.model_copy(update={"case_id": case_id}))
-        found = suggestions(
-            session,
-            queue.get_case(session, case_id),
-            body.text,
-            staff=staff,
-            now=now,
-            workday_end_hour=cfg.settings.alerts.workday_end_hour,
-        )
-        return ComposerCheckOut(
-            **checked.model_dump(), promises=[SuggestedPromiseOut.of(v) for v in found]
-        )
 
-    @console.post("/cases/{case_id}/composer/send", dependencies=[Csrf])
-    def composer_send(
-        case_id: int,
-        body: ComposerSendIn,
-        session: DbTx,
-        cfg: Config,
-        index: Index,
-        now: Now,
-        staff: auth.CurrentStaff,
-    ) -> JSONResponse:
-        return send(
-            session,
-            cfg,
-            index,
-            case_id=case_id,
-            staff=staff,
-            body=body,
-            key=body.idempotency_key,
-            now=now,
-        )
+@console_router.post("/cases/{case_id}/composer/check", dependencies=[Csrf])
+def composer_check(
+    case_id: int,
+    body: CheckIn,
+    session: DbTx,
+    cfg: Config,
+    index: Index,
+    now: Now,
+    staff: auth.CurrentStaff,
+) -> ComposerCheckOut:
+    """The guard, and the promises the draft makes (due times in the sender's zone)."""
+    checked = run_check(session, cfg, index, body.model_copy(update={"case_id": case_id}))
+    found = suggestions(
+        session,
+        queue.get_case(session, case_id),
+        body.text,
+        staff=staff,
+        now=now,
+        workday_end_hour=cfg.settings.alerts.workday_end_hour,
+    )
+    return ComposerCheckOut(
+        **checked.model_dump(), promises=[SuggestedPromiseOut.of(v) for v in found]
+    )
 
-    @console.get("/composer/replies/{reply_id}")
-    def composer_status(reply_id: int, session: DbTx, _staff: auth.CurrentStaff) -> ReplyOut:
-        return ReplyOut.of(_reply(session, reply_id))
 
-    return console
+@console_router.post("/cases/{case_id}/composer/send", dependencies=[Csrf])
+def composer_send(
+    case_id: int,
+    body: ComposerSendIn,
+    session: DbTx,
+    cfg: Config,
+    index: Index,
+    now: Now,
+    staff: auth.CurrentStaff,
+) -> JSONResponse:
+    return send(
+        session,
+        cfg,
+        index,
+        case_id=case_id,
+        staff=staff,
+        body=body,
+        key=body.idempotency_key,
+        now=now,
+    )
+
+
+@console_router.get("/composer/replies/{reply_id}")
+def composer_status(reply_id: int, session: DbTx, _staff: auth.CurrentStaff) -> ReplyOut:
+    return ReplyOut.of(_reply(session, reply_id))
 
 
 def install(app: FastAPI, loaded: LoadedConfig) -> None:
     """Mount the routers and give the app its reply index (built on first use)."""
     app.state.reply_index = ReplyIndex(capacity=loaded.settings.replies.index_size)
-    app.include_router(api_router())
-    app.include_router(console_router())
+    app.include_router(router)
+    app.include_router(console_router)

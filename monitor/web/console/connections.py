@@ -69,82 +69,84 @@ def _describe(session: Session, cfg: LoadedConfig, name: str) -> dict[str, Any]:
     }
 
 
-def router() -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    @pages.get(PREFIX)
-    def connections_page(
-        request: Request, session: DbTx, now: Now, cfg: Config, staff: AdminStaff,
-        done: str = "", error: str = "",
-    ) -> Response:  # fmt: skip
-        costs = cfg.settings.sources.twitter.costs
-        return render(
-            request, "connections.html", staff=staff, done=done[:300], error=error[:300],
-            connections=[_describe(session, cfg, n) for n in CONNECTIONS],
-            costs=summary(session, prices=costs.prices, now=now),
-            budget=budgets.evaluate(session, costs, now=now), budgets=costs.budgets,
-            quarantine=recent_quarantine(session),
+
+@router.get(PREFIX)
+def connections_page(
+    request: Request, session: DbTx, now: Now, cfg: Config, staff: AdminStaff,
+    done: str = "", error: str = "",
+) -> Response:  # fmt: skip
+    costs = cfg.settings.sources.twitter.costs
+    return render(
+        request, "connections.html", staff=staff, done=done[:300], error=error[:300],
+        connections=[_describe(session, cfg, n) for n in CONNECTIONS],
+        costs=summary(session, prices=costs.prices, now=now),
+        budget=budgets.evaluate(session, costs, now=now), budgets=costs.budgets,
+        quarantine=recent_quarantine(session),
+    )  # fmt: skip
+
+
+@router.post(PREFIX + "/{name}/start", dependencies=[CsrfChecked])
+def start(
+    request: Request, name: str, session: DbTx, now: Now, cfg: Config, box: Box,
+    staff: AdminStaff,
+) -> Response:  # fmt: skip
+    try:
+        conn = connection(cfg, name)
+        client = _client(request, cfg, conn)
+        started = flows.start_console_flow(
+            session, box, client, connection=name, kind=client.client.flow, now=now,
+            started_by=staff.name,
         )  # fmt: skip
+    except (ConfigError, flows.FlowFailed) as exc:
+        return _back(error=str(exc))
+    if started.kind == "authorization_code":
+        return RedirectResponse(started.authorization_url, status_code=303)
+    return render(request, "connections_device.html", staff=staff, conn=conn, flow=started)
 
-    @pages.post(PREFIX + "/{name}/start", dependencies=[CsrfChecked])
-    def start(
-        request: Request, name: str, session: DbTx, now: Now, cfg: Config, box: Box,
-        staff: AdminStaff,
-    ) -> Response:  # fmt: skip
-        try:
-            conn = connection(cfg, name)
-            client = _client(request, cfg, conn)
-            started = flows.start_console_flow(
-                session, box, client, connection=name, kind=client.client.flow, now=now,
-                started_by=staff.name,
-            )  # fmt: skip
-        except (ConfigError, flows.FlowFailed) as exc:
-            return _back(error=str(exc))
-        if started.kind == "authorization_code":
-            return RedirectResponse(started.authorization_url, status_code=303)
-        return render(request, "connections_device.html", staff=staff, conn=conn, flow=started)
 
-    @pages.post(PREFIX + "/{name}/flows/{flow_id}", dependencies=[CsrfChecked])
-    def poll(
-        request: Request, name: str, flow_id: str, session: DbTx, now: Now, cfg: Config, box: Box,
-        staff: AdminStaff,
-    ) -> Response:  # fmt: skip
-        try:
-            conn = connection(cfg, name)
-            client = _client(request, cfg, conn)
-        except ConfigError as exc:
-            return JSONResponse({"state": "failed", "message": str(exc)})
-        status = flows.poll_console_flow(
-            session, box, client, flow_id=flow_id, connection=name,
-            provider=conn.settings.provider, account=conn.account, now=now,
-        )  # fmt: skip
-        return JSONResponse({"state": status.state, "message": status.message})
+@router.post(PREFIX + "/{name}/flows/{flow_id}", dependencies=[CsrfChecked])
+def poll(
+    request: Request, name: str, flow_id: str, session: DbTx, now: Now, cfg: Config, box: Box,
+    staff: AdminStaff,
+) -> Response:  # fmt: skip
+    try:
+        conn = connection(cfg, name)
+        client = _client(request, cfg, conn)
+    except ConfigError as exc:
+        return JSONResponse({"state": "failed", "message": str(exc)})
+    status = flows.poll_console_flow(
+        session, box, client, flow_id=flow_id, connection=name,
+        provider=conn.settings.provider, account=conn.account, now=now,
+    )  # fmt: skip
+    return JSONResponse({"state": status.state, "message": status.message})
 
-    @pages.get(PREFIX + "/{name}/callback", name="connection_callback")
-    def callback(
-        request: Request, name: str, session: DbTx, now: Now, cfg: Config, box: Box,
-        staff: AdminStaff, state: str = "", code: str | None = None, error: str | None = None,
-    ) -> Response:  # fmt: skip
-        try:
-            conn = connection(cfg, name)
-            client = _client(request, cfg, conn)
-        except ConfigError as exc:
-            return _back(error=str(exc))
-        status, tokens = flows.finish_code_flow(
-            session, box, client, state=state, code=code, error=error, connection=name,
-            provider=conn.settings.provider, account=conn.account, now=now,
-        )  # fmt: skip
-        if status.state != "connected":
-            return _back(error=status.message)
-        if name == "x" and tokens is not None:
-            _name_x_account(session, cfg, tokens.access_token, now)
-        return _back(done=f"{conn.title} connected")
 
-    @pages.get("/notices.json")
-    def notices_json(session: DbTx, now: Now, cfg: Config, staff: CurrentStaff) -> Response:
-        return JSONResponse(as_json(notices(session, cfg.settings, now=now)))
+@router.get(PREFIX + "/{name}/callback", name="connection_callback")
+def callback(
+    request: Request, name: str, session: DbTx, now: Now, cfg: Config, box: Box,
+    staff: AdminStaff, state: str = "", code: str | None = None, error: str | None = None,
+) -> Response:  # fmt: skip
+    try:
+        conn = connection(cfg, name)
+        client = _client(request, cfg, conn)
+    except ConfigError as exc:
+        return _back(error=str(exc))
+    status, tokens = flows.finish_code_flow(
+        session, box, client, state=state, code=code, error=error, connection=name,
+        provider=conn.settings.provider, account=conn.account, now=now,
+    )  # fmt: skip
+    if status.state != "connected":
+        return _back(error=status.message)
+    if name == "x" and tokens is not None:
+        _name_x_account(session, cfg, tokens.access_token, now)
+    return _back(done=f"{conn.title} connected")
 
-    return pages
+
+@router.get("/notices.json")
+def notices_json(session: DbTx, now: Now, cfg: Config, staff: CurrentStaff) -> Response:
+    return JSONResponse(as_json(notices(session, cfg.settings, now=now)))
 
 
 def _name_x_account(session: Session, cfg: LoadedConfig, token: str, now: Any) -> None:

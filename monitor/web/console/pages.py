@@ -100,248 +100,257 @@ def case_page(
     )
 
 
-def router() -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    @pages.get("/login")
-    def login_page(request: Request, staff: MaybeStaff, next: str = "/") -> Response:
-        if staff is not None:
-            return RedirectResponse(_safe_next(next), status_code=303)
-        return render(request, "login.html", next=_safe_next(next), error=None)
 
-    @pages.post("/login", dependencies=[CsrfChecked])
-    def login(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        username: Annotated[str, Form()],
-        password: Annotated[str, Form()],
-        next: Annotated[str, Form()] = "/",
-    ) -> Response:
-        staff, error = auth.try_sign_in(request, session, name=username, password=password, now=now)
-        if staff is None:
-            code = 429 if error and error.startswith("Too many") else 401
-            return render(request, "login.html", code, next=_safe_next(next), error=error)
+@router.get("/login")
+def login_page(request: Request, staff: MaybeStaff, next: str = "/") -> Response:
+    if staff is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error=None)
 
-    @pages.post("/logout", dependencies=[CsrfChecked])
-    def logout(request: Request) -> Response:
-        auth.sign_out(request)
-        return RedirectResponse("/login", status_code=303)
 
-    def queue_context(
-        session: DbTx,
-        now: Now,
-        staff: Staff,
-        channel: str | None,
-        status: str | None,
-        band: str | None,
-        claimed: str | None,
-        after: str | None,
-    ) -> dict[str, Any]:
-        f = _filters(staff, channel, status, band, claimed)
-        key = QueueKey.decode(after) if after else None
-        page = list_queue(session, now=now, filters=f, limit=50, after=key)
-        query = {
-            k: v
-            for k, v in (
-                ("channel", f.channel),
-                ("status", f.status),
-                ("band", f.band),
-                ("claimed", f.claimed),
-            )
-            if v
-        }
-        next_url = "/?" + urlencode({**query, "after": page.next.encode()}) if page.next else None
-        return {
-            "rows": page.rows,
-            "filters": f,
-            "now": now,
-            "staff": staff,
-            "next_url": next_url,
-            "query": urlencode(query),
-        }
+@router.post("/login", dependencies=[CsrfChecked])
+def login(
+    request: Request,
+    session: DbTx,
+    now: Now,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    staff, error = auth.try_sign_in(request, session, name=username, password=password, now=now)
+    if staff is None:
+        code = 429 if error and error.startswith("Too many") else 401
+        return render(request, "login.html", code, next=_safe_next(next), error=error)
+    return RedirectResponse(_safe_next(next), status_code=303)
 
-    @pages.get("/", response_class=HTMLResponse)
-    def queue_page(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        staff: CurrentStaff,
-        channel: str | None = None,
-        status: str | None = None,
-        band: str | None = None,
-        claimed: str | None = None,
-        after: str | None = None,
-    ) -> HTMLResponse:
-        ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
-        return render(
-            request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES, **ctx
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request) -> Response:
+    auth.sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+def queue_context(
+    session: DbTx,
+    now: Now,
+    staff: Staff,
+    channel: str | None,
+    status: str | None,
+    band: str | None,
+    claimed: str | None,
+    after: str | None,
+) -> dict[str, Any]:
+    f = _filters(staff, channel, status, band, claimed)
+    key = QueueKey.decode(after) if after else None
+    page = list_queue(session, now=now, filters=f, limit=50, after=key)
+    query = {
+        k: v
+        for k, v in (
+            ("channel", f.channel),
+            ("status", f.status),
+            ("band", f.band),
+            ("claimed", f.claimed),
         )
+        if v
+    }
+    next_url = "/?" + urlencode({**query, "after": page.next.encode()}) if page.next else None
+    return {
+        "rows": page.rows,
+        "filters": f,
+        "now": now,
+        "staff": staff,
+        "next_url": next_url,
+        "query": urlencode(query),
+    }
 
-    @pages.get("/partials/queue", response_class=HTMLResponse)
-    def queue_rows(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        staff: CurrentStaff,
-        channel: str | None = None,
-        status: str | None = None,
-        band: str | None = None,
-        claimed: str | None = None,
-        after: str | None = None,
-    ) -> HTMLResponse:
-        ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
-        return render(request, "_queue_rows.html", **ctx)
 
-    @pages.get("/cases/{case_id}", response_class=HTMLResponse)
-    def open_case(
-        request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
-    ) -> HTMLResponse:
-        try:
-            queue.open_for_work(session, case_id, staff=staff, now=now, timeout=_timeout(cfg))
-        except queue.CaseNotFound:
-            return render(request, "error.html", 404, message=f"There is no case {case_id}.")
-        return case_page(request, session, now, cfg, staff, case_id)
+@router.get("/", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: DbTx,
+    now: Now,
+    staff: CurrentStaff,
+    channel: str | None = None,
+    status: str | None = None,
+    band: str | None = None,
+    claimed: str | None = None,
+    after: str | None = None,
+) -> HTMLResponse:
+    ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+    return render(request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES, **ctx)
 
-    def act(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: Staff,
-        case_id: int,
-        action: Any,
-    ) -> Response:
-        try:
-            action()
-        except queue.CaseNotFound:
-            return render(request, "error.html", 404, message=f"There is no case {case_id}.")
-        except queue.ClaimConflict as exc:  # domain functions refuse before writing anything
-            return case_page(
-                request,
-                session,
-                now,
-                cfg,
-                staff,
-                case_id,
-                status_code=409,
-                error=f"Refused: {exc.holder_name} holds this case until {exc.until:%H:%M} UTC.",
-            )
-        except (queue.QueueError, linking.LinkError, ValueError) as exc:
-            status = 403 if isinstance(exc, queue.NotAllowed) else 422
-            return case_page(
-                request, session, now, cfg, staff, case_id, status_code=status, error=str(exc)
-            )
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
-    @pages.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
-    def claim(
-        request: Request,
-        case_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        take_over: Annotated[str, Form()] = "",
-    ) -> Response:
-        return act(
+@router.get("/partials/queue", response_class=HTMLResponse)
+def queue_rows(
+    request: Request,
+    session: DbTx,
+    now: Now,
+    staff: CurrentStaff,
+    channel: str | None = None,
+    status: str | None = None,
+    band: str | None = None,
+    claimed: str | None = None,
+    after: str | None = None,
+) -> HTMLResponse:
+    ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+    return render(request, "_queue_rows.html", **ctx)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def open_case(
+    request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
+) -> HTMLResponse:
+    try:
+        queue.open_for_work(session, case_id, staff=staff, now=now, timeout=_timeout(cfg))
+    except queue.CaseNotFound:
+        return render(request, "error.html", 404, message=f"There is no case {case_id}.")
+    return case_page(request, session, now, cfg, staff, case_id)
+
+
+def act(
+    request: Request,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: Staff,
+    case_id: int,
+    action: Any,
+) -> Response:
+    try:
+        action()
+    except queue.CaseNotFound:
+        return render(request, "error.html", 404, message=f"There is no case {case_id}.")
+    except queue.ClaimConflict as exc:  # domain functions refuse before writing anything
+        return case_page(
             request,
             session,
             now,
             cfg,
             staff,
             case_id,
-            lambda: queue.claim(
-                session,
-                case_id,
-                staff=staff,
-                now=now,
-                timeout=_timeout(cfg),
-                take_over=bool(take_over),
-            ),
+            status_code=409,
+            error=f"Refused: {exc.holder_name} holds this case until {exc.until:%H:%M} UTC.",
         )
+    except (queue.QueueError, linking.LinkError, ValueError) as exc:
+        status = 403 if isinstance(exc, queue.NotAllowed) else 422
+        return case_page(
+            request, session, now, cfg, staff, case_id, status_code=status, error=str(exc)
+        )
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
-    @pages.post("/cases/{case_id}/release", dependencies=[CsrfChecked])
-    def release(
-        request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
-    ) -> Response:
-        return act(
-            request,
+
+@router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
+def claim(
+    request: Request,
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    take_over: Annotated[str, Form()] = "",
+) -> Response:
+    return act(
+        request,
+        session,
+        now,
+        cfg,
+        staff,
+        case_id,
+        lambda: queue.claim(
             session,
-            now,
-            cfg,
-            staff,
             case_id,
-            lambda: queue.release(session, case_id, staff=staff, now=now),
+            staff=staff,
+            now=now,
+            timeout=_timeout(cfg),
+            take_over=bool(take_over),
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/release", dependencies=[CsrfChecked])
+def release(
+    request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
+) -> Response:
+    return act(
+        request,
+        session,
+        now,
+        cfg,
+        staff,
+        case_id,
+        lambda: queue.release(session, case_id, staff=staff, now=now),
+    )
+
+
+@router.post("/cases/{case_id}/notes", dependencies=[CsrfChecked])
+def note(
+    request: Request,
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    def run() -> None:
+        case = queue.get_case(session, case_id)
+        queue.add_note(session, case, staff=staff, text=text, now=now)
+        queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
+
+    return act(request, session, now, cfg, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/stage", dependencies=[CsrfChecked])
+def stage(
+    request: Request,
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    stage: Annotated[str, Form()],
+) -> Response:
+    def run() -> None:
+        case = queue.get_case(session, case_id)
+        queue.advance_stage(
+            session,
+            case,
+            stage,
+            actor=staff,
+            now=now,
+            check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+        )
+        queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
+
+    return act(request, session, now, cfg, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/link", dependencies=[CsrfChecked])
+def link(
+    request: Request,
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    identity_id: Annotated[int, Form()],
+) -> Response:
+    def run() -> None:
+        case = queue.get_case(session, case_id)
+        linking.link_identity(
+            session,
+            identity_id=identity_id,
+            customer_id=case.customer_id,
+            actor=staff.name,
+            now=now,
         )
 
-    @pages.post("/cases/{case_id}/notes", dependencies=[CsrfChecked])
-    def note(
-        request: Request,
-        case_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        text: Annotated[str, Form()] = "",
-    ) -> Response:
-        def run() -> None:
-            case = queue.get_case(session, case_id)
-            queue.add_note(session, case, staff=staff, text=text, now=now)
-            queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
+    return act(request, session, now, cfg, staff, case_id, run)
 
-        return act(request, session, now, cfg, staff, case_id, run)
 
-    @pages.post("/cases/{case_id}/stage", dependencies=[CsrfChecked])
-    def stage(
-        request: Request,
-        case_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        stage: Annotated[str, Form()],
-    ) -> Response:
-        def run() -> None:
-            case = queue.get_case(session, case_id)
-            queue.advance_stage(
-                session,
-                case,
-                stage,
-                actor=staff,
-                now=now,
-                check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
-            )
-            queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
-
-        return act(request, session, now, cfg, staff, case_id, run)
-
-    @pages.post("/cases/{case_id}/link", dependencies=[CsrfChecked])
-    def link(
-        request: Request,
-        case_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        identity_id: Annotated[int, Form()],
-    ) -> Response:
-        def run() -> None:
-            case = queue.get_case(session, case_id)
-            linking.link_identity(
-                session,
-                identity_id=identity_id,
-                customer_id=case.customer_id,
-                actor=staff.name,
-                now=now,
-            )
-
-        return act(request, session, now, cfg, staff, case_id, run)
-
-    @pages.get("/live/events")
-    async def live(request: Request, staff: CurrentStaff) -> EventSourceResponse:
-        broadcaster = request.app.state.broadcaster
-        return EventSourceResponse(broadcaster.stream(broadcaster.subscribe()), ping=15)
-
-    return pages
+@router.get("/live/events")
+async def live(request: Request, staff: CurrentStaff) -> EventSourceResponse:
+    broadcaster = request.app.state.broadcaster
+    return EventSourceResponse(broadcaster.stream(broadcaster.subscribe()), ping=15)

@@ -24,84 +24,84 @@ from monitor.web.deps import Config, DbTx, Now
 MAX_EVIDENCE = 2000
 
 
-def router() -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    def done(
-        request: Request,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: Staff,
-        promise_id: int,
-        change: Callable[[Promise], None],
-    ) -> Response:
-        try:
-            promise = promises.get(session, promise_id, for_update=True)
-        except promises.PromiseNotFound as exc:
-            return render(request, "error.html", 404, message=str(exc))
-        try:
-            promises.ensure_may_act(promise, staff)
-            change(promise)
-        except promises.PromiseError as exc:
-            status = {
-                promises.PromiseNotAllowed: 403,
-                promises.PromiseStateError: 409,
-            }.get(type(exc), 422)
-            # Every refusal comes before anything is written; the page shows why.
-            return case_page(
-                request,
-                session,
-                now,
-                cfg,
-                staff,
-                promise.case_id,
-                status_code=status,
-                error=str(exc),
-            )
-        return RedirectResponse(f"/cases/{promise.case_id}#promise-{promise.id}", status_code=303)
 
-    @pages.post("/promises/{promise_id}/fulfil", dependencies=[CsrfChecked])
-    def fulfil(
-        request: Request,
-        promise_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        evidence: Annotated[str, Form(max_length=MAX_EVIDENCE)] = "",
-    ) -> Response:
-        def run(promise: Promise) -> None:
-            if not evidence.strip():
-                raise promises.PromiseError("say what shows the promise was kept (evidence)")
-            promises.fulfil(
-                session,
-                promise,
-                evidence={"note": evidence.strip(), "source": "console"},
-                now=now,
-                actor=staff.name,
-                timing=promises.Timing.from_settings(cfg.settings.alerts),
-            )
+def done(
+    request: Request,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: Staff,
+    promise_id: int,
+    change: Callable[[Promise], None],
+) -> Response:
+    try:
+        promise = promises.get(session, promise_id, for_update=True)
+    except promises.PromiseNotFound as exc:
+        return render(request, "error.html", 404, message=str(exc))
+    try:
+        promises.ensure_may_act(promise, staff)
+        change(promise)
+    except promises.PromiseError as exc:
+        status = {
+            promises.PromiseNotAllowed: 403,
+            promises.PromiseStateError: 409,
+        }.get(type(exc), 422)
+        # Every refusal comes before anything is written; the page shows why.
+        return case_page(
+            request,
+            session,
+            now,
+            cfg,
+            staff,
+            promise.case_id,
+            status_code=status,
+            error=str(exc),
+        )
+    return RedirectResponse(f"/cases/{promise.case_id}#promise-{promise.id}", status_code=303)
 
-        return done(request, session, now, cfg, staff, promise_id, run)
 
-    @pages.post("/promises/{promise_id}/cancel", dependencies=[CsrfChecked])
-    def cancel(
-        request: Request,
-        promise_id: int,
-        session: DbTx,
-        now: Now,
-        cfg: Config,
-        staff: CurrentStaff,
-        reason: Annotated[str, Form(max_length=MAX_EVIDENCE)] = "",
-        broken: Annotated[str, Form()] = "",
-    ) -> Response:
-        def run(promise: Promise) -> None:
-            if not reason.strip():
-                raise promises.PromiseError("give a reason for cancelling the promise")
-            close = promises.mark_broken if broken else promises.cancel
-            close(session, promise, reason=reason.strip(), now=now, actor=staff.name)
+@router.post("/promises/{promise_id}/fulfil", dependencies=[CsrfChecked])
+def fulfil(
+    request: Request,
+    promise_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    evidence: Annotated[str, Form(max_length=MAX_EVIDENCE)] = "",
+) -> Response:
+    def run(promise: Promise) -> None:
+        if not evidence.strip():
+            raise promises.PromiseError("say what shows the promise was kept (evidence)")
+        promises.fulfil(
+            session,
+            promise,
+            evidence={"note": evidence.strip(), "source": "console"},
+            now=now,
+            actor=staff.name,
+            timing=promises.Timing.from_settings(cfg.settings.alerts),
+        )
 
-        return done(request, session, now, cfg, staff, promise_id, run)
+    return done(request, session, now, cfg, staff, promise_id, run)
 
-    return pages
+
+@router.post("/promises/{promise_id}/cancel", dependencies=[CsrfChecked])
+def cancel(
+    request: Request,
+    promise_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    reason: Annotated[str, Form(max_length=MAX_EVIDENCE)] = "",
+    broken: Annotated[str, Form()] = "",
+) -> Response:
+    def run(promise: Promise) -> None:
+        if not reason.strip():
+            raise promises.PromiseError("give a reason for cancelling the promise")
+        close = promises.mark_broken if broken else promises.cancel
+        close(session, promise, reason=reason.strip(), now=now, actor=staff.name)
+
+    return done(request, session, now, cfg, staff, promise_id, run)
