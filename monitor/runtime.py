@@ -63,6 +63,7 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     from monitor.storage import migrate
     from monitor.storage.wal_checkpoint import WalCheckpointer
     from monitor.web.app import create_app
+    from monitor.web.metrics import Metrics
     from monitor.wiring.jobs import scheduled_jobs
 
     secret = _session_secret(loaded)
@@ -75,10 +76,13 @@ def serve(loaded: LoadedConfig, *, host: str | None, port: int | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _seal_webhook_secrets(engine, secret)
     run_jobs = loaded.settings.server.run_scheduler
-    jobs = [Scheduler(scheduled_jobs(loaded, engine))] if run_jobs else []
+    metrics = Metrics()  # the app's registry; the scheduler times its jobs into it
+    jobs = (
+        [Scheduler(scheduled_jobs(loaded, engine), observe=metrics.observe_job)] if run_jobs else []
+    )
     # SQLite: the checkpointer copies the WAL back beside ingestion, not inside its commits.
     background = Services(WalCheckpointer(engine), *jobs)
-    app = create_app(loaded, engine, background=background)
+    app = create_app(loaded, engine, background=background, metrics=metrics)
     log.info("serving on %s", _url(host, sock.getsockname()[1]))
     config = uvicorn.Config(
         app, host=host, port=port, log_level="info", **proxy_options(loaded.settings.server)
@@ -214,6 +218,7 @@ def run_demo(
     from monitor.storage.wal_checkpoint import WalCheckpointer
     from monitor.usage.meter import StoredMeter
     from monitor.web.app import create_app
+    from monitor.web.metrics import Metrics
     from monitor.wiring.demo import demo_jobs, poll_job
     from monitor.wiring.sources import build_scorer
 
@@ -246,12 +251,19 @@ def run_demo(
         scorer=scorer,
         holder=f"demo-{run}",
     )
+    metrics = Metrics()
     background = Services(
         WalCheckpointer(engine),
-        Scheduler([poll_job(engine, source, scorer, meter=meter), *jobs]),
+        Scheduler(
+            [poll_job(engine, source, scorer, meter=meter), *jobs], observe=metrics.observe_job
+        ),
     )
     app = create_app(
-        loaded, engine, background=background, session_secret=secrets.token_urlsafe(48)
+        loaded,
+        engine,
+        background=background,
+        session_secret=secrets.token_urlsafe(48),
+        metrics=metrics,
     )
     for line in welcome(_url(host, actual_port), password, db_path, outbox.path):
         out(line)

@@ -12,6 +12,7 @@ lines for routine runs are logged at DEBUG (a job's own failure is still an ERRO
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +32,21 @@ class JobSpec:
     run: Callable[[datetime], object]
 
 
-def _guarded(spec: JobSpec) -> Callable[[], None]:
+# Told after every run: (job id, seconds it took, whether it ended without raising).
+RunObserver = Callable[[str, float, bool], None]
+
+
+def _guarded(spec: JobSpec, observe: RunObserver | None = None) -> Callable[[], None]:
     def run() -> None:
+        started, ok = time.perf_counter(), False
         try:
             spec.run(utcnow())
+            ok = True
         except Exception:  # one failing job must not take the scheduler down
             log.exception("scheduled job %s failed", spec.id)
+        finally:
+            if observe is not None:
+                observe(spec.id, time.perf_counter() - started, ok)
 
     return run
 
@@ -66,8 +76,9 @@ def _quiet_routine_runs() -> None:
 class Scheduler:
     """Starts and stops a background APScheduler running the given jobs."""
 
-    def __init__(self, jobs: list[JobSpec]) -> None:
+    def __init__(self, jobs: list[JobSpec], *, observe: RunObserver | None = None) -> None:
         self._jobs = jobs
+        self._observe = observe  # e.g. the /metrics job and poll duration histograms
         self._scheduler: BackgroundScheduler | None = None
 
     @property
@@ -79,7 +90,7 @@ class Scheduler:
         scheduler = BackgroundScheduler(timezone="UTC")
         for spec in self._jobs:
             scheduler.add_job(
-                _guarded(spec),
+                _guarded(spec, self._observe),
                 "interval",
                 seconds=spec.seconds,
                 id=spec.id,

@@ -32,7 +32,7 @@ from monitor.config.responders import (
     SmtpResponderSettings,
     TwitterResponderSettings,
 )
-from monitor.config.settings import DatabaseSettings, ServerSettings, Settings
+from monitor.config.settings import DatabaseSettings, OpsSettings, ServerSettings, Settings
 from monitor.config.sources import EmailSourceSettings, SourcesSettings, TwitterSourceSettings
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "EmailSourceSettings",
     "EscalationStep",
     "LoadedConfig",
+    "OpsSettings",
     "QueueSettings",
     "ReplySettings",
     "ReportsSettings",

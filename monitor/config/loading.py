@@ -160,6 +160,7 @@ def load_config(
         settings.server.session_secret_env,  # the console works without it in development
         settings.sources.email.oauth2.client_secret_env,  # `connect` before enabling
         settings.sources.twitter.oauth2.client_secret_env,
+        settings.server.ops.token_env,  # opens /metrics and /openapi.json from anywhere
     ]
     for name in optional:
         if name and env.get(name):

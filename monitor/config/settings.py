@@ -19,6 +19,34 @@ class DatabaseSettings(Section):
     echo: bool = False
 
 
+def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+            ) from None
+    return tuple(item.strip() for item in value)
+
+
+class OpsSettings(Section):
+    """Who may read /metrics, /openapi.json, /docs and /redoc (/healthz stays open)."""
+
+    # Client addresses (after server.trusted_proxies) served without a token. The
+    # default keeps them off the public listener: only this host (a local Prometheus,
+    # an SSH tunnel) reads them.
+    allow_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Environment variable holding a bearer token that opens them from anywhere
+    # (Authorization: Bearer <token>); unset or empty: no token works.
+    token_env: str = "COMPLAINT_MONITOR_OPS_TOKEN"
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_networks(value)
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -34,18 +62,12 @@ class ServerSettings(Section):
     # X-Forwarded-Proto headers are believed. Empty: nobody's (the peer address is
     # the client's, and the sign-in limit counts per peer).
     trusted_proxies: tuple[str, ...] = ()
+    ops: OpsSettings = OpsSettings()
 
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
-                ) from None
-        return tuple(item.strip() for item in value)
+        return _check_networks(value)
 
 
 class Settings(Section):

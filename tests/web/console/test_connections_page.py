@@ -81,7 +81,7 @@ def client(committed_engine: Engine, config: LoadedConfig, clock: Clock) -> Iter
         make_staff(s, "ada", role=Role.ADMIN)
         make_staff(s, "al", role=Role.AGENT)
     app = create_app(config, committed_engine, session_secret=SECRET, clock=clock)
-    with TestClient(app) as c:
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
         yield c
 
 
@@ -188,7 +188,7 @@ def test_healthz_metrics_and_the_queue_notices_show_the_cost_meter(
     }
     metrics = client.get("/metrics").text
     assert 'complaint_monitor_x_cost_usd{period="today"} 0.011' in metrics
-    assert 'resource="post",owned="true"} 1.0' in metrics
+    assert 'owned="true",period="today",resource="post"} 1.0' in metrics
     login(client, "al")
     texts = [n["text"] for n in client.get("/notices.json").json()]
     assert any("needs re-authorisation" in t for t in texts)
