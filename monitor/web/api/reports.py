@@ -107,52 +107,50 @@ def csv_response(table: Table, name: str, ask: ReportAsk) -> Response:
     )
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=ERRORS)
 
-    @api.get("", response_model=list[ReportInfo])
-    def list_reports(_p: Reader) -> list[ReportInfo]:
-        return [ReportInfo(name=k, title=t) for k, (t, _) in figures.REPORTS.items()]
 
-    @api.get("/{name}", response_model=ReportOut)
-    def get_report(
-        name: str, ask: Ask, session: DbTx, now: Now, cfg: Config, _p: Reader
-    ) -> ReportOut:
-        """One report's tables for the period and filters (figures computed by SQL)."""
-        tables = compute(session, name, ask, cfg, now)
-        p = ask.period
-        return ReportOut(
-            report=name,
-            title=figures.REPORTS[name][0],
-            period={
-                "from": p.first,
-                "to": p.last,
-                "tz": p.tz,
-                "unit": p.unit,
-                "start": p.start,
-                "end": p.end,
-            },
-            filters=ask.filters.query(),
-            tables=[
-                TableOut(
-                    name=t.name,
-                    title=t.title,
-                    note=t.note,
-                    columns=[{"key": k, "heading": h} for k, h in t.columns],
-                    rows=t.as_dicts(),
-                )
-                for t in tables
-            ],
-        )
+@router.get("", response_model=list[ReportInfo])
+def list_reports(_p: Reader) -> list[ReportInfo]:
+    return [ReportInfo(name=k, title=t) for k, (t, _) in figures.REPORTS.items()]
 
-    @api.get("/{name}/{table}.csv", response_class=Response)
-    def get_csv(
-        name: str, table: str, ask: Ask, session: DbTx, now: Now, cfg: Config, _p: Reader
-    ) -> Response:
-        """One table of a report as CSV (the same cells the console shows)."""
-        found = next((t for t in compute(session, name, ask, cfg, now) if t.name == table), None)
-        if found is None:
-            raise HTTPException(404, detail=f"report {name!r} has no table {table!r}")
-        return csv_response(found, name, ask)
 
-    return api
+@router.get("/{name}", response_model=ReportOut)
+def get_report(name: str, ask: Ask, session: DbTx, now: Now, cfg: Config, _p: Reader) -> ReportOut:
+    """One report's tables for the period and filters (figures computed by SQL)."""
+    tables = compute(session, name, ask, cfg, now)
+    p = ask.period
+    return ReportOut(
+        report=name,
+        title=figures.REPORTS[name][0],
+        period={
+            "from": p.first,
+            "to": p.last,
+            "tz": p.tz,
+            "unit": p.unit,
+            "start": p.start,
+            "end": p.end,
+        },
+        filters=ask.filters.query(),
+        tables=[
+            TableOut(
+                name=t.name,
+                title=t.title,
+                note=t.note,
+                columns=[{"key": k, "heading": h} for k, h in t.columns],
+                rows=t.as_dicts(),
+            )
+            for t in tables
+        ],
+    )
+
+
+@router.get("/{name}/{table}.csv", response_class=Response)
+def get_csv(
+    name: str, table: str, ask: Ask, session: DbTx, now: Now, cfg: Config, _p: Reader
+) -> Response:
+    """One table of a report as CSV (the same cells the console shows)."""
+    found = next((t for t in compute(session, name, ask, cfg, now) if t.name == table), None)
+    if found is None:
+        raise HTTPException(404, detail=f"report {name!r} has no table {table!r}")
+    return csv_response(found, name, ask)
