@@ -51,6 +51,11 @@ EVENT_KINDS = (
     "promise.overdue",
     "promise.escalated",
     "promise.fulfilled",
+    "compensation.requested",
+    "compensation.approval_needed",
+    "incident.declared",
+    "incident.updated",
+    "incident.resolved",
 )
 
 

@@ -10,6 +10,11 @@ package or reads anything at import time. One module per section of the file.
 from monitor.config.alerts import AlertsSettings, EscalationStep, WebhooksSettings
 from monitor.config.base import ConfigError, Section
 from monitor.config.desk import DEFAULT_BOILERPLATE, QueueSettings, ReplySettings, ScoringSettings
+from monitor.config.incidents import (
+    COMPENSATION_KINDS,
+    CompensationSettings,
+    IncidentsSettings,
+)
 from monitor.config.loading import (
     CONFIG_ENV,
     DATABASE_URL_ENV,
@@ -36,17 +41,20 @@ from monitor.config.settings import DatabaseSettings, OpsSettings, ServerSetting
 from monitor.config.sources import EmailSourceSettings, SourcesSettings, TwitterSourceSettings
 
 __all__ = [
+    "COMPENSATION_KINDS",
     "CONFIG_ENV",
     "DATABASE_URL_ENV",
     "DEFAULT_BOILERPLATE",
     "DEFAULT_CONFIG",
     "AlertsSettings",
     "CauseSettings",
+    "CompensationSettings",
     "ConfigError",
     "DatabaseSettings",
     "DigestSettings",
     "EmailSourceSettings",
     "EscalationStep",
+    "IncidentsSettings",
     "LoadedConfig",
     "OpsSettings",
     "QueueSettings",

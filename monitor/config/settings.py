@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from monitor.config.alerts import AlertsSettings, WebhooksSettings
 from monitor.config.base import Section
 from monitor.config.desk import QueueSettings, ReplySettings, ScoringSettings
+from monitor.config.incidents import CompensationSettings, IncidentsSettings
 from monitor.config.reports import ReportsSettings
 from monitor.config.responders import RespondersSettings
 from monitor.config.sources import SourcesSettings
@@ -81,3 +82,5 @@ class Settings(Section):
     queue: QueueSettings = QueueSettings()
     replies: ReplySettings = ReplySettings()
     reports: ReportsSettings = ReportsSettings()
+    incidents: IncidentsSettings = IncidentsSettings()
+    compensation: CompensationSettings = CompensationSettings()

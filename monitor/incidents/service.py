@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.config import AlertsSettings, IncidentsSettings
 from monitor.incidents.queries import attached_case_ids
 from monitor.incidents.similar import clean_terms
 from monitor.models import (
@@ -75,6 +76,14 @@ class IncidentPolicy:
     update_within: timedelta = timedelta(hours=4)
     check_in_after: timedelta = timedelta(hours=24)
     timing: promises.Timing = field(default_factory=promises.Timing)
+
+    @classmethod
+    def from_settings(cls, incidents: IncidentsSettings, alerts: AlertsSettings) -> IncidentPolicy:
+        return cls(
+            update_within=timedelta(hours=incidents.update_within_hours),
+            check_in_after=timedelta(hours=incidents.check_in_hours),
+            timing=promises.Timing.from_settings(alerts),
+        )
 
 
 def _state(value: str) -> IncidentState:

@@ -34,6 +34,7 @@ class ReplyState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"  # waits for a lead to approve the compensation it promises
 
 
 class PromiseState(StrEnum):

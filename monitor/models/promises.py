@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.db import Base, JSONType, id_column
@@ -42,3 +43,13 @@ class Promise(Base):
     target: Mapped[str | None] = mapped_column(String(320))
     perform: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     perform_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Compensation the promise gives (monitor.promises.compensation): kind (rebate,
+    # credit, refund, gift, upgrade, visit), amount and currency where it applies, why,
+    # and a lead's approval when it is above the configured limit.
+    compensation_kind: Mapped[str | None] = mapped_column(String(16), index=True)
+    compensation_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    compensation_currency: Mapped[str | None] = mapped_column(String(3))
+    compensation_reason: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[str | None] = mapped_column(String(16))  # not_needed, pending, ...
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    approved_at: Mapped[datetime | None]

@@ -40,6 +40,7 @@ from monitor.models import (
     Stage,
 )
 from monitor.priority.service import Scorer, rescore_cases
+from monitor.promises import compensation
 
 # The read side lives in promise_queries; re-exported so callers keep one module.
 from monitor.promises.queries import history as history
@@ -272,6 +273,12 @@ def fulfil(
         return promise  # idempotent: a retry of the same confirmation
     if promise.state not in UNKEPT:
         raise PromiseStateError(f"promise {promise.id} is {promise.state}; it cannot be fulfilled")
+    try:
+        compensation.ensure_can_fulfil(promise, evidence)
+    except compensation.AwaitingApproval as exc:
+        raise PromiseStateError(str(exc)) from None
+    except compensation.CompensationError as exc:
+        raise PromiseError(str(exc)) from None
     was_overdue = promise.due_at < now
     promise.state = PromiseState.FULFILLED
     promise.fulfilled_at = now

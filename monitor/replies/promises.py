@@ -19,12 +19,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Case, Promise, Staff
+from monitor import events
+from monitor.config import CompensationSettings
+from monitor.models import Case, Promise, Reply, ReplyState, Staff
+from monitor.promises import compensation
 from monitor.promises import service as promises
+from monitor.promises.compensation import Approval, Compensation, CompensationError
+from monitor.promises.compensation import attach as attach_compensation
 from monitor.promises.text import PromiseKind, Suggestion, suggest, zone
 from monitor.replies import service as replies
 
 MAX_PROMISES_PER_REPLY = 20
+DEFAULT_COMPENSATION = CompensationSettings()
+HELD = "reply.held"
+RELEASED = "reply.released"
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,11 @@ class PromiseDraft:
     timezone: str | None = None  # of due_local; default: the sender's
     owner_id: int | None = None  # default: the sender
     target: str | None = None  # slack_invite: whom to invite; default: customer's email
+    # Compensation it gives (monitor.promises.compensation): kind, amount, currency, reason.
+    compensation_kind: str | None = None
+    compensation_amount: str | None = None
+    compensation_currency: str | None = None
+    compensation_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,21 @@ def _due(draft: PromiseDraft, sender: Staff) -> datetime:
     raise promises.PromiseError(f"the promise “{draft.wording[:60]}” needs a due time")
 
 
+def _compensation(draft: PromiseDraft, settings: CompensationSettings) -> Compensation | None:
+    if not draft.compensation_kind:
+        return None
+    try:
+        return Compensation.parse(
+            draft.compensation_kind,
+            draft.compensation_amount,
+            draft.compensation_currency,
+            draft.compensation_reason,
+            default_currency=settings.currency,
+        )
+    except CompensationError as exc:
+        raise promises.PromiseError(str(exc)) from None
+
+
 def queue_reply_with_promises(
     session: Session,
     *,
@@ -134,8 +162,12 @@ def queue_reply_with_promises(
     drafts: Sequence[PromiseDraft] = (),
     timing: promises.Timing = promises.Timing(),
     override_reason: str | None = None,
+    compensation_settings: CompensationSettings = DEFAULT_COMPENSATION,
 ) -> Sent:
     """Queue the reply, then create its confirmed promises (all or nothing).
+
+    Compensation above its limit that the sender may not approve holds the reply
+    (``held``) until a lead approves it (:func:`approve_compensation`).
 
     Raises ``replies.ReplyError`` (and subclasses), ``queue.ClaimConflict`` or
     ``promises.PromiseError``; the caller rolls the transaction back on any of them.
@@ -144,6 +176,7 @@ def queue_reply_with_promises(
         raise promises.PromiseError(f"at most {MAX_PROMISES_PER_REPLY} promises per reply")
     # Check every draft before anything is written, so a bad one refuses the whole send.
     checked = [(_kind(d), d, _owner(session, d.owner_id, staff), _due(d, staff)) for d in drafts]
+    comps = [_compensation(d, compensation_settings) for d in drafts]
     queued = replies.queue_reply(
         session,
         case=case,
@@ -177,4 +210,70 @@ def queue_reply_with_promises(
         )
         for kind, draft, owner, due in checked
     ]
+    for promise, comp in zip(made, comps, strict=True):
+        if comp is not None:
+            attach_compensation(
+                session, promise, comp, staff=staff, settings=compensation_settings, now=now
+            )
+    if any(p.approval == Approval.PENDING for p in made):
+        _hold(session, queued.reply, staff=staff, now=now)
     return Sent(queued, made)
+
+
+def _hold(session: Session, reply: Reply, *, staff: Staff, now: datetime) -> None:
+    reply.state, reply.next_attempt_at = ReplyState.HELD, None
+    events.append(
+        session, HELD, now=now, case_id=reply.case_id, actor=staff.name,
+        payload={"reply_id": reply.id, "why": "compensation above the limit: a lead must approve"},
+    )  # fmt: skip
+
+
+def _pending(session: Session, reply_id: int) -> int:
+    return len(
+        session.scalars(
+            select(Promise.id).where(
+                Promise.reply_id == reply_id, Promise.approval == Approval.PENDING
+            )
+        ).all()
+    )
+
+
+def approve_compensation(
+    session: Session, promise: Promise, *, lead: Staff, now: datetime
+) -> Reply | None:
+    """A lead approves; the reply holding it is released once nothing else waits."""
+    compensation.approve(session, promise, lead=lead, now=now)
+    reply = session.get(Reply, promise.reply_id) if promise.reply_id else None
+    if reply is not None and reply.state == ReplyState.HELD and not _pending(session, reply.id):
+        reply.state, reply.next_attempt_at = ReplyState.QUEUED, now
+        events.append(
+            session, RELEASED, now=now, case_id=reply.case_id, actor=lead.name,
+            payload={"reply_id": reply.id, "promise_id": promise.id},
+        )  # fmt: skip
+    return reply
+
+
+def refuse_compensation(
+    session: Session, promise: Promise, *, lead: Staff, reason: str, now: datetime
+) -> Reply | None:
+    """A lead refuses: the promise is withdrawn and the reply promising it is not sent."""
+    if len(reason.strip()) < 5:
+        raise promises.PromiseError("say why the compensation is refused")
+    compensation.refuse(session, promise, lead=lead, reason=reason, now=now)
+    promises.cancel(session, promise, reason=f"compensation refused: {reason}", now=now,
+                    actor=lead.name)  # fmt: skip
+    reply = session.get(Reply, promise.reply_id) if promise.reply_id else None
+    if reply is not None and reply.state == ReplyState.HELD:
+        reply.state, reply.error = (
+            ReplyState.FAILED,
+            f"not sent: {lead.name} refused the compensation ({reason})",
+        )
+        for other in session.scalars(select(Promise).where(Promise.reply_id == reply.id)):
+            if other.state in promises.UNKEPT:
+                promises.cancel(session, other, reason="its reply was not sent", now=now,
+                                actor=lead.name)  # fmt: skip
+        events.append(
+            session, "reply.failed", now=now, case_id=reply.case_id, actor=lead.name,
+            payload={"reply_id": reply.id, "error": reply.error},
+        )  # fmt: skip
+    return reply

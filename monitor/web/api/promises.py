@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -74,6 +75,13 @@ class PromiseOut(BaseModel):
     fulfilled_at: datetime | None
     follow_up_due_at: datetime | None
     created_at: datetime
+    compensation_kind: str | None = None
+    compensation_amount: Decimal | None = None
+    compensation_currency: str | None = None
+    compensation_reason: str | None = None
+    approval: str | None = Field(None, description="not_needed, pending, approved, refused")
+    approved_by_id: int | None = None
+    approved_at: datetime | None = None
     alerts: list[AlertOut] = []
     history: list[dict[str, Any]] = []
 

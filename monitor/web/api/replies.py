@@ -116,6 +116,7 @@ def send(
             drafts=[p.draft() for p in body.promises],
             timing=promises.Timing.from_settings(cfg.settings.alerts),
             override_reason=body.override_reason,
+            compensation_settings=cfg.settings.compensation,
         )
     except promises.PromiseError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=422)

@@ -28,6 +28,12 @@ class PromiseDraftIn(BaseModel):
     timezone: str | None = None
     owner_id: int | None = Field(None, description="default: the sender")
     target: str | None = Field(None, description="slack_invite: email; default the customer's")
+    compensation_kind: Literal["rebate", "credit", "refund", "gift", "upgrade", "visit"] | None = (
+        Field(None, description="compensation the promise gives; above its limit a lead approves")
+    )
+    compensation_amount: str | None = Field(None, description="e.g. '29.00'", max_length=20)
+    compensation_currency: str | None = Field(None, description="ISO 4217; default from config")
+    compensation_reason: str = Field("", max_length=2000, description="what it makes up for")
 
     def draft(self) -> PromiseDraft:
         return PromiseDraft(
@@ -38,6 +44,10 @@ class PromiseDraftIn(BaseModel):
             timezone=self.timezone,
             owner_id=self.owner_id,
             target=self.target,
+            compensation_kind=self.compensation_kind,
+            compensation_amount=self.compensation_amount,
+            compensation_currency=self.compensation_currency,
+            compensation_reason=self.compensation_reason,
         )
 
 
@@ -143,7 +153,7 @@ class ReplyOut(BaseModel):
     case_id: int
     staff_id: int | None
     channel: str
-    state: Literal["queued", "sending", "sent", "failed"] | str
+    state: Literal["queued", "sending", "sent", "failed", "held"] | str
     attempts: int
     next_attempt_at: datetime | None
     external_id: str | None = Field(description="tweet id, DM event id or Message-ID")
