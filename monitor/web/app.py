@@ -29,7 +29,7 @@ from monitor.web.api import promises as promises_api
 from monitor.web.api import reports as reports_api
 from monitor.web.api.replies import install as install_replies
 from monitor.web.api.staff import router as staff_api
-from monitor.web.console import cause_forms, promise_forms
+from monitor.web.console import cause_forms, promise_forms, survey_pages
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
 from monitor.web.console import reports as console_reports
@@ -102,6 +102,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock
     app.state.secret_box = SecretBox(secret)  # webhook signing secrets, sealed at rest
+    app.state.link_secret = secret  # signs survey links (monitor.reports.surveys)
     app.state.broadcaster = live
     app.state.metrics = metrics or Metrics()  # its own registry, never the global one
     app.state.sign_in_limits = SignInLimits()
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(promise_forms.router)
     app.include_router(cause_forms.router)
     app.include_router(console_reports.router)
+    app.include_router(survey_pages.router)
     app.include_router(console_connections.router)
     app.include_router(console_texts)
 

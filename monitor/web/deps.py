@@ -36,6 +36,11 @@ def get_secret_box(request: Request) -> SecretBox:
     return box
 
 
+def get_link_secret(request: Request) -> str:
+    secret: str = request.app.state.link_secret
+    return secret
+
+
 def get_config(request: Request) -> LoadedConfig:
     loaded: LoadedConfig = request.app.state.config
     return loaded
@@ -51,3 +56,4 @@ DbSession = DbTx
 Now = Annotated[datetime, Depends(get_now)]
 Config = Annotated[LoadedConfig, Depends(get_config)]
 Box = Annotated[SecretBox, Depends(get_secret_box)]  # seals webhook signing secrets
+LinkSecret = Annotated[str, Depends(get_link_secret)]  # signs survey links

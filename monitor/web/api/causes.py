@@ -6,16 +6,18 @@ Scopes: ``queue:read`` to read, ``cases:write`` to confirm or change a cause and
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from monitor.cases import service as queue
 from monitor.reports import service as reports
+from monitor.reports import surveys
 from monitor.reports.case_view import CauseView, cause_view
 from monitor.web.api.cases import ERRORS, NOT_FOUND, Principal, acting, scoped
-from monitor.web.deps import Config, DbTx, Now
+from monitor.web.deps import Config, DbTx, LinkSecret, Now
 
 Reader = Annotated[Principal, scoped("queue:read")]
 Writer = Annotated[Principal, scoped("cases:write")]
@@ -56,6 +58,18 @@ class TagsIn(BaseModel):
 
 class TagsOut(BaseModel):
     changed: int
+
+
+class SurveyOut(BaseModel):
+    survey_id: int
+    url: str = Field(description="for the customer: signed, single use, expiring")
+    expires_at: datetime
+
+
+def survey_url(request: Request, base: str, token: str) -> str:
+    """Where the customer answers: ``reports.survey.public_base_url`` or this server."""
+    root = base.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{root}/survey/{token}"
 
 
 def case_cause_out(v: CauseView) -> CaseCauseOut:
@@ -126,3 +140,30 @@ def bulk_tags(body: TagsIn, session: DbTx, now: Now, cfg: Config, p: Writer) -> 
     except reports.ReportsError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     return TagsOut(changed=n)
+
+
+@router.post(
+    "/cases/{case_id}/survey", response_model=SurveyOut, status_code=201, responses=NOT_FOUND
+)
+def make_survey(
+    request: Request,
+    case_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    secret: LinkSecret,
+    p: Writer,
+) -> SurveyOut:
+    """A satisfaction survey link to put in a message to the customer (never sent by
+    the desk itself). Shown once: only a digest of its token is stored."""
+    staff = acting(p)
+    case = queue.get_case(session, case_id)
+    settings = cfg.settings.reports
+    try:
+        survey, token = surveys.make_link(
+            session, case, staff=staff, secret=secret, settings=settings, now=now
+        )
+    except reports.ReportsError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    url = survey_url(request, settings.survey.public_base_url, token)
+    return SurveyOut(survey_id=survey.id, url=url, expires_at=survey.expires_at)

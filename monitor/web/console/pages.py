@@ -79,8 +79,9 @@ def case_page(
     *,
     status_code: int = 200,
     error: str | None = None,
+    survey_link: str | None = None,
 ) -> HTMLResponse:
-    """The case page (raises queue.CaseNotFound)."""
+    """The case page (raises queue.CaseNotFound); ``survey_link`` is shown once, made."""
     own = cfg.settings.sources.email.own_addresses
     cf = casefile.load(session, case_id, now=now, own_addresses=own)
     return render(
@@ -97,6 +98,8 @@ def case_page(
         owners=accounts.active_staff(session),
         promise_kinds=[k.value for k in PromiseKind],
         cause=cause_view(session, queue.get_case(session, case_id), cfg.settings.reports),
+        survey_link=survey_link,
+        surveys_on=cfg.settings.reports.survey.enabled,
     )
 
 

@@ -55,3 +55,13 @@ def test_reading_needs_queue_read_and_writing_cases_write(web_app, app_client) -
     assert app_client.get(f"/api/v1/cases/{a}/cause", headers=auth).status_code == 200
     put = app_client.put(f"/api/v1/cases/{a}/cause", json={"cause": "billing"}, headers=auth)
     assert put.status_code == 403
+
+
+def test_survey_link_over_the_api(web_app, app_client) -> None:
+    (a, _), auth = setup(web_app, ["queue:read", "cases:write"])
+    made = app_client.post(f"/api/v1/cases/{a}/survey", headers=auth)
+    assert made.status_code == 201, made.text
+    url = made.json()["url"]
+    assert url.startswith("http://testserver/survey/")
+    assert app_client.get(url.removeprefix("http://testserver")).status_code == 200
+    assert app_client.post("/api/v1/cases/999999/survey", headers=auth).status_code == 404
