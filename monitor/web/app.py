@@ -25,6 +25,7 @@ from monitor.web import auth, docs, errors, filters, ops
 from monitor.web.api import cases as api
 from monitor.web.api import causes as causes_api
 from monitor.web.api import compensation as compensation_api
+from monitor.web.api import incidents as incidents_api
 from monitor.web.api import promises as promises_api
 from monitor.web.api import reports as reports_api
 from monitor.web.api.replies import install as install_replies
@@ -134,6 +135,7 @@ def create_app(
     install_replies(app, loaded)
     app.include_router(promises_api.router)
     app.include_router(compensation_api.router)
+    app.include_router(incidents_api.router)
     app.include_router(staff_api)
     app.include_router(console.router)
     app.include_router(promise_forms.router)
