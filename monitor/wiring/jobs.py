@@ -40,7 +40,8 @@ def scheduled_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
 
 def report_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
     """Cause suggestions for unresolved cases without one, every 5 minutes (a suggestion
-    is idempotent: two processes storing one for the same case store the same)."""
+    is idempotent: two processes storing one for the same case store the same), and the
+    weekly digest, checked hourly (once per week by the alerts' unique key)."""
     from monitor.reports.scheduled import suggest_causes
 
     sessions = make_sessionmaker(engine)
@@ -49,7 +50,25 @@ def report_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
     def suggest(now: datetime) -> int:
         return suggest_causes(sessions, settings=settings, now=now)
 
-    return [JobSpec(id="reports:suggest_causes", seconds=300.0, run=suggest)]
+    jobs = [JobSpec(id="reports:suggest_causes", seconds=300.0, run=suggest)]
+    if settings.digest.enabled:
+        from monitor.reports.digest import queue_digest
+
+        alerts = loaded.settings.alerts.channels
+        slack = loaded.settings.responders.slack
+
+        def digest(now: datetime) -> int:
+            with sessions.begin() as session:
+                return queue_digest(
+                    session,
+                    settings=settings,
+                    channels=tuple(alerts),
+                    slack_channel=slack.alert_channel or slack.default_channel,
+                    now=now,
+                )
+
+        jobs.append(JobSpec(id="reports:digest", seconds=3600.0, run=digest))
+    return jobs
 
 
 def silence_jobs(loaded: LoadedConfig, engine: Engine) -> list[JobSpec]:
