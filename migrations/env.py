@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from monitor import models  # noqa: F401  (registers every table on Base.metadata)
 from monitor.config import load_config
 from monitor.db import Base, make_engine
+from monitor.storage.migrate import include_object
 
 target_metadata = Base.metadata
 
@@ -23,6 +24,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -23,6 +23,17 @@ class SchemaNotCurrent(Exception):
     """The database is not at this release's schema; the message is one user-facing line."""
 
 
+SEARCH_PREFIXES = ("search_", "ix_search_")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's comparison leaves out the full-text search objects (migration 0110):
+    FTS5 tables and their shadow tables, expression indexes no model can declare."""
+    return not (name or "").startswith(SEARCH_PREFIXES)
+
+
 def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(data_dir("migrations")))

@@ -29,11 +29,13 @@ from monitor.web.api import incidents as incidents_api
 from monitor.web.api import promises as promises_api
 from monitor.web.api import reports as reports_api
 from monitor.web.api.replies import install as install_replies
+from monitor.web.api.search import router as search_api
 from monitor.web.api.staff import router as staff_api
 from monitor.web.console import cause_forms, promise_forms, survey_pages
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
 from monitor.web.console import reports as console_reports
+from monitor.web.console.search import router as console_search
 from monitor.web.console.texts import router as console_texts
 from monitor.web.metrics import Metrics
 from monitor.web.ops import RequestTimer
@@ -144,5 +146,7 @@ def create_app(
     app.include_router(survey_pages.router)
     app.include_router(console_connections.router)
     app.include_router(console_texts)
+    app.include_router(search_api)
+    app.include_router(console_search)
 
     return app

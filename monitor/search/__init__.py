@@ -1,0 +1,1 @@
+"""Search across customers, mentions, replies and notes (full-text indexes, migration 0110)."""
