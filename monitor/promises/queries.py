@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Alert, Event, Promise, PromiseState
+from monitor.models import Alert, Event, Identity, Promise, PromiseState, Reply
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
@@ -74,3 +74,18 @@ def made_by_reply(session: Session, reply_id: int) -> list[int]:
     """The ids of the promises a reply made, in order."""
     stmt = select(Promise.id).where(Promise.reply_id == reply_id).order_by(Promise.id)
     return list(session.scalars(stmt))
+
+
+def customer_email(session: Session, customer_id: int) -> str | None:
+    """The customer's first known email address (whom a Slack invite goes to)."""
+    return session.scalar(
+        select(Identity.handle)
+        .where(Identity.customer_id == customer_id, Identity.kind == "email")
+        .order_by(Identity.id)
+        .limit(1)
+    )
+
+
+def reply_case_id(session: Session, reply_id: int) -> int | None:
+    """The case a reply was sent on (None: no such reply)."""
+    return session.scalar(select(Reply.case_id).where(Reply.id == reply_id))

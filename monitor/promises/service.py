@@ -32,7 +32,6 @@ from monitor.config import AlertsSettings
 from monitor.models import (
     Case,
     CaseStatus,
-    Identity,
     Promise,
     PromiseState,
     Role,
@@ -41,11 +40,13 @@ from monitor.models import (
 )
 from monitor.priority.service import Scorer, rescore_cases
 from monitor.promises import compensation
+from monitor.promises.queries import customer_email as customer_email
 
 # The read side lives in promise_queries; re-exported so callers keep one module.
 from monitor.promises.queries import history as history
 from monitor.promises.queries import list_promises as list_promises
 from monitor.promises.queries import overdue as overdue
+from monitor.promises.queries import reply_case_id
 from monitor.promises.text import PromiseKind, zone
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
@@ -130,16 +131,6 @@ def _payload(p: Promise, **extra: Any) -> dict[str, Any]:
     }
 
 
-def customer_email(session: Session, customer_id: int) -> str | None:
-    """The customer's first known email address (whom a Slack invite goes to)."""
-    return session.scalar(
-        select(Identity.handle)
-        .where(Identity.customer_id == customer_id, Identity.kind == "email")
-        .order_by(Identity.id)
-        .limit(1)
-    )
-
-
 def create(
     session: Session,
     *,
@@ -169,6 +160,10 @@ def create(
     tz = owner_timezone or (owner.timezone if owner else None) or "UTC"
     if zone(tz).key != tz:
         raise PromiseError(f"unknown time zone {tz!r}")
+    if reply_id is not None and (found := reply_case_id(session, reply_id)) != case.id:
+        if found is None:
+            raise PromiseError(f"no reply {reply_id}")
+        raise PromiseError(f"reply {reply_id} belongs to another case, not case {case.id}")
     if kind in AUTOMATIC and target is None:
         target = customer_email(session, case.customer_id)
     promise = Promise(

@@ -31,6 +31,7 @@ from monitor.web.api import reports as reports_api
 from monitor.web.api.replies import install as install_replies
 from monitor.web.api.search import router as search_api
 from monitor.web.api.staff import router as staff_api
+from monitor.web.bodies import RejectLoneSurrogates
 from monitor.web.console import cause_forms, promise_forms, survey_pages
 from monitor.web.console import connections as console_connections
 from monitor.web.console import pages as console
@@ -120,6 +121,7 @@ def create_app(
         same_site="lax",
         https_only=server.secure_cookies,
     )
+    app.add_middleware(RejectLoneSurrogates)  # 422, inside the security headers
     app.add_middleware(SecurityHeaders)
     ops_settings = server.ops
     app.add_middleware(

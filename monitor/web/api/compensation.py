@@ -20,7 +20,8 @@ from monitor.promises import compensation
 from monitor.promises import service as promises
 from monitor.replies.promises import approve_compensation, refuse_compensation
 from monitor.web.api.cases import ERRORS, Principal, acting, scoped
-from monitor.web.api.promises import NOT_FOUND, PromiseOut, _domain_errors, promise_out
+from monitor.web.api.promise_schemas import PromiseOut
+from monitor.web.api.promises import NOT_FOUND, _domain_errors, promise_out
 from monitor.web.deps import DbTx, Now
 
 Writer = Annotated[Principal, scoped("promises:write")]

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import AnyHttpUrl, BaseModel, Field
 from sqlalchemy import select
 
 from monitor.alerts import webhooks
@@ -23,128 +21,27 @@ from monitor.cases import service as queue
 from monitor.models import Alert, Promise, Staff, WebhookDelivery, WebhookSubscription
 from monitor.promises import queries as promise_queries
 from monitor.promises import service as promises
-from monitor.promises.text import PromiseKind, parse_due, suggest
+from monitor.promises.text import parse_due, suggest
 from monitor.web.api.cases import ERRORS, Principal, acting, scoped
+from monitor.web.api.promise_schemas import (
+    AlertOut,
+    CancelIn,
+    DeliveryOut,
+    FulfilIn,
+    PromiseIn,
+    PromiseOut,
+    SuggestIn,
+    SuggestionOut,
+    WebhookIn,
+    WebhookOut,
+    WebhookPatch,
+)
 from monitor.web.deps import Box, Config, DbTx, Now
 
 Reader = Annotated[Principal, scoped("queue:read")]
 Writer = Annotated[Principal, scoped("promises:write")]
 Admin = Annotated[Principal, scoped("webhooks:admin")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such thing"}}
-
-
-class PromiseIn(BaseModel):
-    kind: PromiseKind
-    wording: str = Field(min_length=1, max_length=2000, description="what the customer read")
-    due_at: datetime | None = Field(
-        None, description="with a time zone; default: parsed from the wording"
-    )
-    owner_id: int | None = Field(None, description="default: the token's staff member")
-    timezone: str | None = Field(None, description="IANA zone; default: the owner's")
-    reply_id: int | None = None
-    target: str | None = Field(None, description="slack_invite: email to invite")
-
-
-class AlertOut(BaseModel):
-    id: int
-    kind: str
-    channel: str
-    target: str
-    state: str
-    attempts: int
-    error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-class PromiseOut(BaseModel):
-    id: int
-    case_id: int
-    customer_id: int
-    kind: str
-    wording: str
-    state: str
-    owner_id: int | None
-    due_at: datetime
-    owner_timezone: str
-    overdue: bool
-    escalation_step: int
-    evidence: dict[str, Any] | None
-    target: str | None
-    perform: dict[str, Any] | None
-    fulfilled_at: datetime | None
-    follow_up_due_at: datetime | None
-    created_at: datetime
-    compensation_kind: str | None = None
-    compensation_amount: Decimal | None = None
-    compensation_currency: str | None = None
-    compensation_reason: str | None = None
-    approval: str | None = Field(None, description="not_needed, pending, approved, refused")
-    approved_by_id: int | None = None
-    approved_at: datetime | None = None
-    alerts: list[AlertOut] = []
-    history: list[dict[str, Any]] = []
-
-
-class FulfilIn(BaseModel):
-    evidence: dict[str, Any] = Field(description="what shows it was kept, e.g. a refund id")
-    note: str | None = None
-
-
-class CancelIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=1000)
-    broken: bool = Field(False, description="record it as broken rather than withdrawn")
-
-
-class SuggestIn(BaseModel):
-    text: str = Field(max_length=20_000)
-    timezone: str | None = None
-
-
-class SuggestionOut(BaseModel):
-    kind: str
-    wording: str
-    due_at: datetime
-    due_phrase: str | None
-    due_guessed: bool
-    start: int
-    end: int
-
-
-class WebhookIn(BaseModel):
-    url: AnyHttpUrl
-    events: list[str] = Field(default_factory=list, description="[] = every kind")
-    description: str = ""
-
-
-class WebhookPatch(BaseModel):
-    url: AnyHttpUrl | None = None
-    events: list[str] | None = None
-    description: str | None = None
-    active: bool | None = None
-
-
-class WebhookOut(BaseModel):
-    id: int
-    url: str
-    events: list[str]
-    description: str
-    active: bool
-    created_at: datetime
-    secret: str | None = Field(None, description="only in the answer to the creating POST")
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    event_id: int
-    event_kind: str
-    state: str
-    attempts: int
-    response_code: int | None
-    error: str | None
-    next_attempt_at: datetime | None
-    created_at: datetime
-    delivered_at: datetime | None
 
 
 @contextmanager

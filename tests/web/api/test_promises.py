@@ -167,3 +167,49 @@ def test_webhook_subscriptions_for_admins(web_app, app_client) -> None:
     assert log.status_code == 200 and log.json() == []
     assert app_client.delete(f"/api/v1/webhooks/{sub['id']}", headers=auth).status_code == 204
     assert app_client.get(f"/api/v1/webhooks/{sub['id']}", headers=auth).status_code == 404
+
+
+def _reply_on(web_app, case_id: int, key: str) -> int:
+    from monitor.models import Reply
+    from tests.factories import T0
+
+    with make_sessionmaker(web_app.engine).begin() as s:
+        reply = Reply(case_id=case_id, channel="x", body="Sorry, Dan.", idempotency_key=key,
+                      created_at=T0)  # fmt: skip
+        s.add(reply)
+        s.flush()
+        return reply.id
+
+
+def test_a_promise_names_only_a_reply_of_its_own_case(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    with make_sessionmaker(web_app.engine).begin() as s:
+        other_case = make_case(s, customer="Eve").id
+    own, foreign = _reply_on(web_app, case_id, "k-own"), _reply_on(web_app, other_case, "k-other")
+    url = f"/api/v1/cases/{case_id}/promises"
+    body = {"kind": "refund", "wording": "We'll refund you.", "due_at": "2030-01-01T12:00:00Z"}
+    missing = app_client.post(url, json=body | {"reply_id": 987654}, headers=auth)
+    assert missing.status_code == 422 and "no reply 987654" in missing.json()["detail"]
+    other = app_client.post(url, json=body | {"reply_id": foreign}, headers=auth)
+    assert other.status_code == 422 and "another case" in other.json()["detail"]
+    huge = app_client.post(url, json=body | {"reply_id": 2**64}, headers=auth)
+    assert huge.status_code == 422
+    made = app_client.post(url, json=body | {"reply_id": own}, headers=auth)
+    assert made.status_code == 201 and made.json()["case_id"] == case_id
+
+
+def test_fulfil_evidence_with_an_integer_beyond_64_bits_is_a_422(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    body = {"kind": "refund", "wording": "We'll refund you.", "due_at": "2030-01-01T12:00:00Z"}
+    pid = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=auth).json()["id"]
+    url = f"/api/v1/promises/{pid}/fulfil"
+    for evidence in ({"refund": 2**64}, {"ids": [1, -(2**63) - 1]}, {"a": {"b": 2**70}}):
+        answer = app_client.post(url, json={"evidence": evidence}, headers=auth)
+        assert answer.status_code == 422, (evidence, answer.text)
+        assert "64 bits" in answer.json()["detail"][0]["msg"]
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"x": deep}
+    assert app_client.post(url, json={"evidence": deep}, headers=auth).status_code == 422
+    ok = app_client.post(url, json={"evidence": {"refund": 2**63 - 1}}, headers=auth)
+    assert ok.status_code == 200 and ok.json()["evidence"]["refund"] == 2**63 - 1

@@ -29,8 +29,9 @@ def test_reports_as_json_and_csv(web_app, app_client) -> None:
     assert body["period"]["unit"] == "day"
     by_cause = next(t for t in body["tables"] if t["name"] == "by_cause")
     assert by_cause["rows"][0] == {"cause": "Billing", "cases": 2, "previous": 0, "change": 2}
-    filtered = app_client.get("/api/v1/reports/volume", params={**Q, "channel": "email"},
-                              headers=auth).json()
+    filtered = app_client.get(
+        "/api/v1/reports/volume", params={**Q, "channel": "email"}, headers=auth
+    ).json()
     assert filtered["filters"] == {"channel": "email"}
     recurrence = next(t for t in filtered["tables"] if t["name"] == "recurrence")
     assert recurrence["rows"][0]["value"] == 1

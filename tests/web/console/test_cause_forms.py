@@ -22,7 +22,8 @@ def test_confirm_suggested_cause_and_save_tags(web_app, app_client) -> None:
     assert 'data-suggested="delivery"' in page.text and "parcel, tracking, arrived" in page.text
     token = csrf_of(page.text)
     done = app_client.post(
-        f"/cases/{cid}/cause", data={"cause": "delivery", "csrf_token": token},
+        f"/cases/{cid}/cause",
+        data={"cause": "delivery", "csrf_token": token},
         follow_redirects=False,
     )
     assert done.status_code == 303
