@@ -30,6 +30,11 @@ class EventKind(StrEnum):
     CLAIM_TAKEN_OVER = "case.claim_taken_over"
     RELEASED = "case.released"
     STAGE_CHANGED = "case.stage"
+    SLA_SET = "case.sla_set"  # a response-time target fixed or brought forward
+    SLA_WARNING = "case.sla_warning"
+    SLA_BREACHED = "case.sla_breached"
+    PUBLIC_RISK = "case.public_risk"
+    ASSIGNED = "case.assigned"  # payload: staff_id (None: unassigned), from_staff_id, note
 
 
 # PostgreSQL channel on which every transaction that appends events says so. The payload

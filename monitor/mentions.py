@@ -22,6 +22,10 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+# Channels only the brand sees: unanswered there, a public post next is a public risk.
+PRIVATE_CHANNELS = frozenset({Channel.X_DM.value, Channel.EMAIL.value})
+
+
 class IdentityKind(StrEnum):
     """The namespace of an external identity (one customer may have several)."""
 

@@ -131,3 +131,11 @@ def test_band_thresholds_must_rise(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"scoring\.band_critical"):
         load_config(p, environ={})
     assert load_config(write(tmp_path, "scoring:\n  band_high: 60\n"), environ={})
+
+
+def test_config_yaml_documents_the_default_sla_targets() -> None:
+    from monitor.config import SlaSettings
+
+    loaded = load_config(REPO / "config.yaml", environ={})
+    assert loaded.settings.sla == SlaSettings()
+    assert loaded.settings.sla.targets["email"].critical.first_minutes == 240

@@ -23,6 +23,7 @@ from monitor.models import (
 )
 from monitor.promises import service as promises
 from monitor.promises.text import PromiseKind
+from monitor.sla.service import clear_target
 
 
 def record_staff_reply(case: Case, *, now: datetime) -> None:
@@ -34,6 +35,10 @@ def record_staff_reply(case: Case, *, now: datetime) -> None:
     case.text_score = None
     case.status = CaseStatus.WAITING
     case.updated_at = now
+    # The wait is over: no target until the customer writes again (then a next-response
+    # target from that message; monitor.sla.service.fix_target).
+    clear_target(case)
+    case.public_risk = False
 
 
 # --- Staff side: claims, recovery stages, notes, the live queue -------------------------
@@ -195,34 +200,46 @@ def advance_stage(
     actor: Staff,
     now: datetime,
     check_in_after: timedelta | None = None,
+    text: str | None = None,
 ) -> bool:
     """Record that a recovery stage was reached; True when it was new.
 
     Stages are timestamps, not a strict sequence (a fix can be agreed before the
-    apology is sent), and the first time counts. Resolving closes the case and frees it;
-    with ``check_in_after`` it also gives the resolver a check-in with the customer due
-    that much later (:func:`start_check_in`).
+    apology is sent), and the first time counts. "Agreed" records what was agreed, in
+    words (``text``). Resolving closes the case, frees it and ends its owner's hold
+    and the response-time target; with ``check_in_after`` it also gives the resolver a
+    check-in with the customer due that much later (:func:`start_check_in`).
     """
     stage = Stage(stage)
     ensure_not_held_by_other(session, case, staff=actor, now=now)
+    words = (text or "").strip()
+    if stage == Stage.AGREED and not words:
+        raise QueueError("say what was agreed with the customer, in a few words")
+    if len(words) > MAX_NOTE:
+        raise QueueError(f"what was agreed is limited to {MAX_NOTE} characters")
     column = STAGE_COLUMNS[stage]
     if getattr(case, column) is not None and stage != Stage.RESOLVED:
         return False
     if stage == Stage.RESOLVED and case.status == CaseStatus.RESOLVED:
         return False
     setattr(case, column, now)
+    payload: dict[str, object] = {"stage": stage.value, "status": ""}
+    if stage == Stage.AGREED:
+        case.agreed_text = words
+        payload["text"] = words
     if stage == Stage.RESOLVED:
         case.status = CaseStatus.RESOLVED
         case.claimed_by_id = case.claimed_at = case.claim_expires_at = None
+        clear_target(case)
+        if case.assignee_id is not None:
+            payload["unassigned_staff_id"] = case.assignee_id
+        case.assignee_id = case.assigned_at = None
     case.updated_at = now
+    payload["status"] = case.status
     events.append(
-        session,
-        events.EventKind.STAGE_CHANGED,
-        now=now,
-        case_id=case.id,
-        actor=actor.name,
-        payload={"stage": stage.value, "status": case.status},
-    )
+        session, events.EventKind.STAGE_CHANGED, now=now, case_id=case.id, actor=actor.name,
+        payload=payload,
+    )  # fmt: skip
     if stage == Stage.RESOLVED and check_in_after is not None:
         start_check_in(session, case, owner=actor, now=now, after=check_in_after)
     return True
@@ -248,6 +265,45 @@ def start_check_in(
     )
 
 
+def mark_listened(session: Session, case: Case, *, actor: Staff, now: datetime) -> bool:
+    """A staff action that shows the customer was heard (a note, the first reply)."""
+    if case.listened_at is not None:
+        return False
+    return advance_stage(session, case, Stage.LISTENED, actor=actor, now=now)
+
+
+# Reopening keeps what staff did for the customer (listened, apologised) and clears
+# what described the outcome, which no longer holds: agreed (and its words), acted,
+# followed up, resolved. The history keeps the old values (case.reopened event).
+CLEARED_ON_REOPEN = (Stage.AGREED, Stage.ACTED, Stage.FOLLOWED_UP, Stage.RESOLVED)
+
+
+def clear_on_reopen(session: Session, case_ids: list[int]) -> None:
+    """Clear the later stages of cases the customer has just reopened (one UPDATE)."""
+    if not case_ids:
+        return
+    values: dict[str, None] = {STAGE_COLUMNS[s]: None for s in CLEARED_ON_REOPEN}
+    session.execute(
+        update(Case)
+        .where(Case.id.in_(case_ids))
+        .values(agreed_text=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stage_durations(
+    case: Case, *, first_contact: datetime | None = None
+) -> list[tuple[Stage, datetime | None, timedelta | None]]:
+    """Each stage: when it was reached and how long after the first contact (the
+    earliest message on the case; its creation when not given)."""
+    first = first_contact or case.created_at
+    out: list[tuple[Stage, datetime | None, timedelta | None]] = []
+    for stage, column in STAGE_COLUMNS.items():
+        at: datetime | None = getattr(case, column)
+        out.append((stage, at, max(timedelta(0), at - first) if at else None))
+    return out
+
+
 MAX_NOTE = 10_000
 
 
@@ -258,6 +314,7 @@ def add_note(session: Session, case: Case, *, staff: Staff, text: str, now: date
         raise QueueError("a note needs some text")
     if len(body) > MAX_NOTE:
         raise QueueError(f"a note is limited to {MAX_NOTE} characters")
+    mark_listened(session, case, actor=staff, now=now)
     return events.append(
         session,
         events.EventKind.NOTE_ADDED,
@@ -271,8 +328,9 @@ def add_note(session: Session, case: Case, *, staff: Staff, text: str, now: date
 def open_for_work(
     session: Session, case_id: int, *, staff: Staff, now: datetime, timeout: timedelta
 ) -> bool:
-    """Staff opened the case page: claim it if nobody else holds it, and the first time
-    anyone opens it, the customer has been **listened** to. True when ``staff`` holds it."""
+    """Staff opened the case page: claim it if nobody else holds it. True when ``staff``
+    holds it. Opening never marks the customer **listened** (a note, a reply or the
+    explicit mark does)."""
     case = get_case(session, case_id)
     if held_by_other(case, staff, now) or case.status == CaseStatus.RESOLVED:
         return False
@@ -281,6 +339,4 @@ def open_for_work(
             case = claim(session, case_id, staff=staff, now=now, timeout=timeout)
         except ClaimConflict:  # lost a race with another opener
             return False
-    if case.listened_at is None:
-        advance_stage(session, case, Stage.LISTENED, actor=staff, now=now)
     return True

@@ -38,6 +38,7 @@ from monitor.config.responders import (
     TwitterResponderSettings,
 )
 from monitor.config.settings import DatabaseSettings, OpsSettings, ServerSettings, Settings
+from monitor.config.sla import ChannelTargets, SlaSettings, Target, Team
 from monitor.config.sources import EmailSourceSettings, SourcesSettings, TwitterSourceSettings
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "AlertsSettings",
     "CauseSettings",
+    "ChannelTargets",
     "CompensationSettings",
     "ConfigError",
     "DatabaseSettings",
@@ -65,10 +67,13 @@ __all__ = [
     "Section",
     "ServerSettings",
     "Settings",
+    "SlaSettings",
     "SlackResponderSettings",
     "SmtpResponderSettings",
     "SourcesSettings",
     "SurveySettings",
+    "Target",
+    "Team",
     "TwitterResponderSettings",
     "TwitterSourceSettings",
     "WebhooksSettings",

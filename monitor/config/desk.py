@@ -50,6 +50,10 @@ class ScoringSettings(Section):
     overdue_promise_points: float = Field(default=12.0, ge=0)
     overdue_promise_points_per_day: float = Field(default=4.0, ge=0)
     overdue_promise_max: int = Field(default=35, ge=0)
+    # a missed response-time target (sla): a first step, then per hour overdue, capped
+    response_overdue_points: float = Field(default=10.0, ge=0)
+    response_overdue_points_per_hour: float = Field(default=2.5, ge=0)
+    response_overdue_max: int = Field(default=30, ge=0)
     # visibility: a public post, more for a bigger audience (per tenfold above 100)
     public_points: float = Field(default=2.0, ge=0)
     follower_points_per_decade: float = Field(default=2.0, ge=0)

@@ -12,6 +12,7 @@ from monitor.config.desk import QueueSettings, ReplySettings, ScoringSettings
 from monitor.config.incidents import CompensationSettings, IncidentsSettings
 from monitor.config.reports import ReportsSettings
 from monitor.config.responders import RespondersSettings
+from monitor.config.sla import SlaSettings
 from monitor.config.sources import SourcesSettings
 
 
@@ -84,3 +85,4 @@ class Settings(Section):
     reports: ReportsSettings = ReportsSettings()
     incidents: IncidentsSettings = IncidentsSettings()
     compensation: CompensationSettings = CompensationSettings()
+    sla: SlaSettings = SlaSettings()

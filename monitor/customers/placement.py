@@ -29,11 +29,28 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from monitor.customers.linking import stated_emails, stated_handles
-from monitor.mentions import Author, Channel, IdentityKind, MentionIn, normalise_subject
+from monitor.mentions import (
+    PRIVATE_CHANNELS,
+    Author,
+    Channel,
+    IdentityKind,
+    MentionIn,
+    normalise_subject,
+)
 from monitor.models import Case, CaseStatus, Customer, Identity, Mention
 from monitor.storage.sql_lists import one_of
 
 Key = tuple[str, str]
+SLA_STATE = (
+    "sla_kind",
+    "sla_started_at",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_state",
+    "sla_step",
+    "sla_next_action_at",
+    "public_risk",
+)  # the response-time target (monitor.sla.service.fix_target) and the public-risk flag
 CASE_STATE = (
     "status",
     "channel",
@@ -51,6 +68,7 @@ CASE_STATE = (
     "last_customer_at",
     "first_unanswered_at",
     "resolved_at",
+    *SLA_STATE,
 )  # the columns ingestion may change on an existing case
 
 
@@ -104,6 +122,15 @@ class CaseRow:
     last_customer_at: datetime | None = None
     first_unanswered_at: datetime | None = None
     resolved_at: datetime | None = None
+    last_staff_reply_at: datetime | None = None  # read only: first or next response
+    sla_kind: str | None = None
+    sla_started_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
+    sla_state: str | None = None
+    sla_step: int = 0
+    sla_next_action_at: datetime | None = None
+    public_risk: bool = False
 
     @property
     def customer_id(self) -> int | None:
@@ -365,6 +392,8 @@ class Placer:
                 case.status, case.resolved_at, reopened = CaseStatus.OPEN, None, True
             if case.channel != str(mention.channel) and case.first_unanswered_at is not None:
                 hop_from = case.channel
+                if mention.public and hop_from in PRIVATE_CHANNELS:
+                    case.public_risk = True  # ignored in private, now said in public
         self.open_case[id(case.customer)] = case
         self.pending[mention.external_id] = case
         record_contact(case, mention, now=self.now, hop_from=hop_from)

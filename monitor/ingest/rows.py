@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from monitor import events
 from monitor.customers.placement import CASE_STATE, CaseRow, IdentityRow, Placer
 from monitor.db import Base
-from monitor.mentions import MentionIn
+from monitor.mentions import PRIVATE_CHANNELS, MentionIn
 from monitor.storage.bulk import CHUNK, RowEncoder, encoder, update_rows_by_id
 
 TABLES = Base.metadata.tables
@@ -101,10 +101,17 @@ EVENT_COLUMNS = ("case_id", "kind", "actor", "payload", "created_at")
 
 
 def event_rows(
-    placed: list[Placed], cases: list[CaseRow], *, created: Any, enc: RowEncoder
+    placed: list[Placed],
+    cases: list[CaseRow],
+    *,
+    created: Any,
+    enc: RowEncoder,
+    targeted: Sequence[CaseRow] = (),
 ) -> list[tuple[Any, ...]]:
     """One ``mention.created`` per message (with its case's new score), plus a
-    ``case.updated`` for each case that existed before this batch (EVENT_COLUMNS rows)."""
+    ``case.updated`` for each case that existed before this batch, a ``case.sla_set``
+    for each target fixed or brought forward, a ``case.public_risk`` for each message
+    that turned a private wait public (EVENT_COLUMNS rows)."""
     rows: list[tuple[Any, ...]] = []
 
     def add(kind: str, case_id: int | None, payload: dict[str, Any]) -> None:
@@ -126,6 +133,12 @@ def event_rows(
                     "external_id": p.mention.external_id,
                 },
             )
+            if p.mention.public and p.hop_from in PRIVATE_CHANNELS:
+                add(
+                    events.EventKind.PUBLIC_RISK,
+                    p.case.id,
+                    {"from": p.hop_from, "external_id": p.mention.external_id},
+                )
         add(
             events.EventKind.MENTION_CREATED,
             p.case.id,
@@ -144,7 +157,24 @@ def event_rows(
                 case.id,
                 {"score": case.score, "band": case.band, "status": case.status},
             )
+    for case in targeted:
+        if case.sla_due_at is not None:
+            add(
+                events.EventKind.SLA_SET,
+                case.id,
+                {
+                    "kind": case.sla_kind,
+                    "band": case.band,
+                    "channel": case.channel,
+                    "started_at": enc_iso(case.sla_started_at),
+                    "due_at": enc_iso(case.sla_due_at),
+                },
+            )
     return rows
+
+
+def enc_iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 class _HasId(Protocol):
@@ -229,5 +259,13 @@ def case_state(c: CaseRow, enc: RowEncoder) -> tuple[Any, ...]:
         dt(c.last_customer_at),
         dt(c.first_unanswered_at),
         dt(c.resolved_at),
+        c.sla_kind,
+        dt(c.sla_started_at),
+        dt(c.sla_due_at),
+        dt(c.sla_warn_at),
+        c.sla_state,
+        c.sla_step,
+        dt(c.sla_next_action_at),
+        c.public_risk,
         c.id,
     )

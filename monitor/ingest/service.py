@@ -14,7 +14,7 @@ connection or the database itself are not the item's fault and propagate.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.cases.service import clear_on_reopen
 from monitor.customers.placement import Placer
 from monitor.ingest.column_fit import REPLACEMENT, UNSTORABLE, fit_to_columns
 from monitor.ingest.rows import (
@@ -37,6 +38,8 @@ from monitor.ingest.rows import (
 from monitor.mentions import MentionIn
 from monitor.models import Mention, Quarantine
 from monitor.priority.service import Scorer, rescore_cases
+from monitor.sla.policy import SlaPolicy, default_policy
+from monitor.sla.service import fix_target
 from monitor.sources.base import Batch, Quarantined
 from monitor.storage.bulk import encoder, insert_rows
 from monitor.storage.cursors import cursor_row
@@ -49,6 +52,7 @@ class IngestOptions:
     link_stated: bool = True
     own_addresses: tuple[str, ...] = ()
     own_handles: tuple[str, ...] = ()
+    sla: SlaPolicy = field(default_factory=default_policy)
 
 
 @dataclass(frozen=True)
@@ -151,14 +155,21 @@ def store_mentions(
     placed = _place_all(placer, fresh, parts, scorer=scorer)
     cases = list({id(p.case): p.case for p in placed}.values())
     rescore_cases(session, cases, scorer=scorer, now=now)
+    targeted = [c for c in cases if fix_target(c, options.sla)]
+    late = [c for c in targeted if c.sla_due_at is not None and c.sla_due_at <= now]
+    rescore_cases(session, late, scorer=scorer, now=now)  # a backlog can arrive overdue
     existing = [c for c in cases if c.id is not None]
     write_placement(session, placer, existing, now=now)
+    clear_on_reopen(session, [p.case.id for p in placed if p.reopened and p.case.id])
     enc = encoder(session)
     at = enc.datetime(now)
     rows = [mention_row(p, source=source, received=at, enc=enc) for p in placed]
     insert_rows(session, TABLES["mentions"], MENTION_COLUMNS, rows)
     insert_rows(
-        session, TABLES["events"], EVENT_COLUMNS, event_rows(placed, cases, created=at, enc=enc)
+        session,
+        TABLES["events"],
+        EVENT_COLUMNS,
+        event_rows(placed, cases, created=at, enc=enc, targeted=targeted),
     )
     events.notify(session)  # wake live consoles in every process once this commits
     session.expire_all()

@@ -68,6 +68,23 @@ class Case(Base):
     cause_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     cause_set_by_id: Mapped[int | None]  # a staff id (no FK: SQLite keeps the table as is)
     cause_set_at: Mapped[datetime | None]
+    agreed_text: Mapped[str | None] = mapped_column(Text)  # what was agreed, in words
+    # The lasting owner (until handed over or resolved); claimed_by_id above is only
+    # the short composing lock of whoever is writing a reply.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assigned_at: Mapped[datetime | None]
+    # The response-time target of the current wait (monitor/sla): first or next
+    # response, when the wait began, when it falls due and when to warn; the alert
+    # ladder's progress, and when the SLA clock must look at the case again.
+    sla_kind: Mapped[str | None] = mapped_column(String(8))
+    sla_started_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime | None]
+    sla_warn_at: Mapped[datetime | None]
+    sla_state: Mapped[str | None] = mapped_column(String(12))
+    sla_step: Mapped[int] = mapped_column(Integer, default=0)
+    sla_next_action_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Unanswered on a private channel, the customer then posted publicly.
+    public_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     # Lets SQLite insert many new rows in one statement and still match the ids it
     # returns to the objects (SQLAlchemy "insertmanyvalues" sentinel); always NULL.
     _sentinel: Mapped[int | None] = orm_insert_sentinel()
@@ -87,6 +104,8 @@ Index(
 # Reports read cases by when they were opened and when they were resolved.
 Index("ix_cases_created_at", Case.created_at)
 Index("ix_cases_resolved_at", Case.resolved_at)
+# "Breaching soon": open cases by due time, a range scan from the most overdue.
+Index("ix_cases_sla_due", Case.status, Case.sla_due_at, Case.id)
 
 
 class Mention(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
@@ -38,6 +38,8 @@ class CaseLike(Protocol):
     band: str
     reasons: list[str]
     priority: float
+    sla_kind: str | None
+    sla_due_at: datetime | None
 
     @property
     def customer_id(self) -> int | None: ...
@@ -96,7 +98,16 @@ def context_for(
         channel_hop=(case.hop_from, case.channel) if case.hop_from else None,
         overdue_promises=overdue,
         customer_value=customer_value,
+        response_overdue=response_overdue(case, now),
     )
+
+
+def response_overdue(case: CaseLike, now: datetime) -> tuple[str, timedelta] | None:
+    """The case's missed response-time target, if its due time has passed."""
+    due = case.sla_due_at
+    if due is None or now < due:
+        return None
+    return (case.sla_kind or "first", now - due)
 
 
 def apply(case: CaseLike, score: Score) -> bool:

@@ -250,6 +250,7 @@ def queue_reply(
     if winner is not reply:
         return Queued(_same(winner, case, body, channel), False, None)
     _record_queued(session, reply, check, staff=staff, now=now)
+    queue.mark_listened(session, case, actor=staff, now=now)  # the first reply listens
     return Queued(reply, True, check)
 
 

@@ -47,6 +47,8 @@ class ScoreContext:
     channel_hop: tuple[str, str] | None = None  # (from, to), e.g. ("email", "x")
     overdue_promises: tuple[OverduePromise, ...] = ()
     customer_value: float = 0.0
+    # A missed response-time target: ("first" | "next", how long past it).
+    response_overdue: tuple[str, timedelta] | None = None
 
 
 def _duration(delta: timedelta) -> str:
@@ -59,6 +61,15 @@ def _duration(delta: timedelta) -> str:
         return f"{h} hour{'s' if h != 1 else ''}"
     days = round(hours / 24)
     return f"{days} days"
+
+
+def _short(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{round(hours)} h"
+    return f"{round(hours / 24)} days"
 
 
 def _count_words(ctx: ScoreContext) -> str:
@@ -126,6 +137,21 @@ def promise_points(ctx: ScoreContext, s: ScoringSettings) -> list[tuple[int, str
     return out
 
 
+def response_points(ctx: ScoreContext, s: ScoringSettings) -> tuple[int, str | None]:
+    """A missed response-time target: ``first response overdue by 2 h (+15)``."""
+    if ctx.response_overdue is None:
+        return 0, None
+    kind, late = ctx.response_overdue
+    late = max(timedelta(0), late)
+    raw = (
+        s.response_overdue_points + s.response_overdue_points_per_hour * late.total_seconds() / 3600
+    )
+    points = round(min(float(s.response_overdue_max), raw))
+    if points <= 0:
+        return 0, None
+    return points, f"{kind} response overdue by {_short(late)} (+{points})"
+
+
 def visibility_points(ctx: ScoreContext, s: ScoringSettings) -> tuple[int, str | None]:
     if not ctx.public:
         return 0, None
@@ -153,7 +179,7 @@ def value_points(ctx: ScoreContext, s: ScoringSettings) -> tuple[int, str | None
 def contributions(ctx: ScoreContext, s: ScoringSettings) -> list[tuple[int, str]]:
     """Every non-zero context contribution as (points, reason), largest effect first."""
     out: list[tuple[int, str]] = []
-    for points, reason in (waiting_points(ctx, s), hop_points(ctx, s)):
+    for points, reason in (waiting_points(ctx, s), response_points(ctx, s), hop_points(ctx, s)):
         if reason:
             out.append((points, reason))
     out.extend(promise_points(ctx, s))

@@ -16,6 +16,7 @@ from monitor.ingest.health import FailureAlerts
 from monitor.ingest.polling import PollResult, poll_source
 from monitor.ingest.service import IngestOptions
 from monitor.priority.service import ModelScorer, Scorer
+from monitor.sla.policy import SlaPolicy
 from monitor.sources.base import Source
 
 
@@ -37,6 +38,7 @@ def ingest_options(loaded: LoadedConfig) -> IngestOptions:
         hop_window=timedelta(days=s.queue.hop_window_days),
         link_stated=s.queue.link_stated_identities,
         own_addresses=tuple(a.lower() for a in s.sources.email.own_addresses),
+        sla=SlaPolicy.from_settings(s.sla),
     )
 
 

@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 
 from monitor.cases import service as queue
 from monitor.events import EventKind
-from monitor.models import CaseStatus, Event, Role, Stage
-from tests.factories import T0, later
+from monitor.ingest.service import IngestOptions, ingest_batch
+from monitor.models import Case, CaseStatus, Event, Role, Stage
+from monitor.priority.service import Scorer
+from monitor.sources.base import Batch
+from tests.factories import T0, email, later
 from tests.fixtures.web import make_case, make_staff
 
 TIMEOUT = timedelta(minutes=15)
@@ -118,14 +121,54 @@ def test_stage_change_refused_while_someone_else_holds_the_case(session: Session
     assert case.agreed_at is None
 
 
-def test_open_for_work_claims_and_marks_listened(session: Session) -> None:
+def test_opening_never_marks_listened_a_note_does(session: Session) -> None:
     alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
     case = make_case(session)
     assert queue.open_for_work(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
-    assert case.listened_at == T0 and case.claimed_by_id == alice.id
+    assert case.listened_at is None
     assert not queue.open_for_work(session, case.id, staff=bob, now=later(1), timeout=TIMEOUT)
-    assert queue.open_for_work(session, case.id, staff=alice, now=later(5), timeout=TIMEOUT)
-    assert case.claim_expires_at == later(5) + TIMEOUT and case.listened_at == T0
+    queue.add_note(session, case, staff=alice, text="Courier lost it.", now=later(2))
+    assert case.listened_at == later(2)
+    queue.add_note(session, case, staff=alice, text="Refund asked.", now=later(3))
+    assert case.listened_at == later(2)  # the first time counts
+
+
+def test_agreed_records_what_was_agreed(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    case = make_case(session)
+    with pytest.raises(queue.QueueError, match="what was agreed"):
+        queue.advance_stage(session, case, Stage.AGREED, actor=alice, now=T0, text="  ")
+    assert case.agreed_at is None
+    queue.advance_stage(
+        session, case, Stage.AGREED, actor=alice, now=later(1), text=" a refund of $49.99 "
+    )
+    assert case.agreed_at == later(1) and case.agreed_text == "a refund of $49.99"
+    event = session.scalars(select(Event).where(Event.kind == EventKind.STAGE_CHANGED)).one()
+    assert event.payload["text"] == "a refund of $49.99"
+
+
+def test_stage_durations_from_the_first_contact(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    case = make_case(session)
+    queue.add_note(session, case, staff=alice, text="on it", now=later(20))
+    queue.advance_stage(session, case, Stage.APOLOGISED, actor=alice, now=later(90))
+    durations = {s: d for s, _, d in queue.stage_durations(case, first_contact=later(-10))}
+    assert durations[Stage.LISTENED] == timedelta(minutes=30)
+    assert durations[Stage.APOLOGISED] == timedelta(minutes=100)
+    assert durations[Stage.AGREED] is None
+
+
+def test_resolving_ends_the_assignment_and_the_target(session: Session) -> None:
+    alice = make_staff(session, "alice")
+    case = make_case(session)
+    case.assignee_id, case.assigned_at, case.sla_due_at, case.sla_kind = (
+        alice.id,
+        T0,
+        later(5),
+        "first",
+    )
+    queue.advance_stage(session, case, Stage.RESOLVED, actor=alice, now=later(1))
+    assert case.assignee_id is None and case.sla_due_at is None and case.sla_kind is None
 
 
 def test_notes(session: Session) -> None:
@@ -135,3 +178,24 @@ def test_notes(session: Session) -> None:
     assert note.payload["text"] == "Called the courier." and note.kind == EventKind.NOTE_ADDED
     with pytest.raises(queue.QueueError):
         queue.add_note(session, case, staff=alice, text="   ", now=T0)
+
+
+def test_a_customer_reopening_clears_the_later_stages(session: Session, scorer: Scorer) -> None:
+    alice = make_staff(session, "alice")
+    first = Batch(mentions=[email("o1@x", "My order never came.")], next_cursor={"n": 1})
+    ingest_batch(session, first, source="t", now=later(1), scorer=scorer, options=IngestOptions())
+    case = session.scalars(select(Case)).one()
+    for stage, text in ((Stage.LISTENED, None), (Stage.AGREED, "resend it"), (Stage.ACTED, None)):
+        queue.advance_stage(session, case, stage, actor=alice, now=later(5), text=text)
+    queue.advance_stage(session, case, Stage.RESOLVED, actor=alice, now=later(9))
+    session.flush()
+    again = Batch(
+        mentions=[email("o2@x", "It still has not come.", at=later(60), in_reply_to="o1@x")],
+        next_cursor={"n": 2},
+    )
+    ingest_batch(session, again, source="t", now=later(61), scorer=scorer, options=IngestOptions())
+    session.refresh(case)
+    assert case.status == CaseStatus.OPEN and case.resolved_at is None
+    assert case.listened_at == later(5)  # what staff did for the customer stays
+    assert case.agreed_at is None and case.agreed_text is None and case.acted_at is None
+    assert EventKind.CASE_REOPENED in kinds(session, case.id)

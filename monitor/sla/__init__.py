@@ -1,0 +1,1 @@
+"""Response-time targets: business hours, the target on each case, the SLA clock."""
