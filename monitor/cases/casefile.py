@@ -9,13 +9,13 @@ message that arrived on a different channel from the one before as a channel hop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from monitor.cases.service import STAGE_COLUMNS, claim_active, get_case
+from monitor.cases.service import STAGE_COLUMNS, claim_active, get_case, stage_durations
 from monitor.customers import facts
 from monitor.events import EventKind
 from monitor.models import (
@@ -30,6 +30,7 @@ from monitor.models import (
     Stage,
 )
 from monitor.promises.case_view import AlertView, PromiseView, case_alerts, promise_views
+from monitor.sla.service import ClockView, clock_view
 
 __all__ = ["CaseFile", "Entry", "PromiseView", "load"]
 
@@ -69,6 +70,10 @@ class CaseFile:
     last_event_id: int  # the newest event of the case already reflected here
     failed_reply: Reply | None = None  # the latest reply, when it permanently failed
     alerts: list[AlertView] = field(default_factory=list)  # about the case, not a promise
+    # How long after the first contact each stage was reached (None: not yet).
+    durations: list[tuple[Stage, timedelta | None]] = field(default_factory=list)
+    sla: ClockView | None = None  # the current response-time target at ``now``
+    assignee: Staff | None = None
 
 
 def _mentions(session: Session, customer_id: int, case_id: int) -> list[Mention]:
@@ -98,6 +103,11 @@ def _event_entry(e: Event) -> Entry | None:
             EventKind.RELEASED: "released the case",
         }[EventKind(e.kind)]
         return Entry(e.created_at, "claim", e.actor, verb, case_id=e.case_id)
+    if e.kind in SLA_TEXTS:
+        text = SLA_TEXTS[EventKind(e.kind)].format(**{"kind": "?", "due": "?", **_sla_fields(p)})
+        return Entry(e.created_at, "sla", e.actor, text, case_id=e.case_id, meta=dict(p))
+    if e.kind == EventKind.ASSIGNED:
+        return Entry(e.created_at, "assign", e.actor, _assign_text(p), case_id=e.case_id)
     if e.kind == EventKind.CHANNEL_HOP:
         text = f"channel hop: {p.get('from', '?')} → {p.get('to', '?')} while unanswered"
         return Entry(e.created_at, "hop", e.actor, text, case_id=e.case_id, hop=True)
@@ -105,8 +115,40 @@ def _event_entry(e: Event) -> Entry | None:
     return Entry(e.created_at, kind, e.actor, e.kind.replace(".", " "), case_id=e.case_id)
 
 
+SLA_TEXTS = {
+    EventKind.SLA_SET: "{kind} response due {due}",
+    EventKind.SLA_WARNING: "{kind} response due soon ({due}): warning sent",
+    EventKind.SLA_BREACHED: "{kind} response target missed (due {due})",
+    EventKind.PUBLIC_RISK: "public risk: unanswered in private, the customer posted publicly",
+}
+
+
+def _sla_fields(p: dict[str, Any]) -> dict[str, str]:
+    out = {"kind": str(p.get("kind") or "?")}
+    due = p.get("due_at")
+    if isinstance(due, str):
+        try:
+            out["due"] = f"{datetime.fromisoformat(due):%a %d %b %H:%M} UTC"
+        except ValueError:
+            out["due"] = due
+    return out
+
+
+def _assign_text(p: dict[str, Any]) -> str:
+    to, note = p.get("to"), p.get("note")
+    head = f"assigned the case to {to}" if to else "unassigned the case"
+    if p.get("from"):
+        head += f" (was {p['from']})"
+    return f"{head}: {note}" if note else head
+
+
 def load(
-    session: Session, case_id: int, *, now: datetime, own_addresses: tuple[str, ...] = ()
+    session: Session,
+    case_id: int,
+    *,
+    now: datetime,
+    own_addresses: tuple[str, ...] = (),
+    soon: timedelta = timedelta(hours=1),
 ) -> CaseFile:
     """The case file for ``case_id`` (raises queue.CaseNotFound)."""
     case = get_case(session, case_id)
@@ -127,6 +169,7 @@ def load(
         key=lambda x: x.at,
     )
     customer_texts = [(m.id, m.text_for_scoring or m.text) for m in mentions]
+    first = min((m.created_at for m in mentions if m.case_id == case.id), default=None)
     latest = replies[-1] if replies else None
     return CaseFile(
         case=case,
@@ -141,6 +184,9 @@ def load(
         last_event_id=last_event_id,
         failed_reply=latest if latest and latest.state == ReplyState.FAILED else None,
         alerts=case_alerts(session, case.id),
+        durations=[(st, d) for st, _, d in stage_durations(case, first_contact=first)],
+        sla=clock_view(case.sla_kind, case.sla_due_at, now=now, soon=soon),
+        assignee=session.get(Staff, case.assignee_id) if case.assignee_id else None,
     )
 
 

@@ -9,9 +9,10 @@ claim holders, unkept promises, latest replies that failed), never one query per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.cases.service import QueueError, claim_active
@@ -31,18 +32,27 @@ from monitor.models import (
 
 @dataclass(frozen=True)
 class QueueKey:
-    """Where a queue page ends: the sort key of its last row (keyset pagination)."""
+    """Where a queue page ends: the sort key of its last row (keyset pagination).
+
+    Sorted by priority: (priority, waiting since, id); sorted by "breaching soon":
+    (due time, id), encoded with a ``d~`` prefix.
+    """
 
     priority: float
     waiting_since: datetime | None
     case_id: int
+    due_at: datetime | None = None
 
     def encode(self) -> str:
+        if self.due_at is not None:
+            return f"d~{self.due_at.isoformat()}~{self.case_id}"
         w = self.waiting_since.isoformat() if self.waiting_since else ""
         return f"{self.priority!r}~{w}~{self.case_id}"
 
     @classmethod
     def decode(cls, token: str) -> QueueKey:
+        if token.startswith("d~"):
+            return cls._decode_due(token)
         try:
             p, w, i = token.split("~")
             priority = float(p)
@@ -56,6 +66,17 @@ class QueueKey:
             raise QueueError("bad page cursor: no such case id")
         return cls(priority, waiting, case_id)
 
+    @classmethod
+    def _decode_due(cls, token: str) -> QueueKey:
+        try:
+            _, d, i = token.split("~")
+            due, case_id = datetime.fromisoformat(d), int(i)
+        except ValueError:
+            raise QueueError("bad page cursor") from None
+        if due.tzinfo is None or not 0 < case_id < 2**63:
+            raise QueueError("bad page cursor")
+        return cls(0.0, None, case_id, due_at=due)
+
 
 @dataclass(frozen=True)
 class QueueFilter:
@@ -64,6 +85,9 @@ class QueueFilter:
     band: str | None = None
     claimed: str | None = None  # "mine" | "unclaimed" | None
     staff_id: int | None = None  # who "mine" means
+    sort: str = "priority"  # "priority" | "due" (breaching soon first)
+    sla: str | None = None  # "soon" (due within `soon`, or breached) | "breached"
+    soon: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,11 @@ class QueueRow:
     updated_at: datetime
     reply_failed: bool = False  # the case's latest reply permanently failed
     reply_error: str | None = None
+    sla_kind: str | None = None  # the response-time target: "first" | "next"
+    sla_due_at: datetime | None = None
+    public_risk: bool = False
+    assignee_id: int | None = None
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +129,7 @@ class QueuePage:
 # first_unanswered_at is NULL (only answered or resolved cases; an open case always has
 # it) PostgreSQL sorts those last and SQLite first, and the keyset predicate follows.
 QUEUE_ORDER = (Case.priority.desc(), Case.first_unanswered_at.asc(), Case.id.asc())
+DUE_ORDER = (Case.sla_due_at.asc(), Case.id.asc())  # ix_cases_sla_due
 UNKEPT_PROMISES = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
 
 
@@ -140,15 +170,35 @@ def list_queue(
         stmt = stmt.where(live, Case.claimed_by_id == (f.staff_id or -1))
     elif f.claimed == "unclaimed":
         stmt = stmt.where(~live)
-    if after is not None:
-        nulls_first = session.get_bind().dialect.name == "sqlite"
-        stmt = stmt.where(_after(after, nulls_first=nulls_first))
-    cases = list(session.scalars(stmt.order_by(*QUEUE_ORDER).limit(limit + 1)))
+    if f.sla == "soon":
+        stmt = stmt.where(Case.sla_due_at <= now + f.soon)
+    elif f.sla == "breached":
+        stmt = stmt.where(Case.sla_due_at <= now)
+    by_due = f.sort == "due"
+    order: tuple[UnaryExpression[Any], ...]
+    if by_due:
+        stmt = stmt.where(Case.sla_due_at.is_not(None))
+        if after is not None and after.due_at is not None:
+            d = after.due_at
+            stmt = stmt.where(
+                or_(Case.sla_due_at > d, and_(Case.sla_due_at == d, Case.id > after.case_id))
+            )
+        order = DUE_ORDER
+    else:
+        if after is not None:
+            nulls_first = session.get_bind().dialect.name == "sqlite"
+            stmt = stmt.where(_after(after, nulls_first=nulls_first))
+        order = QUEUE_ORDER
+    cases = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     more = len(cases) > limit
     cases = cases[:limit]
     rows = _rows(session, cases, now=now)
     last = cases[-1] if more and cases else None
-    nxt = QueueKey(last.priority, last.first_unanswered_at, last.id) if last else None
+    nxt = None
+    if last is not None:
+        nxt = QueueKey(last.priority, last.first_unanswered_at, last.id)
+        if by_due:
+            nxt = QueueKey(0.0, None, last.id, due_at=last.sla_due_at)
     return QueuePage(rows=rows, next=nxt)
 
 
@@ -174,6 +224,7 @@ def _rows(session: Session, cases: list[Case], *, now: datetime) -> list[QueueRo
         .all()
     )
     holder_ids = {c.claimed_by_id for c in cases if c.claimed_by_id}
+    holder_ids |= {c.assignee_id for c in cases if c.assignee_id}
     holders: dict[int, str] = {}
     if holder_ids:
         for sid, name, display in session.execute(
@@ -223,6 +274,11 @@ def _rows(session: Session, cases: list[Case], *, now: datetime) -> list[QueueRo
                 updated_at=c.updated_at,
                 reply_failed=c.id in failed,
                 reply_error=failed.get(c.id),
+                sla_kind=c.sla_kind,
+                sla_due_at=c.sla_due_at,
+                public_risk=c.public_risk,
+                assignee_id=c.assignee_id,
+                assignee=holders.get(c.assignee_id or 0),
             )
         )
     return out

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jinja2 import Environment
 
 from monitor.reports.tables import cell
+from monitor.sla.service import clock_view
 from monitor.web import text
 
 CHANNEL_LABELS = {"x": "X", "x_dm": "X DM", "email": "Email"}
@@ -40,6 +41,12 @@ def channel_label(value: str | None) -> str:
     return CHANNEL_LABELS.get(value or "", value or "")
 
 
+def sla_clock(due: datetime | None, now: datetime) -> str:
+    """A response-time target as the queue shows it: "due in 12 min", "breached 2 h ago"."""
+    view = clock_view("target", due, now=now, soon=timedelta(0))
+    return view.label if view else "—"
+
+
 def install(env: Environment) -> None:
     env.autoescape = True  # every template, whatever its file name
     text.install(env)  # user_text, user_plain, long_text: for every customer-supplied text
@@ -51,5 +58,6 @@ def install(env: Environment) -> None:
             "waited": waited,
             "duration": duration,
             "cell": cell,  # a report figure, the same text as its CSV cell
+            "sla_clock": sla_clock,
         }
     )

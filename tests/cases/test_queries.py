@@ -147,3 +147,43 @@ def test_bad_page_cursors_are_refused_cleanly(token: str) -> None:
 
     with pytest.raises(QueueError):
         QueueKey.decode(token)
+
+
+def _due(session: Session, minutes: float | None, **kw: object) -> int:
+    case = make_case(session, **kw)  # type: ignore[arg-type]
+    if minutes is not None:
+        case.sla_kind, case.sla_due_at = "first", later(minutes)
+    session.flush()
+    return case.id
+
+
+def test_breaching_soon_sorts_and_filters_by_due_time(session: Session) -> None:
+    late = _due(session, 10, score=20)
+    soon = _due(session, 70, score=90)
+    later_on = _due(session, 300, score=95)
+    _due(session, None, score=99)  # no target: not in the breaching-soon views
+    now = later(30)
+    by_due = list_queue(session, now=now, filters=QueueFilter(sort="due"))
+    assert ids(by_due) == [late, soon, later_on]
+    assert by_due.rows[0].sla_due_at == later(10) and by_due.rows[0].sla_kind == "first"
+    soon_filter = QueueFilter(sla="soon", soon=timedelta(hours=1))
+    assert set(ids(list_queue(session, now=now, filters=soon_filter))) == {late, soon}
+    breached = QueueFilter(sla="breached", sort="due")
+    assert ids(list_queue(session, now=now, filters=breached)) == [late]
+
+
+def test_breaching_soon_pages_cover_everything_once(session: Session) -> None:
+    made = [_due(session, (i * 7) % 11, score=i) for i in range(17)]
+    seen: list[int] = []
+    after = None
+    while True:
+        page = list_queue(session, now=T0, filters=QueueFilter(sort="due"), limit=4, after=after)
+        seen += ids(page)
+        if page.next is None:
+            break
+        after = QueueKey.decode(page.next.encode())
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    full = list_queue(session, now=T0, filters=QueueFilter(sort="due"), limit=100)
+    assert seen == ids(full)
+    with pytest.raises(queue.QueueError):
+        QueueKey.decode("d~not-a-time~3")

@@ -112,21 +112,33 @@ router = APIRouter(prefix="/api/v1", tags=["queue"], responses=ERRORS)
 def get_queue(
     session: DbTx,
     now: Now,
+    cfg: Config,
     p: Reader,
     channel: str | None = None,
     status: Literal["open", "waiting", "resolved"] = "open",
     band: str | None = None,
     claimed: Literal["mine", "unclaimed"] | None = None,
+    sort: Annotated[
+        Literal["priority", "due"], Query(description="due: breaching soon first")
+    ] = "priority",
+    sla: Annotated[
+        Literal["soon", "breached"] | None,
+        Query(description="soon: due within sla.soon_minutes or breached"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     after: Annotated[str | None, Query(description="`next` of the previous page")] = None,
 ) -> QueuePageOut:
-    """Open cases, highest frustration first, then whoever has waited longest."""
+    """Open cases, highest frustration first, then whoever has waited longest; with
+    ``sort=due``, the response-time target due soonest (most overdue) first."""
     filters = QueueFilter(
         channel=channel,
         status=status,
         band=band,
         claimed=claimed,
         staff_id=p.staff.id if p.staff else None,
+        sort=sort,
+        sla=sla,
+        soon=timedelta(minutes=cfg.settings.sla.soon_minutes),
     )
     key = QueueKey.decode(after) if after else None
     page = list_queue(session, now=now, filters=filters, limit=limit, after=key)
@@ -201,6 +213,7 @@ def change_stage(
         actor=staff,
         now=now,
         check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+        text=body.text,
     )
     queue.touch(session, case, staff=staff, now=now, timeout=timeout)
     session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +41,11 @@ class QueueItemOut(BaseModel):
     overdue_promises: int
     reply_failed: bool = Field(False, description="the case's latest reply was not delivered")
     reply_error: str | None = None
+    sla_kind: str | None = Field(None, description="response-time target: first | next")
+    sla_due_at: datetime | None = Field(None, description="when the target falls due")
+    public_risk: bool = Field(False, description="unanswered in private, then posted publicly")
+    assignee_id: int | None = None
+    assignee: str | None = None
 
     @classmethod
     def from_row(cls, r: QueueRow) -> QueueItemOut:
@@ -64,6 +69,11 @@ class QueueItemOut(BaseModel):
             overdue_promises=r.overdue_promises,
             reply_failed=r.reply_failed,
             reply_error=r.reply_error,
+            sla_kind=r.sla_kind,
+            sla_due_at=r.sla_due_at,
+            public_risk=r.public_risk,
+            assignee_id=r.assignee_id,
+            assignee=r.assignee,
         )
 
 
@@ -97,6 +107,9 @@ class NoteOut(BaseModel):
 
 class StageIn(BaseModel):
     stage: Stage
+    text: str | None = Field(
+        None, max_length=10_000, description="required for agreed: what was agreed, in words"
+    )
 
 
 class LinkIn(BaseModel):
@@ -147,6 +160,20 @@ class PromiseOut(BaseModel):
 class StageOut(BaseModel):
     stage: Stage
     at: datetime | None
+    seconds_after_first_contact: float | None = None
+
+
+class SlaOut(BaseModel):
+    """The case's current response-time target (none while nobody waits for us)."""
+
+    kind: str = Field(description="first | next response")
+    state: str = Field(description="running | warned | breached")
+    started_at: datetime | None = Field(description="when the customer's wait began")
+    due_at: datetime
+    warn_at: datetime | None
+    breached: bool
+    label: str = Field(description="as the console shows it: due in 12 min, breached 2 h ago")
+    escalation_step: int = Field(description="rungs of the alert ladder climbed")
 
 
 class CustomerOut(BaseModel):
@@ -171,6 +198,27 @@ class CaseOut(BaseModel):
     promises: list[PromiseOut]
     facts: list[FactOut]
     history: list[EntryOut]
+    sla: SlaOut | None = None
+    public_risk: bool = False
+    assignee_id: int | None = None
+    assignee: str | None = None
+    agreed_text: str | None = Field(None, description="what was agreed, in words")
+
+
+def sla_out(cf: CaseFile) -> SlaOut | None:
+    c, view = cf.case, cf.sla
+    if view is None:
+        return None
+    return SlaOut(
+        kind=view.kind,
+        state=c.sla_state or "running",
+        started_at=c.sla_started_at,
+        due_at=view.due_at,
+        warn_at=c.sla_warn_at,
+        breached=view.breached,
+        label=view.label,
+        escalation_step=c.sla_step,
+    )
 
 
 def claim_out(case: Case, holder: Staff | None) -> ClaimOut:
@@ -184,6 +232,7 @@ def claim_out(case: Case, holder: Staff | None) -> ClaimOut:
 
 def case_out(cf: CaseFile) -> CaseOut:
     c = cf.case
+    durations = dict(cf.durations)
     return CaseOut(
         id=c.id,
         status=c.status,
@@ -207,7 +256,10 @@ def case_out(cf: CaseFile) -> CaseOut:
             for i in cf.identities
         ],
         claim=claim_out(c, cf.holder) if cf.holder is not None else None,
-        stages=[StageOut(stage=s, at=at) for s, at in cf.stages],
+        stages=[
+            StageOut(stage=s, at=at, seconds_after_first_contact=_seconds(durations.get(s)))
+            for s, at in cf.stages
+        ],
         promises=[
             PromiseOut(
                 id=p.id,
@@ -236,4 +288,13 @@ def case_out(cf: CaseFile) -> CaseOut:
             )
             for e in cf.timeline
         ],
+        sla=sla_out(cf),
+        public_risk=c.public_risk,
+        assignee_id=c.assignee_id,
+        assignee=(cf.assignee.display_name or cf.assignee.name) if cf.assignee else None,
+        agreed_text=c.agreed_text,
     )
+
+
+def _seconds(d: timedelta | None) -> float | None:
+    return d.total_seconds() if d is not None else None

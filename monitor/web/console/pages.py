@@ -7,6 +7,7 @@ something changed. Every form posts a CSRF token; every handler delegates to the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -44,15 +45,29 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return response
 
 
-def _filters(
-    staff: Staff, channel: str | None, status: str | None, band: str | None, claimed: str | None
-) -> QueueFilter:
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue page's query string (unknown values are ignored, not refused)."""
+
+    channel: str | None = None
+    status: str | None = None
+    band: str | None = None
+    claimed: str | None = None
+    sort: str | None = None
+    sla: str | None = None
+    after: str | None = None
+
+
+def _filters(staff: Staff, q: QueueParams, cfg: LoadedConfig) -> QueueFilter:
     return QueueFilter(
-        channel=channel if channel in CHANNELS else None,
-        status=status if status in STATUSES else "open",
-        band=band if band in BANDS else None,
-        claimed=claimed if claimed in ("mine", "unclaimed") else None,
+        channel=q.channel if q.channel in CHANNELS else None,
+        status=q.status if q.status in STATUSES else "open",
+        band=q.band if q.band in BANDS else None,
+        claimed=q.claimed if q.claimed in ("mine", "unclaimed") else None,
         staff_id=staff.id,
+        sort="due" if q.sort == "due" else "priority",
+        sla=q.sla if q.sla in ("soon", "breached") else None,
+        soon=timedelta(minutes=cfg.settings.sla.soon_minutes),
     )
 
 
@@ -83,7 +98,8 @@ def case_page(
 ) -> HTMLResponse:
     """The case page (raises queue.CaseNotFound); ``survey_link`` is shown once, made."""
     own = cfg.settings.sources.email.own_addresses
-    cf = casefile.load(session, case_id, now=now, own_addresses=own)
+    soon = timedelta(minutes=cfg.settings.sla.soon_minutes)
+    cf = casefile.load(session, case_id, now=now, own_addresses=own, soon=soon)
     return render(
         request,
         "case.html",
@@ -136,17 +152,10 @@ def logout(request: Request) -> Response:
 
 
 def queue_context(
-    session: DbTx,
-    now: Now,
-    staff: Staff,
-    channel: str | None,
-    status: str | None,
-    band: str | None,
-    claimed: str | None,
-    after: str | None,
+    session: DbTx, now: Now, staff: Staff, cfg: LoadedConfig, q: QueueParams
 ) -> dict[str, Any]:
-    f = _filters(staff, channel, status, band, claimed)
-    key = QueueKey.decode(after) if after else None
+    f = _filters(staff, q, cfg)
+    key = QueueKey.decode(q.after) if q.after else None
     page = list_queue(session, now=now, filters=f, limit=50, after=key)
     query = {
         k: v
@@ -155,6 +164,8 @@ def queue_context(
             ("status", f.status),
             ("band", f.band),
             ("claimed", f.claimed),
+            ("sort", f.sort if f.sort != "priority" else None),
+            ("sla", f.sla),
         )
         if v
     }
@@ -174,14 +185,11 @@ def queue_page(
     request: Request,
     session: DbTx,
     now: Now,
+    cfg: Config,
     staff: CurrentStaff,
-    channel: str | None = None,
-    status: str | None = None,
-    band: str | None = None,
-    claimed: str | None = None,
-    after: str | None = None,
+    q: Annotated[QueueParams, Depends()],
 ) -> HTMLResponse:
-    ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+    ctx = queue_context(session, now, staff, cfg, q)
     return render(request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES, **ctx)
 
 
@@ -190,14 +198,11 @@ def queue_rows(
     request: Request,
     session: DbTx,
     now: Now,
+    cfg: Config,
     staff: CurrentStaff,
-    channel: str | None = None,
-    status: str | None = None,
-    band: str | None = None,
-    claimed: str | None = None,
-    after: str | None = None,
+    q: Annotated[QueueParams, Depends()],
 ) -> HTMLResponse:
-    ctx = queue_context(session, now, staff, channel, status, band, claimed, after)
+    ctx = queue_context(session, now, staff, cfg, q)
     return render(request, "_queue_rows.html", **ctx)
 
 
@@ -314,6 +319,7 @@ def stage(
     cfg: Config,
     staff: CurrentStaff,
     stage: Annotated[str, Form()],
+    text: Annotated[str, Form()] = "",
 ) -> Response:
     def run() -> None:
         case = queue.get_case(session, case_id)
@@ -324,6 +330,7 @@ def stage(
             actor=staff,
             now=now,
             check_in_after=timedelta(hours=cfg.settings.reports.check_in_hours),
+            text=text,
         )
         queue.touch(session, case, staff=staff, now=now, timeout=_timeout(cfg))
 

@@ -260,3 +260,31 @@ def test_ids_no_column_can_hold_are_404_not_500(
     for path in (f"/api/v1/cases/{huge}", f"/api/v1/promises?case_id={huge}"):
         r = app_client.get(path, headers=bearer(people["reader"]))
         assert r.status_code == 404, (path, r.status_code, r.text)
+
+
+def test_sla_state_on_the_queue_and_the_case(
+    app_client: Any, people: dict[str, str], web_app: WebApp, scorer: Scorer
+) -> None:
+    quiet = seed(web_app, scorer)
+    r = app_client.get("/api/v1/queue?sort=due", headers=bearer(people["reader"]))
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert quiet not in [i["case_id"] for i in items]  # no target: not in this view
+    top = items[0]
+    assert top["sla_kind"] == "first" and top["sla_due_at"] and top["public_risk"]
+    breached = app_client.get("/api/v1/queue?sla=breached", headers=bearer(people["reader"]))
+    assert [i["case_id"] for i in breached.json()["items"]] == [top["case_id"]]
+    case = app_client.get(f"/api/v1/cases/{top['case_id']}", headers=bearer(people["reader"]))
+    body = case.json()
+    assert body["sla"]["kind"] == "first" and body["sla"]["breached"]
+    assert body["sla"]["label"].startswith("breached") and body["public_risk"]
+    assert any(h["kind"] == "sla" for h in body["history"])
+    url = f"/api/v1/cases/{top['case_id']}/stage"
+    r = app_client.post(url, json={"stage": "agreed"}, headers=bearer(people["alice"]))
+    assert r.status_code == 422 and "what was agreed" in r.json()["detail"]
+    r = app_client.post(
+        url, json={"stage": "agreed", "text": "a refund"}, headers=bearer(people["alice"])
+    )
+    assert r.status_code == 200 and r.json()["agreed_text"] == "a refund"
+    stages = {s["stage"]: s for s in r.json()["stages"]}
+    assert stages["agreed"]["seconds_after_first_contact"] > 0
