@@ -8,7 +8,7 @@ customer then posted publicly. ``assignee_id`` is the lasting owner, separate fr
 composing lock (``claimed_by_id``). ``agreed_text``: the "agreed" stage in words.
 
 Revision ID: 0090
-Revises: 0060
+Revises: 0110
 Create Date: 2026-12-02 07:15:01.049809
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import monitor.db
 
 revision: str = '0090'
-down_revision: str | None = '0060'
+down_revision: str | None = '0110'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
