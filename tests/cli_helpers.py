@@ -57,3 +57,19 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in proc.stderr, proc.stderr
     assert len(lines) == 1, proc.stderr
     return lines[0]
+
+
+def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the real command in the background (to kill it, or race it)."""
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COMPLAINT_MONITOR_CONFIG")
+    }
+    full_env.update(env or {})
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        cwd=REPO,
+    )

@@ -2,7 +2,8 @@
 
 Two jobs, both safe to run in several processes:
 
-- :func:`fan_out` follows the events table by id (under a lease, with the position in
+- :func:`fan_out` follows the events table by id (one process at a time, under a lock
+  that ends with its transaction, with the position in
   ``source_cursors`` as ``webhooks:outbox``) and creates one ``WebhookDelivery`` per
   matching active subscription (unique per subscription and event, inserted with
   ``ON CONFLICT DO NOTHING``). Ids are allocated before commit, so on PostgreSQL a
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import events
 from monitor.models import AlertState, Event, WebhookDelivery, WebhookSubscription
-from monitor.storage import leases
+from monitor.storage import locks
 from monitor.storage.cursors import cursor_row
 from monitor.storage.secret_box import SecretBox, SecretUnreadable
 from responders.base import PermanentError, TransientError
@@ -170,9 +171,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(stmt, rows)
 
 
-def fan_out(session: Session, *, now: datetime, holder: str, limit: int = 1000) -> int:
-    """Turn new events into deliveries; returns how many events were looked at."""
-    if not leases.acquire(session, OUTBOX, holder=holder, now=now, ttl=timedelta(minutes=1)):
+def fan_out(session: Session, *, now: datetime, limit: int = 1000) -> int:
+    """Turn new events into deliveries; returns how many events were looked at.
+
+    One process at a time: the lock lasts the caller's transaction (and dies with it).
+    """
+    if not locks.in_transaction(session, OUTBOX):
         return 0
     row = cursor_row(session, OUTBOX, now=now, lock=True)
     state = dict(row.cursor or {})

@@ -1,5 +1,9 @@
-"""Poll one source safely: lease, respect back-off, fetch outside any transaction,
+"""Poll one source safely: lock, respect back-off, fetch outside any transaction,
 then store the batch and the next cursor in one transaction.
+
+The lock (:func:`monitor.storage.locks.exclusive`) is held from before the cursor is
+read until the batch is stored, so two processes never poll one source together, and
+it dies with its process, so a poller killed mid-paging does not hold up the next one.
 
 Failure handling (the cursor only ever moves together with what it covers):
 - rate limited (429): no poll before the reset time the vendor gave;
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.ingest.health import FailureAlerts, record_failure, record_success
@@ -34,7 +39,7 @@ from monitor.sources.base import (
     Source,
     SourceError,
 )
-from monitor.storage import leases
+from monitor.storage import locks
 from monitor.storage.cursors import cursor_row
 from monitor.storage.gc_pause import collector_paused
 
@@ -83,26 +88,17 @@ class _Poll:
     sessions: sessionmaker[Session]
     name: str
     now: datetime
-    holder: str
     poll_seconds: float
     alerts: FailureAlerts | None
 
-    @property
-    def lease(self) -> str:
-        return f"poll:{self.name}"
-
-    def start(self, *, lease_ttl: timedelta, ignore_backoff: bool) -> _Ready | PollResult:
-        """Take the lease and read the cursor, unless another process or a back-off says
-        not now."""
+    def start(self, *, ignore_backoff: bool) -> _Ready | PollResult:
+        """Read the cursor, unless a back-off or a rate limit says not now."""
         name, now = self.name, self.now
         with self.sessions.begin() as s:
-            if not leases.acquire(s, self.lease, holder=self.holder, now=now, ttl=lease_ttl):
-                return PollResult(name, "skipped", "another process is polling this source")
             row = cursor_row(s, name, now=now)
             limited = row.rate_limit_reset_at is not None and row.rate_limit_reset_at > now
             waiting = row.next_poll_at is not None and row.next_poll_at > now
             if row.next_poll_at is not None and waiting and (limited or not ignore_backoff):
-                leases.release(s, self.lease, holder=self.holder)
                 until = row.next_poll_at.isoformat()
                 if limited:
                     return PollResult(name, "rate_limited", f"rate limited until {until}")
@@ -129,7 +125,6 @@ class _Poll:
             )  # fmt: skip
             if isinstance(exc, RateLimited):
                 row.rate_limit_reset_at, row.rate_limit_remaining = retry_at, 0
-            leases.release(s, self.lease, holder=self.holder)
         log.warning("poll %s: %s", self.name, exc)
         return PollResult(self.name, status, str(exc))
 
@@ -142,7 +137,6 @@ class _Poll:
             record_failure(
                 s, self.name, now=self.now, error=error, next_poll_at=retry_at, alerts=self.alerts
             )
-            leases.release(s, self.lease, holder=self.holder)
         return PollResult(self.name, "failed", error[:500])
 
     def store(
@@ -155,7 +149,6 @@ class _Poll:
                 s, batch, source=name, now=now, scorer=scorer, options=options,
                 expected_cursor=cursor, check_cursor=True,
             )  # fmt: skip
-            leases.release(s, self.lease, holder=self.holder)
             if result is None:
                 return PollResult(name, "stale", "another poller advanced the cursor first")
             record_success(cursor_row(s, name, now=now), now=now)
@@ -171,30 +164,39 @@ def poll_source(
     source: Source,
     *,
     now: datetime,
-    holder: str,
     scorer: Scorer,
     options: IngestOptions,
     poll_seconds: float = 60,
-    lease_ttl: timedelta = timedelta(minutes=5),
     ignore_backoff: bool = False,
     alerts: FailureAlerts | None = None,
 ) -> PollResult:
     """Poll ``source`` once: fetch after its cursor, store what came, record the outcome.
 
-    Whatever goes wrong is recorded on the source (:mod:`monitor.ingest.health`) and
-    the lease released, so one bad poll never stops the source or hides it.
+    Whatever goes wrong is recorded on the source (:mod:`monitor.ingest.health`), so one
+    bad poll never stops the source or hides it. ``sessions`` must be bound to an engine
+    (the lock takes a connection of its own).
     """
-    poll = _Poll(sessions, source.name, now, holder, poll_seconds, alerts)
-    ready = poll.start(lease_ttl=lease_ttl, ignore_backoff=ignore_backoff)
-    if isinstance(ready, PollResult):
-        return ready
-    try:
-        batch = source.fetch(ready.cursor, now=now)
-    except SourceError as exc:
-        return poll.source_failed(exc)
-    except Exception as exc:  # a bug or an input nobody foresaw: never stay stuck on it
-        return poll.failed("fetching failed", exc)
-    try:
-        return poll.store(batch, ready.cursor, scorer=scorer, options=options)
-    except Exception as exc:  # nothing was stored: record it, back off, refetch later
-        return poll.failed("storing the batch failed", exc)
+    with locks.exclusive(_engine(sessions), f"poll:{source.name}") as mine:
+        if not mine:
+            return PollResult(source.name, "skipped", "another process is polling this source")
+        poll = _Poll(sessions, source.name, now, poll_seconds, alerts)
+        ready = poll.start(ignore_backoff=ignore_backoff)
+        if isinstance(ready, PollResult):
+            return ready
+        try:
+            batch = source.fetch(ready.cursor, now=now)
+        except SourceError as exc:
+            return poll.source_failed(exc)
+        except Exception as exc:  # a bug or an input nobody foresaw: never stay stuck on it
+            return poll.failed("fetching failed", exc)
+        try:
+            return poll.store(batch, ready.cursor, scorer=scorer, options=options)
+        except Exception as exc:  # nothing was stored: record it, back off, refetch later
+            return poll.failed("storing the batch failed", exc)
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("poll_source needs a sessionmaker bound to an engine")
+    return bind

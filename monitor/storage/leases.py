@@ -1,8 +1,12 @@
-"""Named, expiring leases: only one process at a time runs a job such as polling a source.
+"""Named, expiring leases: a job runs at most once per lease period across processes.
 
 Acquisition is a single atomic statement (take it if free, expired or already ours;
 otherwise insert it, doing nothing on conflict), so it is safe across processes on
-PostgreSQL and SQLite alike. A holder that dies simply lets its lease expire.
+PostgreSQL and SQLite alike. A holder that dies keeps its lease until it expires, so
+a lease is for throttling (the periodic re-score takes one for its interval and never
+releases it). For "one process at a time" use :mod:`monitor.storage.locks`, which
+dies with its holder: a crashed poller holding a lease blinded its source for the
+lease's whole TTL.
 """
 
 from __future__ import annotations

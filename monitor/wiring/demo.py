@@ -140,7 +140,6 @@ def poll_job(
             sessions,
             polled,
             now=now,
-            holder=f"demo-{source.run}",
             scorer=scorer,
             options=options,
             poll_seconds=seconds,

@@ -188,11 +188,10 @@ def promise_jobs(
     if s.webhooks.enabled:
         poster = WebhookSender.with_timeout(s.webhooks.timeout_seconds)
         box = secret_box(loaded)
-        holder = process_id()
 
         def fan_out(now: datetime) -> int:
             with sessions.begin() as session:
-                return webhooks.fan_out(session, now=now, holder=holder)
+                return webhooks.fan_out(session, now=now)
 
         def deliver(now: datetime) -> webhooks.WebhookStats:
             return webhooks.deliver(

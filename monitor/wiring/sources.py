@@ -94,7 +94,6 @@ def poller(
 ) -> Callable[[datetime], PollResult]:
     sessions = make_sessionmaker(engine)
     options = ingest_options(loaded)
-    holder = process_id()
     s = loaded.settings
     alerts = FailureAlerts(s.sources.alert_after_failures, s.alerts.channels)
 
@@ -109,7 +108,6 @@ def poller(
             sessions,
             source,
             now=now,
-            holder=holder,
             scorer=scorer,
             options=options,
             poll_seconds=poll_seconds,

@@ -74,7 +74,7 @@ def _deliver_one(
             sub_id = sub.id
             events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"n": 1})
         with sessions.begin() as s:
-            assert webhooks.fan_out(s, now=T0, holder="test") >= 1
+            assert webhooks.fan_out(s, now=T0) >= 1
         stamp = int(T0.timestamp())
         sender = WebhookSender(httpx.Client(timeout=5))
         stats = webhooks.deliver(

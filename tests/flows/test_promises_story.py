@@ -248,7 +248,7 @@ def test_a_promise_that_slips(
             s.get(type(sub), sub_id).url = rec.url
             s.get(type(sub), sub_id).after_event_id = 0
         with sessions.begin() as s:
-            assert webhooks.fan_out(s, now=at, holder="test") > 0
+            assert webhooks.fan_out(s, now=at) > 0
         rec.fail_next = [503]
         sender = WebhookSender(httpx.Client(timeout=5))
         stamp = int(at.timestamp())

@@ -31,12 +31,11 @@ def cursor(engine: Engine, name: str) -> SourceCursor | None:
         return s.get(SourceCursor, name)
 
 
-def poll(engine: Engine, source: ListSource, scorer: Scorer, now=None, holder="p1", **kw):
+def poll(engine: Engine, source: ListSource, scorer: Scorer, now=None, **kw):
     return poll_source(
         make_sessionmaker(engine),
         source,
         now=now or later(hours=1),
-        holder=holder,
         scorer=scorer,
         options=OPTS,
         poll_seconds=60,
@@ -63,11 +62,10 @@ def test_crash_between_fetch_and_commit_loses_and_duplicates_nothing(
     row = cursor(committed_engine, "list")
     assert row is None or row.cursor is None
     monkeypatch.setattr(polling, "ingest_batch", real)
-    # The lease of the dead process is still held; another process waits for it to expire.
-    assert poll(committed_engine, src, scorer, holder="p2").status == "skipped"
-    after = later(hours=1, minutes=6)
-    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
-    assert poll(committed_engine, src, scorer, holder="p2", now=after).status == "ok"
+    # The lock died with the poll: the next one proceeds at once (a lease row made it
+    # wait out its 5 minutes). A real kill -9: tests/flows/test_poll_kill.py.
+    assert poll(committed_engine, src, scorer).status == "ok"
+    assert poll(committed_engine, src, scorer).status == "ok"
     assert stored_ids(committed_engine) == [str(i) for i in range(1, 8)]
     assert cursor(committed_engine, "list").cursor == {"pos": 7}
 
@@ -113,6 +111,7 @@ def test_permanent_error_is_recorded_for_the_health_page(
 
 
 def test_lease_is_exclusive_and_expires(committed_engine: Engine) -> None:
+    """Leases still throttle the periodic re-score across processes."""
     sessions = make_sessionmaker(committed_engine)
     ttl = timedelta(minutes=5)
     with sessions.begin() as s:
@@ -135,19 +134,11 @@ def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, score
     errors: list[BaseException] = []
     results: list[str] = []
 
-    def run(src: ListSource, holder: str) -> None:
+    def run(src: ListSource) -> None:
         eng = make_engine(committed_engine.url.render_as_string(hide_password=False))
         try:
             for step in range(60):
-                # each poll happens "later" so an expired lease can be taken over
-                r = poll(
-                    eng,
-                    src,
-                    scorer,
-                    holder=holder,
-                    now=later(hours=1, minutes=step * 6),
-                    lease_ttl=timedelta(minutes=5),
-                )
+                r = poll(eng, src, scorer, now=later(hours=1, minutes=step * 6))
                 results.append(r.status)
         except BaseException as exc:
             errors.append(exc)
@@ -155,8 +146,8 @@ def test_two_pollers_at_once_no_duplicate_no_gap(committed_engine: Engine, score
             eng.dispose()
 
     threads = [
-        threading.Thread(target=run, args=(src_a, "a")),
-        threading.Thread(target=run, args=(src_b, "b")),
+        threading.Thread(target=run, args=(src_a,)),
+        threading.Thread(target=run, args=(src_b,)),
     ]
     for t in threads:
         t.start()
@@ -241,7 +232,7 @@ def test_x_mentions_that_cannot_be_stored_are_quarantined_and_the_rest_go_in(
     last = x_api.mention(carol, "@brand still waiting")
     src = x_mentions(x_api)
 
-    r = poll(committed_engine, src, scorer, holder="p1")
+    r = poll(committed_engine, src, scorer)
 
     assert r.status == "ok", r
     assert (r.result.fetched, r.result.new, r.result.quarantined) == (5, 3, 2)
@@ -260,7 +251,7 @@ def test_x_mentions_that_cannot_be_stored_are_quarantined_and_the_rest_go_in(
     assert row.quarantined_total == 2 and row.last_success_at is not None
     # the source goes on: the next mention is polled and stored
     later_one = x_api.mention(carol, "@brand hello again")
-    assert poll(committed_engine, src, scorer, holder="p2").result.new == 1
+    assert poll(committed_engine, src, scorer).result.new == 1
     assert later_one in stored_ids(committed_engine)
 
 

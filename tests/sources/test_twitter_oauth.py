@@ -126,7 +126,6 @@ def test_the_monthly_cap_is_its_own_state_not_a_rate_limit(
         make_sessionmaker(committed_engine),
         src,
         now=NOW,
-        holder="t",
         scorer=scorer,
         options=IngestOptions(),
     )
