@@ -119,7 +119,7 @@ def test_a_rebate_above_the_limit_needs_a_lead_is_requested_confirmed_and_only_t
 
         # Billing hears about it, signed.
         with sessions.begin() as s:
-            assert webhooks.fan_out(s, now=utcnow(), holder="t") >= 1
+            assert webhooks.fan_out(s, now=utcnow()) >= 1
         stamp = int(utcnow().timestamp())
         webhooks.deliver(
             sessions, WebhookSender(httpx.Client(timeout=5)), box=box, now=utcnow(), timestamp=stamp
