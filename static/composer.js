@@ -24,6 +24,7 @@
   var promiseList = document.getElementById("reply-promise-list");
   var ownerOptions = document.getElementById("promise-owner-options");
   var kindOptions = document.getElementById("promise-kind-options");
+  var compOptions = document.getElementById("compensation-kind-options");
   var staffId = root.getAttribute("data-staff-id");
   var timezone = root.getAttribute("data-timezone") || "UTC";
   var timer = null, seq = 0, lastCheck = null, sending = false;
@@ -139,6 +140,23 @@
     target.placeholder = "customer's email";
     var targetLabel = field("Invite", target);
     fields.appendChild(targetLabel);
+    var comp = document.createElement("select");
+    comp.className = "promise-compensation";
+    if (compOptions) options(comp, compOptions, mine.comp || "");
+    var amount = document.createElement("input");
+    amount.className = "promise-amount";
+    amount.inputMode = "decimal";
+    amount.size = 8;
+    amount.value = mine.amount || "";
+    var reason = document.createElement("input");
+    reason.className = "promise-reason";
+    reason.placeholder = "what it makes up for";
+    reason.value = mine.reason || "";
+    fields.appendChild(field("Compensation", comp));
+    var amountLabel = field("Amount", amount);
+    var reasonLabel = field("Reason", reason);
+    fields.appendChild(amountLabel);
+    fields.appendChild(reasonLabel);
     var note = document.createElement("span");
     note.className = p.due_guessed ? "guessed" : "phrase";
     note.textContent = p.due_guessed ? "no time in the text: usual delay assumed" : "“" + p.due_phrase + "”";
@@ -146,14 +164,16 @@
     li.appendChild(fields);
     function sync() {
       targetLabel.hidden = kind.value !== "slack_invite";
+      amountLabel.hidden = reasonLabel.hidden = !comp.value;
       li.className = "reply-promise" + (box.checked ? "" : " off");
       li.setAttribute("data-kind", kind.value);
       edits[p.wording] = {
         checked: box.checked, wording: wording.value, kind: kind.value,
-        due: due.value, owner: owner.value, target: target.value
+        due: due.value, owner: owner.value, target: target.value,
+        comp: comp.value, amount: amount.value, reason: reason.value
       };
     }
-    [box, wording, kind, due, owner, target].forEach(function (el) {
+    [box, wording, kind, due, owner, target, comp, amount, reason].forEach(function (el) {
       el.addEventListener("change", sync);
       el.addEventListener("input", sync);
     });
@@ -162,6 +182,11 @@
       var out = { kind: kind.value, wording: wording.value, due_local: due.value,
                   timezone: p.timezone || timezone, owner_id: Number(owner.value) };
       if (kind.value === "slack_invite" && target.value.trim()) out.target = target.value.trim();
+      if (comp.value) {
+        out.compensation_kind = comp.value;
+        if (amount.value.trim()) out.compensation_amount = amount.value.trim();
+        out.compensation_reason = reason.value.trim();
+      }
       return out;
     };
     sync();
@@ -317,4 +342,16 @@
     check();
   });
   sendButton.addEventListener("click", send);
+  // An incident's shared paragraph or its "ask for details" question, put in at the cursor.
+  document.querySelectorAll("button.insert-text").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var text = b.getAttribute("data-insert") || "";
+      var at = body.selectionStart || body.value.length;
+      var before = body.value.slice(0, at), after = body.value.slice(at);
+      var glue = before && !/\n$/.test(before) ? "\n" : "";
+      body.value = before + glue + text + (after && !/^\n/.test(after) ? "\n" : "") + after;
+      body.focus();
+      body.dispatchEvent(new Event("input"));
+    });
+  });
 })();

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from monitor.customers import facts as facts_mod
 from monitor.incidents.queries import incidents_of_case, shared_paragraph
-from monitor.models import Case, Customer, Incident, IncidentCase, Promise, Reply
+from monitor.models import Case, Customer, Identity, Incident, IncidentCase, Promise, Reply
+from monitor.promises import compensation
 from monitor.promises.service import UNKEPT
 
 PENDING_REPLIES = ("queued", "sending", "held")
@@ -146,3 +147,24 @@ def case_panel(session: Session, case_id: int, known: list[facts_mod.Fact]) -> l
         asks = details_to_ask(incident, known)
         panels.append(CasePanel(incident, shared_paragraph(incident), asks, ask_sentence(asks)))
     return panels
+
+
+@dataclass(frozen=True)
+class Worth:
+    """What the team weighs compensation against: value, reach, what they had before."""
+
+    lifetime_value: float
+    followers: int | None  # their largest audience on any channel (network value)
+    past: list[compensation.PastCompensation]
+
+
+def customer_worth(session: Session, customer_id: int) -> Worth:
+    customer = session.get(Customer, customer_id)
+    followers = session.scalar(
+        select(func.max(Identity.followers)).where(Identity.customer_id == customer_id)
+    )
+    return Worth(
+        lifetime_value=customer.value if customer else 0.0,
+        followers=int(followers) if followers is not None else None,
+        past=compensation.past_compensation(session, customer_id),
+    )

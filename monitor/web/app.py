@@ -34,6 +34,7 @@ from monitor.web.api.staff import router as staff_api
 from monitor.web.bodies import RejectLoneSurrogates
 from monitor.web.console import cause_forms, promise_forms, survey_pages
 from monitor.web.console import connections as console_connections
+from monitor.web.console import incidents as console_incidents
 from monitor.web.console import pages as console
 from monitor.web.console import reports as console_reports
 from monitor.web.console.search import router as console_search
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(console.router)
     app.include_router(promise_forms.router)
     app.include_router(cause_forms.router)
+    app.include_router(console_incidents.router)
     app.include_router(console_reports.router)
     app.include_router(survey_pages.router)
     app.include_router(console_connections.router)

@@ -22,6 +22,8 @@ from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.config import LoadedConfig
 from monitor.customers import linking
+from monitor.incidents import overview as incident_views
+from monitor.incidents import queries as incident_queries
 from monitor.models import Role, Staff, Stage
 from monitor.promises import service as promises
 from monitor.promises.text import PromiseKind
@@ -116,7 +118,18 @@ def case_page(
         cause=cause_view(session, queue.get_case(session, case_id), cfg.settings.reports),
         survey_link=survey_link,
         surveys_on=cfg.settings.reports.survey.enabled,
+        incidents=incident_views.case_panel(session, case_id, cf.facts),
+        incident_offers=incident_offers(session, case_id),
+        worth=incident_views.customer_worth(session, cf.case.customer_id),
     )
+
+
+def incident_offers(session: Session, case_id: int) -> list[incident_queries.IncidentSuggestion]:
+    """Open incidents this case may belong to (none once it is attached to one)."""
+    if incident_queries.incidents_of_case(session, case_id):
+        return []
+    text = incident_queries.case_texts(session, [case_id]).get(case_id, "")
+    return incident_queries.suggest_incidents(session, text)
 
 
 router = APIRouter(include_in_schema=False)

@@ -1,0 +1,78 @@
+"""The incident pages and the case page's incident panel, over HTTP on both databases."""
+
+from __future__ import annotations
+
+import re
+
+from monitor.db import make_sessionmaker
+from monitor.models import Promise, Role
+from tests.fixtures.web import csrf_of, login, make_case
+from tests.reports.test_service import add_text
+
+TEXTS = (
+    "The app crashes as soon as I log in, error E503 on my Pixel 8",
+    "App keeps crashing at the login screen, it shows error E503",
+    "Since this morning the app crashes when I log in. E503 every time",
+    "Where is my refund for order 88213?",
+)
+
+
+def test_declare_attach_from_suggestions_change_status_and_compose(web_app, app_client) -> None:
+    web_app.add_staff("lena", Role.LEAD)
+    with make_sessionmaker(web_app.engine).begin() as s:
+        ids = []
+        for i, text in enumerate(TEXTS):
+            case = make_case(s, customer=f"Customer {i}")
+            add_text(s, case, text)
+            ids.append(case.id)
+    assert login(app_client, "lena").status_code == 303
+    page = app_client.get("/incidents")
+    token = csrf_of(page.text)
+    made = app_client.post(
+        "/incidents",
+        data={"title": "Login crash", "status_text": "Logins fail on the app since 08:10.",
+              "workaround": "The website works meanwhile.", "terms": "E503",
+              "asks": ["app_version", "device"], "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert made.status_code == 303
+    url = made.headers["location"]
+    inc_id = int(url.rsplit("/", 1)[1])
+    # The first case, from its own page: "part of Login crash?" (by the term E503).
+    case_page = app_client.get(f"/cases/{ids[0]}")
+    assert f'class="incident-offer" data-incident-id="{inc_id}"' in case_page.text
+    app_client.post(
+        f"{url}/attach",
+        data={"case_ids": ids[0], "how": "suggestion", "next": f"/cases/{ids[0]}",
+              "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    view = app_client.get(url)
+    suggested = set(map(int, re.findall(r'name="case_ids" value="(\d+)"', view.text)))
+    assert suggested == set(ids[1:3])  # the refund question is not offered
+    app_client.post(
+        f"{url}/attach",
+        data={"case_ids": sorted(suggested), "how": "suggestion", "csrf_token": token},
+        follow_redirects=False,
+    )
+    view = app_client.get(url)
+    assert '<strong id="affected">3</strong>' in view.text
+    assert '<strong id="never-heard">3</strong>' in view.text
+    changed = app_client.post(
+        url,
+        data={"state": "identified", "status_text": "Found: a bad certificate. Fix today.",
+              "workaround": "The website works meanwhile.", "terms": "E503",
+              "asks": ["app_version", "device"], "csrf_token": token},
+    )  # fmt: skip
+    assert changed.status_code == 200 and "3 follow-up tasks set" in changed.text
+    with make_sessionmaker(web_app.engine)() as s:
+        kinds = [p.kind for p in s.query(Promise).filter(Promise.case_id.in_(ids))]
+        assert kinds.count("incident_update") == 3
+    case_page = app_client.get(f"/cases/{ids[0]}")
+    assert 'class="incident-state">identified<' in case_page.text
+    assert "Found: a bad certificate. Fix today.\nThe website works meanwhile." in case_page.text
+    assert "Insert shared paragraph" in case_page.text
+    # It asks for the app version (not given); the device (Pixel 8) it already knows.
+    assert "the version of the app" in case_page.text
+    assert "the phone, tablet or computer you use" not in case_page.text
+    assert "Lifetime value" in case_page.text and "No compensation given before." in case_page.text
