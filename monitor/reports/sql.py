@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from monitor.models import Case, CaseTag, Event, Reply, ReplyState, Staff
 from monitor.reports.period import Bucket, Filters
@@ -46,12 +46,13 @@ def case_filters(f: Filters) -> list[ColumnElement[bool]]:
         out.append(Case.cause.is_(None) if f.cause == "none" else Case.cause == f.cause)
     if f.tag:
         out.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag == f.tag))
-    sent = [Reply.case_id == Case.id, Reply.state == ReplyState.SENT]
+    by = aliased(Reply)  # not the Reply of a query the filter is applied to
+    sent = [by.case_id == Case.id, by.state == ReplyState.SENT]
     if f.agent_id is not None:
-        out.append(exists().where(*sent, Reply.staff_id == f.agent_id))
+        out.append(exists().where(*sent, by.staff_id == f.agent_id))
     if f.team_id is not None:
         team = select(Staff.id).where(or_(Staff.id == f.team_id, Staff.lead_id == f.team_id))
-        out.append(exists().where(*sent, Reply.staff_id.in_(team.scalar_subquery())))
+        out.append(exists().where(*sent, by.staff_id.in_(team.scalar_subquery())))
     return out
 
 

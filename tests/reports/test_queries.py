@@ -154,6 +154,10 @@ def test_agent_and_team_filters(session) -> None:
     assert tables(session, "promises", f=bob)["by_owner"].rows == [
         ["bob", 2, 0, 1, 0, 1, 0, 4.0]
     ]
+    assert tables(session, "agents", f=bob)["agents"].rows == [  # the cases bob replied on
+        ["ana", 1, 1, None, 0, 0, 0, 0, 1],
+        ["bob", 1, 1, 4.0, 2, 0, 1, 0, 0],
+    ]
 
 
 def test_periods_and_buckets() -> None:

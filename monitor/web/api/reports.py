@@ -51,9 +51,12 @@ def report_ask(
     channel: Annotated[str | None, Query(max_length=16)] = None,
     cause: Annotated[str | None, Query(max_length=40)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
-    agent: int | None = None,
-    team: int | None = None,
+    agent: Annotated[str | None, Query(description="staff id", pattern=r"^\d{0,12}$")] = None,
+    team: Annotated[
+        str | None, Query(description="a lead's staff id", pattern=r"^\d{0,12}$")
+    ] = None,
 ) -> ReportAsk:
+    """The period and filters of a request; empty form fields mean "all"."""
     try:
         period = parse_period(
             from_ or None, to or None, tz=tz or cfg.settings.reports.timezone, now=now
@@ -61,7 +64,11 @@ def report_ask(
     except ReportsError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     filters = Filters(
-        channel=channel or None, cause=cause or None, tag=tag or None, agent_id=agent, team_id=team
+        channel=channel or None,
+        cause=cause or None,
+        tag=tag or None,
+        agent_id=int(agent) if agent else None,
+        team_id=int(team) if team else None,
     )
     return ReportAsk(period, filters)
 

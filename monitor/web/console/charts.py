@@ -57,10 +57,10 @@ def line(table: Table) -> Markup:
     keys, headings = table.drawn(), dict(table.columns)
     xs = [str(r[0]) for r in table.rows]
     top = _nice_max(max((_num(v) for k in keys for v in table.column(k)), default=0))
-    plot_w, plot_h = W - PAD_L - 10, H - PAD_T - PAD_B
+    plot_w, plot_h = W - PAD_L - 30, H - PAD_T - PAD_B
     step = plot_w / max(1, len(xs) - 1)
     parts = [
-        f'<line x1="{PAD_L}" y1="{PAD_T + plot_h}" x2="{W - 10}" y2="{PAD_T + plot_h}" '
+        f'<line x1="{PAD_L}" y1="{PAD_T + plot_h}" x2="{W - 30}" y2="{PAD_T + plot_h}" '
         'stroke="#999"/>',
         f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" font-size="10" text-anchor="end">{top:g}</text>',
         f'<text x="{PAD_L - 4}" y="{PAD_T + plot_h}" font-size="10" text-anchor="end">0</text>',
