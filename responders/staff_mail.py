@@ -18,8 +18,9 @@ from responders.email import SmtpResponder
 class StaffMailer(SmtpResponder):
     """Sends short notifications to staff addresses."""
 
-    def notify(self, to: str, subject: str, body: str) -> str:
-        """Send one message; returns its Message-ID."""
+    def notify(self, to: str, subject: str, body: str, *, message_id: str | None = None) -> str:
+        """Send one message; returns its Message-ID. Pass ``message_id`` to send a
+        repeat as the same message (mail clients fold messages sharing one)."""
         if "@" not in to:
             raise PermanentError(f"not an email address: {to!r}")
         msg = EmailMessage()
@@ -28,7 +29,7 @@ class StaffMailer(SmtpResponder):
         msg["Subject"] = subject
         msg["Date"] = format_datetime(self._clock())
         domain = self.options.from_address.rpartition("@")[2] or None
-        msg["Message-ID"] = make_msgid(domain=domain)
+        msg["Message-ID"] = message_id or make_msgid(domain=domain)
         msg["Auto-Submitted"] = "auto-generated"
         msg.set_content(body)
         smtp = self._connect()

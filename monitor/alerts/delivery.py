@@ -22,11 +22,17 @@ would look lapsed to other processes the moment it was taken.
 A process that dies, or a send that stalls for longer than the lease, leaves claimed
 alerts whose outcome was not written: the one being sent, and those sent since the
 batch's last renewal (under a minute before). After the lease they are tried again, so
-those can repeat (at least once); nothing else can.
+those can repeat (at least once); nothing else can. Such a claim is recognised when the
+alert is claimed again (a claim clears ``error``, every recorded outcome but "sent"
+sets it: a pending alert with attempts and no error was never recorded), the retry is
+logged with ``previous_outcome: unknown``, and a repeated email carries the alert's
+one Message-ID (:meth:`AlertOut.message_id`), so the recipient's mail client folds it
+into the first instead of showing the alert twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +65,13 @@ class AlertOut:
     case_id: int | None
     promise_id: int | None
     attempts: int
+    key: str = ""  # the alert's dedupe_key: unique for ever, unlike a reused id
+    in_doubt: bool = False  # an earlier claim's outcome was never recorded
+
+    def message_id(self, domain: str) -> str:
+        """The Message-ID of this alert's email: the same on every attempt."""
+        tag = hashlib.blake2b(self.key.encode(), digest_size=6).hexdigest()
+        return f"<alert.{self.id}.{tag}@{domain or 'localhost'}>"
 
 
 class AlertSender(Protocol):
@@ -90,28 +103,30 @@ class DeliveryStats:
 
 
 def claim(session: Session, *, now: datetime, limit: int) -> list[AlertOut]:
+    """Take up to ``limit`` due alerts: count an attempt, lease them, clear the error.
+
+    PostgreSQL skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); on SQLite
+    the transaction already holds the database's write lock (``BEGIN IMMEDIATE``).
+    """
     due = (Alert.state == AlertState.PENDING) & or_(
         Alert.next_attempt_at.is_(None), Alert.next_attempt_at <= now
     )
-    order = (Alert.next_attempt_at, Alert.id)
+    pick = (
+        select(Alert.id, Alert.attempts, Alert.error)
+        .where(due)
+        .order_by(Alert.next_attempt_at, Alert.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(
-            session.scalars(
-                select(Alert.id)
-                .where(due)
-                .order_by(*order)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not ids:
-            return []
-        stmt = update(Alert).where(Alert.id.in_(ids))
-    else:
-        sub = select(Alert.id).where(due).order_by(*order).limit(limit).scalar_subquery()
-        stmt = update(Alert).where(Alert.id.in_(sub))
+        pick = pick.with_for_update(skip_locked=True)
+    picked = session.execute(pick).all()
+    if not picked:
+        return []
+    in_doubt = {i for i, attempts, error in picked if attempts and error is None}
     rows = session.execute(
-        stmt.values(attempts=Alert.attempts + 1, next_attempt_at=now + SEND_LEASE)
+        update(Alert)
+        .where(Alert.id.in_([i for i, _, _ in picked]))
+        .values(attempts=Alert.attempts + 1, next_attempt_at=now + SEND_LEASE, error=None)
         .returning(
             Alert.id,
             Alert.kind,
@@ -121,10 +136,18 @@ def claim(session: Session, *, now: datetime, limit: int) -> list[AlertOut]:
             Alert.case_id,
             Alert.promise_id,
             Alert.attempts,
+            Alert.dedupe_key,
         )
         .execution_options(synchronize_session=False)
     ).all()
-    return sorted((AlertOut(*r) for r in rows), key=lambda a: a.id)
+    claimed = [
+        AlertOut(
+            r.id, r.kind, r.channel, r.target, r.message, r.case_id, r.promise_id,
+            r.attempts, key=r.dedupe_key, in_doubt=r.id in in_doubt,
+        )
+        for r in rows
+    ]  # fmt: skip
+    return sorted(claimed, key=lambda a: a.id)
 
 
 @dataclass(frozen=True)
@@ -199,6 +222,8 @@ def record(
             "target": a.target,
             "attempt": a.attempts,
         }
+        if a.in_doubt:
+            log["previous_outcome"] = "unknown"  # a process stopped before writing it
         if o.error is None:
             groups["sent"].append(
                 {

@@ -24,7 +24,10 @@ class _MailAlerts:
     def send(self, alert: AlertOut) -> str | None:
         about = f" (case #{alert.case_id})" if alert.case_id is not None else ""
         subject = f"[complaint-monitor] {alert.kind.replace('.', ' ')}{about}"
-        return self.mailer.notify(alert.target, subject, alert.message)
+        domain = self.mailer.options.from_address.rpartition("@")[2]
+        return self.mailer.notify(
+            alert.target, subject, alert.message, message_id=alert.message_id(domain)
+        )
 
 
 def build_slack(loaded: LoadedConfig) -> SlackResponder | None:
