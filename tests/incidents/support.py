@@ -57,7 +57,8 @@ def outage_mention(i: int, text: str, *, at: datetime) -> MentionIn:
         m = email(f"outage-{i}@example.org", text, sender=address, subject="App crash", at=at)
         return replace(m, author=replace(m.author, name=name))
     username = f"{name.split()[0].lower()}{i}"
-    return tweet(f"9{i:06d}", text, user_id=f"u{i}", username=username, at=at)
+    m = tweet(f"9{i:06d}", text, user_id=f"u{i}", username=username, at=at)
+    return replace(m, author=replace(m.author, name=name))
 
 
 def outage_cases(
