@@ -6,6 +6,7 @@ Which case a new message joins is decided at ingestion (:mod:`monitor.customers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -68,14 +69,50 @@ class NotAllowed(QueueError):
 
 
 class ClaimConflict(QueueError):
-    def __init__(self, case_id: int, holder_id: int, holder_name: str, until: datetime) -> None:
-        super().__init__(f"case {case_id} is claimed by {holder_name} until {until.isoformat()}")
+    def __init__(
+        self, case_id: int, holder_id: int, holder_name: str, until: datetime, action: str = ""
+    ) -> None:
+        message = f"case {case_id} is claimed by {holder_name} until {until.isoformat()}"
+        if action:
+            message += f"; only they may {action} while they hold it (a lead may take it over)"
+        super().__init__(message)
         self.case_id = case_id
         self.holder_id = holder_id
         self.holder_name = holder_name
         self.until = until
 
 
+class Action(StrEnum):
+    """What staff do on a case, for :data:`CLAIM_COVERS`."""
+
+    REPLY = "reply"
+    PROMISE = "promise"
+    STAGE = "stage"
+    LINK = "link"
+    NOTE = "note"
+
+
+# What the composing lock (the claim) covers: while one member of staff holds a case,
+# these actions are theirs alone (409 for anyone else, a lead included until they take
+# the case over). Replies, promises and stage changes speak for the desk to the customer
+# or change the case's course; an identity link changes whose history the holder is
+# reading. Internal notes are not covered: they never reach the customer, and a
+# colleague or lead should be able to leave one for the holder. Fulfilling or cancelling
+# an existing promise follows the promise's owner instead (promises.ensure_may_act).
+CLAIM_COVERS: dict[Action, bool] = {
+    Action.REPLY: True,
+    Action.PROMISE: True,
+    Action.STAGE: True,
+    Action.LINK: True,
+    Action.NOTE: False,
+}
+ACTION_WORDS = {
+    Action.REPLY: "reply",
+    Action.PROMISE: "record promises",
+    Action.STAGE: "change its stage",
+    Action.LINK: "link identities",
+    Action.NOTE: "add notes",
+}
 LEAD_ROLES = frozenset({Role.LEAD, Role.ADMIN})
 STAGE_COLUMNS: dict[Stage, str] = {s: f"{s.value}_at" for s in Stage}
 
@@ -106,17 +143,21 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     return case
 
 
-def _conflict(session: Session, case: Case) -> ClaimConflict:
+def _conflict(session: Session, case: Case, action: Action | None = None) -> ClaimConflict:
     holder = session.get(Staff, case.claimed_by_id) if case.claimed_by_id else None
     assert case.claim_expires_at is not None
     name = (holder.display_name or holder.name) if holder else "someone"
-    return ClaimConflict(case.id, case.claimed_by_id or 0, name, case.claim_expires_at)
+    words = ACTION_WORDS[action] if action else ""
+    return ClaimConflict(case.id, case.claimed_by_id or 0, name, case.claim_expires_at, words)
 
 
-def ensure_not_held_by_other(session: Session, case: Case, *, staff: Staff, now: datetime) -> None:
-    """Raise ClaimConflict unless the case is free, expired, or held by ``staff``."""
-    if held_by_other(case, staff, now):
-        raise _conflict(session, case)
+def ensure_may_act(
+    session: Session, case: Case, *, staff: Staff, action: Action, now: datetime
+) -> None:
+    """The one check of :data:`CLAIM_COVERS`, called by every service path that acts on a
+    case: raise ClaimConflict when the action is covered and someone else holds the case."""
+    if CLAIM_COVERS[action] and held_by_other(case, staff, now):
+        raise _conflict(session, case, action)
 
 
 def claim(
@@ -211,7 +252,7 @@ def advance_stage(
     check-in with the customer due that much later (:func:`start_check_in`).
     """
     stage = Stage(stage)
-    ensure_not_held_by_other(session, case, staff=actor, now=now)
+    ensure_may_act(session, case, staff=actor, action=Action.STAGE, now=now)
     words = (text or "").strip()
     if stage == Stage.AGREED and not words:
         raise QueueError("say what was agreed with the customer, in a few words")
@@ -309,6 +350,7 @@ MAX_NOTE = 10_000
 
 def add_note(session: Session, case: Case, *, staff: Staff, text: str, now: datetime) -> Event:
     """An internal note on the case (never sent to the customer); kept in the history."""
+    ensure_may_act(session, case, staff=staff, action=Action.NOTE, now=now)  # not covered
     body = text.strip()
     if not body:
         raise QueueError("a note needs some text")

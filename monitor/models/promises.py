@@ -24,6 +24,8 @@ class Promise(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     reply_id: Mapped[int | None] = mapped_column(ForeignKey("replies.id"))
+    # POST /api/v1/cases/{id}/promises with an Idempotency-Key: a retry finds this row.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     kind: Mapped[str] = mapped_column(String(32))
     wording: Mapped[str] = mapped_column(Text)

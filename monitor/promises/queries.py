@@ -89,3 +89,7 @@ def customer_email(session: Session, customer_id: int) -> str | None:
 def reply_case_id(session: Session, reply_id: int) -> int | None:
     """The case a reply was sent on (None: no such reply)."""
     return session.scalar(select(Reply.case_id).where(Reply.id == reply_id))
+
+
+def by_idempotency_key(session: Session, key: str) -> Promise | None:
+    return session.scalar(select(Promise).where(Promise.idempotency_key == key))

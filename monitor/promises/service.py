@@ -145,6 +145,7 @@ def create(
     reply_id: int | None = None,
     target: str | None = None,
     actor: str = "system",
+    idempotency_key: str | None = None,
 ) -> Promise:
     """Record a promise made on ``case``; Slack invites are queued for performing."""
     try:
@@ -170,6 +171,7 @@ def create(
         case_id=case.id,
         customer_id=case.customer_id,
         reply_id=reply_id,
+        idempotency_key=idempotency_key,
         owner_id=owner.id if owner else None,
         kind=kind.value,
         wording=wording,

@@ -213,7 +213,7 @@ def queue_reply(
     if found is not None:
         return Queued(_same(found, case, body, channel), False, None)
     _check_body(body)
-    queue.ensure_not_held_by_other(session, case, staff=staff, now=now)
+    queue.ensure_may_act(session, case, staff=staff, action=queue.Action.REPLY, now=now)
     if not queue.touch(session, case, staff=staff, now=now, timeout=policy.claim_timeout):
         queue.claim(session, case.id, staff=staff, now=now, timeout=policy.claim_timeout)
     target = find_target(session, case, channel)

@@ -199,3 +199,28 @@ def test_a_customer_reopening_clears_the_later_stages(session: Session, scorer: 
     assert case.listened_at == later(5)  # what staff did for the customer stays
     assert case.agreed_at is None and case.agreed_text is None and case.acted_at is None
     assert EventKind.CASE_REOPENED in kinds(session, case.id)
+
+
+def test_claim_covers_is_the_one_table_ensure_may_act_enforces(session) -> None:
+    from datetime import timedelta
+
+    from monitor.cases.service import CLAIM_COVERS, Action, ClaimConflict, claim, ensure_may_act
+    from monitor.models import Role
+    from tests.factories import T0
+    from tests.fixtures.web import make_case, make_staff
+
+    holder, other = make_staff(session, "lee", role=Role.LEAD), make_staff(session, "al")
+    case = make_case(session)
+    claim(session, case.id, staff=holder, now=T0, timeout=timedelta(minutes=15))
+    assert set(CLAIM_COVERS) == set(Action)
+    for action, covered in CLAIM_COVERS.items():
+        ensure_may_act(session, case, staff=holder, action=action, now=T0)  # the holder may
+        if covered:
+            with pytest.raises(ClaimConflict, match="claimed by lee"):
+                ensure_may_act(session, case, staff=other, action=action, now=T0)
+        else:
+            ensure_may_act(session, case, staff=other, action=action, now=T0)
+        # once the claim lapses, anyone may
+        ensure_may_act(session, case, staff=other, action=action, now=T0 + timedelta(hours=1))
+    assert CLAIM_COVERS[Action.PROMISE] and CLAIM_COVERS[Action.LINK]
+    assert not CLAIM_COVERS[Action.NOTE]

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from monitor.cases import casefile
+from monitor.cases import casefile, staff_actions
 from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.customers import linking
@@ -48,6 +48,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such case"}
+}
+LINK_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such identity or customer"}
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ConflictOut, "description": "the case is claimed by someone else"}
@@ -224,11 +227,16 @@ def change_stage(
 @router.post(
     "/identities/{identity_id}/link",
     response_model=LinkOut,
-    responses={404: {"model": ErrorOut, "description": "no such identity or customer"}},
+    responses=LINK_NOT_FOUND | CONFLICT,
 )
 def link(identity_id: int, body: LinkIn, session: DbTx, now: Now, p: Writer) -> LinkOut:
-    """This identity belongs to that customer (merges a customer left empty)."""
+    """This identity belongs to that customer (merges a customer left empty).
+
+    409 while someone else holds an open case of either customer (the claim covers links)."""
     staff = acting(p)
+    staff_actions.ensure_may_link(
+        session, identity_id=identity_id, customer_id=body.customer_id, staff=staff, now=now
+    )
     customer = linking.link_identity(
         session,
         identity_id=identity_id,
@@ -242,7 +250,7 @@ def link(identity_id: int, body: LinkIn, session: DbTx, now: Now, p: Writer) -> 
 def error_status(exc: Exception) -> int:
     if isinstance(exc, queue.CaseNotFound | linking.LinkError):
         return 404
-    if isinstance(exc, queue.ClaimConflict):
+    if isinstance(exc, queue.ClaimConflict | staff_actions.KeyReused):
         return 409
     if isinstance(exc, queue.NotAllowed):
         return 403

@@ -13,16 +13,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sqlalchemy import select
 
 from monitor.alerts import webhooks
 from monitor.cases import service as queue
+from monitor.cases import staff_actions
 from monitor.models import Alert, Promise, Staff, WebhookDelivery, WebhookSubscription
 from monitor.promises import queries as promise_queries
 from monitor.promises import service as promises
 from monitor.promises.text import parse_due, suggest
-from monitor.web.api.cases import ERRORS, Principal, acting, scoped
+from monitor.web.api.cases import CONFLICT, ERRORS, Principal, acting, scoped
 from monitor.web.api.promise_schemas import (
     AlertOut,
     CancelIn,
@@ -101,11 +102,28 @@ def timing(cfg: Config) -> promises.Timing:
     return promises.Timing.from_settings(cfg.settings.alerts)
 
 
-@router.post("/cases/{case_id}/promises", status_code=201, responses=NOT_FOUND)
+@router.post("/cases/{case_id}/promises", status_code=201, responses=NOT_FOUND | CONFLICT)
 def create_promise(
-    case_id: int, body: PromiseIn, session: DbTx, now: Now, cfg: Config, p: Writer
+    case_id: int,
+    body: PromiseIn,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    p: Writer,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="optional; the same key again answers with the promise it made "
+            "(409 if it was a different promise)",
+        ),
+    ] = None,
 ) -> PromiseOut:
-    """Record a promise made to the customer of this case (the due time may be parsed)."""
+    """Record a promise made to the customer of this case (the due time may be parsed).
+
+    409 while someone else holds the case (the claim covers promises), or when the
+    Idempotency-Key was used for a different promise."""
     staff = acting(p)
     with _domain_errors():
         case = queue.get_case(session, case_id)
@@ -121,9 +139,11 @@ def create_promise(
             if found is None:
                 raise HTTPException(422, detail="no due_at given and none found in the wording")
             due = found[0]
-        promise = promises.create(
+        promise = staff_actions.add_promise(
             session,
-            case=case,
+            case,
+            staff=staff,
+            idempotency_key=idempotency_key,
             kind=body.kind,
             wording=body.wording,
             due_at=due,
@@ -133,7 +153,6 @@ def create_promise(
             owner_timezone=tz,
             reply_id=body.reply_id,
             target=body.target,
-            actor=staff.name,
         )
     return promise_out(session, promise, now=now)
 

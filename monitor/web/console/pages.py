@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 
-from monitor.cases import casefile
+from monitor.cases import casefile, staff_actions
 from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.config import LoadedConfig
@@ -362,6 +362,9 @@ def link(
 ) -> Response:
     def run() -> None:
         case = queue.get_case(session, case_id)
+        staff_actions.ensure_may_link(
+            session, identity_id=identity_id, customer_id=case.customer_id, staff=staff, now=now
+        )
         linking.link_identity(
             session,
             identity_id=identity_id,

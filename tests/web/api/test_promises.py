@@ -213,3 +213,63 @@ def test_fulfil_evidence_with_an_integer_beyond_64_bits_is_a_422(web_app, app_cl
     assert app_client.post(url, json={"evidence": deep}, headers=auth).status_code == 422
     ok = app_client.post(url, json={"evidence": {"refund": 2**63 - 1}}, headers=auth)
     assert ok.status_code == 200 and ok.json()["evidence"]["refund"] == 2**63 - 1
+
+
+def _held_by_lead(web_app, app_client) -> tuple[int, dict[str, str], dict[str, str]]:
+    """A case claimed by lead Lee; an agent's and the lead's headers."""
+    case_id, agent = setup(web_app, ["queue:read", "promises:write", "cases:write"])
+    web_app.add_staff("lee", Role.LEAD)
+    lead = {"Authorization": "Bearer " + web_app.add_token(["cases:write"], staff="lee")}
+    assert app_client.post(f"/api/v1/cases/{case_id}/claim", headers=lead).status_code == 200
+    return case_id, agent, lead
+
+
+def test_an_agents_promise_on_a_case_a_lead_holds_is_refused_with_409(web_app, app_client) -> None:
+    case_id, agent, _lead = _held_by_lead(web_app, app_client)
+    body = {"kind": "refund", "wording": "We'll refund you.", "due_at": "2030-01-01T12:00:00Z"}
+    refused = app_client.post(f"/api/v1/cases/{case_id}/promises", json=body, headers=agent)
+    assert refused.status_code == 409, refused.text
+    out = refused.json()
+    assert out["holder"] == "lee" and "only they may record promises" in out["detail"]
+    assert app_client.get(f"/api/v1/promises?case_id={case_id}", headers=agent).json() == []
+    # notes are not covered by the claim: a colleague may leave one for the holder
+    note = app_client.post(f"/api/v1/cases/{case_id}/notes", json={"text": "fyi"}, headers=agent)
+    assert note.status_code == 201
+    stage = app_client.post(
+        f"/api/v1/cases/{case_id}/stage", json={"stage": "apologised"}, headers=agent
+    )
+    assert stage.status_code == 409
+
+
+def test_an_identity_link_touching_a_held_case_is_refused(web_app, app_client) -> None:
+    from monitor.models import Case, Identity
+
+    case_id, agent, lead = _held_by_lead(web_app, app_client)
+    with make_sessionmaker(web_app.engine).begin() as s:
+        held = s.get(Case, case_id)
+        other = make_case(s, customer="Dan on email")
+        ident = Identity(customer_id=other.customer_id, kind="email", handle="dan@example.com",
+                         created_at=held.created_at)  # fmt: skip
+        s.add(ident)
+        s.flush()
+        ident_id, target = ident.id, held.customer_id
+    url = f"/api/v1/identities/{ident_id}/link"
+    refused = app_client.post(url, json={"customer_id": target}, headers=agent)
+    assert refused.status_code == 409 and "link identities" in refused.json()["detail"]
+    assert app_client.post(url, json={"customer_id": target}, headers=lead).status_code == 200
+
+
+def test_an_idempotency_key_makes_one_promise_however_often_it_is_sent(web_app, app_client) -> None:
+    case_id, auth = setup(web_app, ["queue:read", "promises:write"])
+    url = f"/api/v1/cases/{case_id}/promises"
+    body = {"kind": "refund", "wording": "We'll refund you.", "due_at": "2030-01-01T12:00:00Z"}
+    keyed = auth | {"Idempotency-Key": "retry-7"}
+    first = app_client.post(url, json=body, headers=keyed)
+    again = app_client.post(url, json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    other = app_client.post(url, json=body | {"wording": "A voucher."}, headers=keyed)
+    assert other.status_code == 409 and "retry-7" in other.json()["detail"]
+    assert len(app_client.get(f"/api/v1/promises?case_id={case_id}", headers=auth).json()) == 1
+    unkeyed = [app_client.post(url, json=body, headers=auth).json()["id"] for _ in range(2)]
+    assert len(set(unkeyed)) == 2  # without the header: as before, each POST is a promise
