@@ -307,8 +307,9 @@ def start_check_in(
 
 
 def mark_listened(session: Session, case: Case, *, actor: Staff, now: datetime) -> bool:
-    """A staff action that shows the customer was heard (a note, the first reply)."""
-    if case.listened_at is not None:
+    """A staff action that shows the customer was heard (a note, the first reply).
+    Not for a colleague's note while someone else holds the case: the stage is theirs."""
+    if case.listened_at is not None or held_by_other(case, actor, now):
         return False
     return advance_stage(session, case, Stage.LISTENED, actor=actor, now=now)
 
