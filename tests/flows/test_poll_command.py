@@ -160,3 +160,33 @@ def test_import_stores_the_lines_it_can_and_names_each_bad_one(
     exported = run_cli("export", "mentions", env=env)
     texts = [json.loads(line)["text"] for line in exported.stdout.splitlines()]
     assert len(texts) == 15 and "half an emoji \ufffd" in texts
+
+
+def test_poll_once_goes_past_mentions_that_cannot_be_stored(
+    tmp_path: Path, committed_engine: Engine, x_api
+) -> None:
+    """Issue 12 item 1 through the real command: one mention with a lone surrogate made
+    every poll of X fail before anything was recorded."""
+    cfg = tmp_path / "config.yaml"
+    url = committed_engine.url.render_as_string(hide_password=False)
+    cfg.write_text(
+        f"database: {{url: {url}}}\n"
+        f"sources: {{twitter: {{enabled: true, user_id: '{x_api.brand_id}', "
+        f"bearer_token_env: CM_TEST_X_BEARER, api_base_url: '{x_api.base_url}', "
+        "timeout_seconds: 5, first_poll: {start: all}}}\n",
+        encoding="utf-8",
+    )
+    env = {"CM_TEST_X_BEARER": x_api.bearer_token}
+    ann = x_api.add_user("ann")
+    x_api.mention(ann, "@brand the app crashes \ud83d")
+    x_api.mention("99\udc00", "@brand an author id that is not text")
+    x_api.mention(ann, "@brand still crashing")
+
+    out = run_cli("--config", str(cfg), "poll", "--once", env=env)
+
+    assert out.returncode == 0, out.stderr
+    assert "x:mentions: fetched 3, new 2, duplicates 0, quarantined 1" in out.stdout, out
+    assert "Traceback" not in out.stderr
+    x_api.mention(ann, "@brand hello?")
+    again = run_cli("--config", str(cfg), "poll", "--once", env=env)
+    assert "x:mentions: fetched 1, new 1" in again.stdout, again
