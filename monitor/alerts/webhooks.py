@@ -46,6 +46,10 @@ SEND_LEASE = timedelta(minutes=2)
 EVENT_KINDS = (
     "mention.created",
     "case.updated",
+    "case.sla_warning",
+    "case.sla_breached",
+    "case.public_risk",
+    "case.assigned",
     "reply.sent",
     "promise.created",
     "promise.due_soon",

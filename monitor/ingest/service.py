@@ -35,7 +35,7 @@ from monitor.ingest.rows import (
     mention_row,
     write_placement,
 )
-from monitor.mentions import MentionIn
+from monitor.mentions import PRIVATE_CHANNELS, MentionIn
 from monitor.models import Mention, Quarantine
 from monitor.priority.service import Scorer, rescore_cases
 from monitor.sla.policy import SlaPolicy, default_policy
@@ -156,6 +156,10 @@ def store_mentions(
     cases = list({id(p.case): p.case for p in placed}.values())
     rescore_cases(session, cases, scorer=scorer, now=now)
     targeted = [c for c in cases if fix_target(c, options.sla)]
+    for p in placed:  # a public risk alerts the lead at once (monitor.sla.clock)
+        risky = p.case.public_risk and p.hop_from in PRIVATE_CHANNELS and p.mention.public
+        if risky and p.case.sla_due_at is not None:
+            p.case.sla_next_action_at = now
     late = [c for c in targeted if c.sla_due_at is not None and c.sla_due_at <= now]
     rescore_cases(session, late, scorer=scorer, now=now)  # a backlog can arrive overdue
     existing = [c for c in cases if c.id is not None]

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from monitor import events
 from monitor.alerts.service import alert_row, insert_alerts
@@ -42,6 +42,7 @@ from monitor.promises.service import UNKEPT, PromiseEvent
 from monitor.promises.text import zone
 
 CLOCKED = (*UNKEPT, PromiseState.FULFILLED)
+Row = TypeVar("Row")
 CLAIM_LEASE = timedelta(minutes=5)
 
 
@@ -86,6 +87,23 @@ def _slot(start: datetime, every: timedelta, now: datetime) -> int:
     return int((now - start) / every)
 
 
+Ladder = tuple[tuple[timedelta, str], ...]
+
+
+def climb(
+    due: datetime, reached: int, ladder: Ladder, *, now: datetime
+) -> tuple[list[tuple[int, timedelta, str]], int]:
+    """The rungs of ``ladder`` (after the deadline, who) that are due at ``now`` beyond
+    the ``reached`` already climbed, as (index, after, notify), and the new count.
+    Shared by every clock that escalates: promises here, response targets (monitor.sla)."""
+    rungs = []
+    i = reached
+    while i < len(ladder) and now >= due + ladder[i][0]:
+        rungs.append((i, ladder[i][0], ladder[i][1]))
+        i += 1
+    return rungs, i
+
+
 def plan(p: Promise, policy: ClockPolicy, *, now: datetime, followed_up: bool = False) -> Plan:
     """What promise ``p`` needs at ``now`` (pure; reads only the promise's fields)."""
     out = Plan(state=p.state, escalation_step=p.escalation_step)
@@ -111,19 +129,17 @@ def plan(p: Promise, policy: ClockPolicy, *, now: datetime, followed_up: bool = 
         out.state = PromiseState.OVERDUE
         out.became_overdue = True
     ladder = policy.ladder
-    i = p.escalation_step
-    while i < len(ladder) and now >= due + ladder[i][0]:
-        after, notify = ladder[i]
+    rungs, i = climb(due, p.escalation_step, ladder, now=now)
+    for step_i, after, notify in rungs:
         kind = (
             "promise.overdue"
             if notify == "owner" and after == ladder[0][0]
             else "promise.escalated"
         )
-        out.steps.append(Step(f"step:{i}", kind, notify))
+        out.steps.append(Step(f"step:{step_i}", kind, notify))
         if notify != "owner":
             out.state = PromiseState.ESCALATED
             out.escalated_to.append(notify)
-        i += 1
     out.escalation_step = i
     if i < len(ladder):
         out.next_action_at = due + ladder[i][0]
@@ -138,13 +154,24 @@ def plan(p: Promise, policy: ClockPolicy, *, now: datetime, followed_up: bool = 
     return out
 
 
-def claim_due(session: Session, *, now: datetime, limit: int) -> list[Promise]:
-    """Take up to ``limit`` promises whose next action is due; others skip them."""
-    due = (Promise.next_action_at <= now) & Promise.state.in_(CLOCKED)
-    order = (Promise.next_action_at, Promise.id)
+def claim_rows(
+    session: Session,
+    model: type[Row],
+    *,
+    due: ColumnElement[bool],
+    order: tuple[Any, ...],
+    lease: InstrumentedAttribute[datetime | None],
+    now: datetime,
+    limit: int,
+) -> list[Row]:
+    """Take up to ``limit`` rows of ``model`` matching ``due``; concurrent claimers get
+    disjoint rows. PostgreSQL: FOR UPDATE SKIP LOCKED, held until commit. SQLite: the
+    ``lease`` column is pushed CLAIM_LEASE ahead in one UPDATE … RETURNING (the caller
+    sets it to its real next time before commit)."""
+    ident = model.id  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "postgresql":
         stmt = (
-            select(Promise)
+            select(model)
             .where(due)
             .order_by(*order)
             .limit(limit)
@@ -152,18 +179,31 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[Promise]:
             .execution_options(populate_existing=True)
         )
         return list(session.scalars(stmt))
-    ids = select(Promise.id).where(due).order_by(*order).limit(limit).scalar_subquery()
+    ids = select(ident).where(due).order_by(*order).limit(limit).scalar_subquery()
     claimed = session.scalars(
-        update(Promise)
-        .where(Promise.id.in_(ids))
-        .values(next_action_at=now + CLAIM_LEASE)
-        .returning(Promise.id)
+        update(model)
+        .where(ident.in_(ids))
+        .values({lease.key: now + CLAIM_LEASE})
+        .returning(ident)
         .execution_options(synchronize_session=False)
     ).all()
     if not claimed:
         return []
-    stmt = select(Promise).where(Promise.id.in_(claimed)).order_by(*order)
+    stmt = select(model).where(ident.in_(claimed)).order_by(*order)
     return list(session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+def claim_due(session: Session, *, now: datetime, limit: int) -> list[Promise]:
+    """Take up to ``limit`` promises whose next action is due; others skip them."""
+    return claim_rows(
+        session,
+        Promise,
+        due=(Promise.next_action_at <= now) & Promise.state.in_(CLOCKED),
+        order=(Promise.next_action_at, Promise.id),
+        lease=Promise.next_action_at,
+        now=now,
+        limit=limit,
+    )
 
 
 class Targets:
@@ -192,20 +232,27 @@ class Targets:
             ).first()
         return self._any_lead if isinstance(self._any_lead, Staff) else None
 
-    def people(self, p: Promise, notify: str) -> list[Staff]:
-        owner = self.staff(p.owner_id)
+    def people(self, owner_id: int | None, notify: str) -> list[Staff]:
+        owner = self.staff(owner_id)
         if notify == "owner":
-            return [owner] if owner else self.people(p, "lead")
+            return [owner] if owner else self.people(owner_id, "lead")
         if notify == "lead":
             lead = self.staff(owner.lead_id) if owner else None
             lead = lead or self.any_lead()
             return [lead] if lead else []
         return []
 
-    def resolve(self, p: Promise, notify: str) -> list[tuple[str, str]]:
-        """(channel, target) pairs: Slack user by email or the alert channel; email."""
+    def resolve(self, owner_id: int | None, notify: str) -> list[tuple[str, str]]:
+        """(channel, target) pairs: Slack user by email or the alert channel; email.
+
+        ``team`` (nobody owns it yet): the Slack alert channel, and by email the lead."""
+        if notify == "team":
+            lead = self.resolve(None, "lead")
+            if "slack" not in self.policy.channels or not self.policy.alert_channel:
+                return lead  # no team channel: the lead hears of it
+            return [("slack", self.policy.alert_channel), *(t for t in lead if t[0] == "email")]
         found: list[tuple[str, str]] = []
-        people = self.people(p, notify)
+        people = self.people(owner_id, notify)
         for channel in self.policy.channels:
             if channel == "slack":
                 emails = [s.email for s in people if s.email]
@@ -252,7 +299,7 @@ def alert_rows(
             case_id=p.case_id,
             promise_id=p.id,
         )
-        for channel, target in targets.resolve(p, step.notify)
+        for channel, target in targets.resolve(p.owner_id, step.notify)
     ]
 
 

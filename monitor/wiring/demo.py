@@ -39,6 +39,8 @@ from monitor.promises.perform import PerformPolicy
 from monitor.promises.service import Timing
 from monitor.replies.scheduled import deliver_due, reconcile
 from monitor.scheduler import JobSpec
+from monitor.sla import scheduled as sla_scheduled
+from monitor.sla.policy import default_policy
 from monitor.sources.base import Source
 from monitor.sources.twitter.costs import UsageMeter
 from monitor.wiring.jobs import rescore_jobs
@@ -88,10 +90,17 @@ def promise_jobs(engine: Engine, slack: DemoSlack, *, scorer: Scorer) -> list[Jo
     clock = clock_policy()
     senders: dict[str, AlertSender] = {"slack": slack}
 
+    sla = default_policy()
+
     def tick(now: datetime) -> int:
         read = advancing(now)  # one clock: the alerts just recorded are due for delivery
         handled = promise_clock.run(sessions, now=now, clock=read, policy=clock, scorer=scorer)
         alerts.deliver(sessions, senders, now=read(), clock=read, policy=RETRY)
+        # Response-time targets on the same ladder: Priya's first email is past its
+        # target when the demo starts, so its breach and escalation show at once.
+        handled += sla_scheduled.run(
+            sessions, senders, clock=read, policy=clock, sla=sla, retry=RETRY, scorer=scorer
+        )
         return handled
 
     def invite(now: datetime) -> promise_perform.PerformStats:

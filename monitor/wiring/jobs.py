@@ -16,6 +16,7 @@ from monitor.promises.clock import ClockPolicy
 from monitor.promises.perform import PerformPolicy
 from monitor.promises.service import Timing
 from monitor.scheduler import JobSpec
+from monitor.sla.policy import SlaPolicy
 from monitor.storage import leases
 from monitor.wiring.responders import build_alert_senders, build_responders, build_slack, secret_box
 from monitor.wiring.sources import build_scorer, build_sources, poller, process_id
@@ -137,7 +138,8 @@ def promise_policies(loaded: LoadedConfig) -> tuple[ClockPolicy, RetryPolicy, Pe
 def promise_jobs(
     loaded: LoadedConfig, engine: Engine, *, scorer: Scorer | None = None
 ) -> list[JobSpec]:
-    """The promise clock, the alert worker, Slack invites and webhooks, as scheduled jobs.
+    """The promise clock, the SLA clock (response-time targets, on the same ladder), the
+    alert worker, Slack invites and webhooks, as scheduled jobs.
 
     Each is safe in several processes: the clock and the workers claim rows with
     SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL) or UPDATE … RETURNING (SQLite), and the
@@ -147,6 +149,7 @@ def promise_jobs(
     from monitor.alerts import webhooks
     from monitor.promises import perform as promise_perform
     from monitor.promises import scheduled as promise_tick
+    from monitor.sla import scheduled as sla_scheduled
 
     s = loaded.settings
     sessions = make_sessionmaker(engine)
@@ -171,8 +174,23 @@ def promise_jobs(
     def send(now: datetime) -> alerts.DeliveryStats:
         return alerts.deliver(sessions, senders, now=now, policy=retry, workers=workers)
 
+    sla_policy = SlaPolicy.from_settings(s.sla)
+
+    def sla_tick(now: datetime) -> int:
+        return sla_scheduled.run(
+            sessions,
+            senders,
+            clock=advancing(now),
+            policy=clock,
+            sla=sla_policy,
+            retry=retry,
+            scorer=scorer,
+            workers=workers,
+        )
+
     jobs = [
         JobSpec(id="promises:clock", seconds=every, run=tick),
+        JobSpec(id="sla:clock", seconds=every, run=sla_tick),
         JobSpec(id="promises:alerts", seconds=min(every, 15.0), run=send),
     ]
     slack = build_slack(loaded)

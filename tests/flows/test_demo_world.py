@@ -166,6 +166,10 @@ def test_demo_jobs_deliver_alert_invite_answer_and_rescore(
         assert invite.perform and invite.perform["state"] == "invited"
     assert ("promise.overdue", "demo@acme.example", "sent") in alerts
     assert ("promise.escalated", "#support-alerts", "sent") in alerts
+    # Priya's first email waited 27 h against a 24 h target: breached, and escalated to
+    # the lead (nobody is assigned, so the breach itself goes to the team's channel)
+    assert ("case.sla_breached", "#support-alerts", "sent") in alerts
+    assert ("case.sla_escalated", "demo@acme.example", "sent") in alerts
 
     # replies on three cases: each delivered once, with the simulated vendor's id
     names = ("Priya Natarajan", "Tom Becker", "Sam Okafor")

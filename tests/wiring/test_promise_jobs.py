@@ -35,6 +35,7 @@ def test_jobs_from_config(tmp_path) -> None:
     ids = [j.id for j in promise_jobs(cfg, engine)]
     assert ids == [
         "promises:clock",
+        "sla:clock",
         "promises:alerts",
         "promises:slack_invites",
         "webhooks:fan_out",
