@@ -135,6 +135,25 @@ def set_active(session: Session, staff: Staff, *, active: bool, now: datetime) -
     return sessions.revoke_all(session, staff.id, now=now, reason="deactivated")
 
 
+def set_role(session: Session, staff: Staff, *, role: Role | str, by: Staff) -> Staff:
+    """Give ``staff`` another role; nobody changes their own (an admin could lock
+    everybody out of the admin area by demoting themselves)."""
+    try:
+        new = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}; use one of: agent, lead, admin") from None
+    if staff.id == by.id:
+        raise AccountError("you cannot change your own role; ask another admin")
+    staff.role = new
+    return staff
+
+
+def all_staff(session: Session, *, limit: int = 1000) -> list[Staff]:
+    """Every account, active first, by name (the admin area)."""
+    stmt = select(Staff).order_by(Staff.active.desc(), Staff.name).limit(limit)
+    return list(session.scalars(stmt))
+
+
 def active_staff(session: Session, *, limit: int = 500) -> list[Staff]:
     """Active staff by name (who can own a promise)."""
     stmt = select(Staff).where(Staff.active.is_(True)).order_by(Staff.name).limit(limit)

@@ -28,6 +28,7 @@ from monitor.web.api import compensation as compensation_api
 from monitor.web.api import incidents as incidents_api
 from monitor.web.api import promises as promises_api
 from monitor.web.api import reports as reports_api
+from monitor.web.api.customers import router as customers_api
 from monitor.web.api.replies import install as install_replies
 from monitor.web.api.search import router as search_api
 from monitor.web.api.staff import router as staff_api
@@ -37,6 +38,9 @@ from monitor.web.console import connections as console_connections
 from monitor.web.console import incidents as console_incidents
 from monitor.web.console import pages as console
 from monitor.web.console import reports as console_reports
+from monitor.web.console.admin import router as console_admin
+from monitor.web.console.customers import router as console_customers
+from monitor.web.console.desk import router as console_desk
 from monitor.web.console.search import router as console_search
 from monitor.web.console.texts import router as console_texts
 from monitor.web.metrics import Metrics
@@ -152,5 +156,9 @@ def create_app(
     app.include_router(console_texts)
     app.include_router(search_api)
     app.include_router(console_search)
+    app.include_router(console_desk)
+    app.include_router(console_admin)
+    app.include_router(console_customers)
+    app.include_router(customers_api)
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment
 
@@ -37,6 +38,33 @@ def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
+def local(value: datetime | None, timezone: str | None = None) -> str:
+    """The time in the viewer's zone, e.g. "2026-12-02 10:00 CET" (UTC when unknown)."""
+    if value is None:
+        return "—"
+    try:
+        tz = ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def relative(value: datetime | None, now: datetime) -> str:
+    """ "5 min ago", "in 2 h", "3 days ago": how far ``value`` is from ``now``."""
+    if value is None:
+        return ""
+    seconds = (value - now).total_seconds()
+    span = abs(seconds)
+    if span < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min")):
+        if span >= size:
+            n = int(span // size)
+            text = f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''}"
+            break
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
 def channel_label(value: str | None) -> str:
     return CHANNEL_LABELS.get(value or "", value or "")
 
@@ -54,6 +82,8 @@ def install(env: Environment) -> None:
         {
             "iso": iso,
             "when": when,
+            "local": local,
+            "relative": relative,
             "channel": channel_label,
             "waited": waited,
             "duration": duration,
