@@ -193,6 +193,21 @@ def hold(session: Session, claimed: Iterable[AlertOut], *, until: datetime) -> s
     return set(held)
 
 
+def _log_entry(a: AlertOut) -> dict[str, object]:
+    """The alert's line in the case's delivery log (completed with the outcome)."""
+    log: dict[str, object] = {
+        "alert_id": a.id,
+        "promise_id": a.promise_id,
+        "kind": a.kind,
+        "channel": a.channel,
+        "target": a.target,
+        "attempt": a.attempts,
+    }
+    if a.in_doubt:
+        log["previous_outcome"] = "unknown"  # a process stopped before writing it
+    return log
+
+
 def record(
     session: Session,
     outcomes: list[Outcome],
@@ -214,16 +229,7 @@ def record(
         if a.id not in held:
             stats.lost += 1
             continue
-        log: dict[str, object] = {
-            "alert_id": a.id,
-            "promise_id": a.promise_id,
-            "kind": a.kind,
-            "channel": a.channel,
-            "target": a.target,
-            "attempt": a.attempts,
-        }
-        if a.in_doubt:
-            log["previous_outcome"] = "unknown"  # a process stopped before writing it
+        log = _log_entry(a)
         if o.error is None:
             groups["sent"].append(
                 {
