@@ -235,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
+    _add_run_commands(add)
+    _add_data_commands(add)
+    _add_admin_commands(add)
+    return parser
+
+
+AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def _add_run_commands(add: AddCommand) -> None:
+    """serve, demo, poll: the commands that run the desk."""
     p = add("serve", cmd_serve, "run the console, REST API and scheduler in one process")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -246,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help="SQLite file for the demo (default: a temp file)")
     p = add("poll", cmd_poll, "poll every enabled source once and exit (cron-friendly)")
     p.add_argument("--once", action="store_true", help="run one cycle, then exit")
+
+
+def _add_data_commands(add: AddCommand) -> None:
+    """score, train-scorer, export, import: text and records in and out."""
     add("score", cmd_score, "score JSON Lines from stdin for frustration, one line out per line in")
     p = add("train-scorer", cmd_train_scorer, "train the frustration text model from data sets")
     p.add_argument("--data", type=Path, required=True, help="datasets directory")
@@ -259,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import, "backfill mentions from a JSON Lines export or X API v2 dump")
     p.add_argument("file", type=Path)
 
+
+def _add_admin_commands(add: AddCommand) -> None:
+    """connect, db, staff, token: setting the desk up."""
     p = add("connect", cmd_connect, "sign in to a mailbox or the X account with OAuth 2.0")
     p.add_argument("account", choices=["email", "x"], help="which connection to set up")
     p.add_argument(
@@ -274,15 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("current", help="show the schema revision").set_defaults(
         handler=cmd_db_current
     )
-
     staff = add(
         "staff",
         lambda a: _usage(staff),
         "manage staff accounts: add, list, passwd, deactivate, activate, unlock, sessions",
     )
     cli_staff.add_parsers(staff.add_subparsers(dest="staff_command", metavar="<staff command>"))
-
     token = add("token", lambda a: _usage(token), "manage API tokens: create, list, revoke")
+    _add_token_commands(token)
+
+
+def _add_token_commands(token: argparse.ArgumentParser) -> None:
     token_sub = token.add_subparsers(dest="token_command", metavar="<token command>")
     p = token_sub.add_parser("create", help="create an API token; printed once, stored hashed")
     p.add_argument("--name", default="api")
@@ -298,7 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = token_sub.add_parser("revoke", help="revoke a token by id")
     p.add_argument("id", type=int)
     p.set_defaults(handler=cmd_token_revoke)
-    return parser
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

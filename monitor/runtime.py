@@ -203,23 +203,8 @@ def run_demo(
 ) -> int:
     import uvicorn
 
-    from monitor.db import make_sessionmaker, utcnow
-    from monitor.demo import reactions
-    from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
-    from monitor.demo.world import (
-        DemoSource,
-        demo_settings,
-        ensure_staff,
-        seed,
-        welcome,
-    )
-    from monitor.scheduler import Scheduler, Services
+    from monitor.demo.world import demo_settings, welcome
     from monitor.storage import migrate
-    from monitor.storage.wal_checkpoint import WalCheckpointer
-    from monitor.usage.meter import StoredMeter
-    from monitor.web.app import create_app
-    from monitor.web.metrics import Metrics
-    from monitor.wiring.demo import demo_jobs, poll_job
     from monitor.wiring.sources import build_scorer
 
     # bound first: a busy port stops the demo before it makes anything, and the URL
@@ -233,8 +218,45 @@ def run_demo(
     migrate.upgrade(engine)
     actual_port = sock.getsockname()[1]
     loaded = demo_settings(url, host, actual_port)
-    scorer = scorer or build_scorer(loaded)
     password = secrets.token_urlsafe(9)
+    app, outbox_path = _demo_app(
+        loaded, engine, db_path, scorer or build_scorer(loaded), password=password, out=out
+    )
+    for line in welcome(_url(host, actual_port), password, db_path, outbox_path):
+        out(line)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        ws="none",
+        **proxy_options(loaded.settings.server),
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    engine.dispose()
+    return 0
+
+
+def _demo_app(
+    loaded: LoadedConfig,
+    engine: Engine,
+    db_path: Path,
+    scorer: Scorer,
+    *,
+    password: str,
+    out: Callable[[str], None],
+) -> tuple[Any, Path]:
+    """Seed the demo world and build its app: simulated sources, responders and jobs."""
+    from monitor.db import make_sessionmaker, utcnow
+    from monitor.demo import reactions
+    from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
+    from monitor.demo.world import DemoSource, ensure_staff, seed
+    from monitor.scheduler import Scheduler, Services
+    from monitor.storage.wal_checkpoint import WalCheckpointer
+    from monitor.usage.meter import StoredMeter
+    from monitor.web.app import create_app
+    from monitor.web.metrics import Metrics
+    from monitor.wiring.demo import demo_jobs, poll_job
+
     run, now = secrets.token_hex(3), utcnow()
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
@@ -265,15 +287,4 @@ def run_demo(
         session_secret=secrets.token_urlsafe(48),
         metrics=metrics,
     )
-    for line in welcome(_url(host, actual_port), password, db_path, outbox.path):
-        out(line)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        ws="none",
-        **proxy_options(loaded.settings.server),
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    engine.dispose()
-    return 0
+    return app, outbox.path

