@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -34,6 +35,11 @@ pytest_plugins = [
 ]
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Property tests judge results, not speed: on a shared 2-core machine a single example can
+# take longer than Hypothesis' default 200 ms deadline for reasons unrelated to the code.
+hypothesis_settings.register_profile("shared-machine", deadline=None)
+hypothesis_settings.load_profile("shared-machine")
 BACKENDS = ["sqlite", "postgresql"]
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -109,9 +109,10 @@ def _code(session: OAuthSession, out: IO[str], paste: IO[str] | None) -> TokenSe
         print("Then paste the address the browser was sent to:", file=out, flush=True)
         query = parse_qs(urlsplit(paste.readline().strip()).query)
     else:
+        listener = _LoopbackListener(session.client.redirect_uri)  # bound before we say so
         print(f"Waiting for the provider to send the browser to {session.client.redirect_uri}",
               file=out, flush=True)  # fmt: skip
-        query = _listen_once(session.client.redirect_uri)
+        query = listener.wait()
     if query.get("state", [""])[0] != state:
         raise FlowFailed("the answer does not belong to this sign-in (state mismatch)")
     if "error" in query or "code" not in query:
@@ -119,17 +120,44 @@ def _code(session: OAuthSession, out: IO[str], paste: IO[str] | None) -> TokenSe
     return session.exchange_code(code=query["code"][0], code_verifier=verifier, now=utcnow())
 
 
-def _listen_once(redirect_uri: str) -> dict[str, list[str]]:
-    parts = urlsplit(redirect_uri)
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise FlowFailed(f"redirect_uri {redirect_uri} is not a loopback address: use --paste")
-    got: dict[str, list[str]] = {}
-    done = threading.Event()
+class _LoopbackListener:
+    """A one-shot HTTP listener on the loopback ``redirect_uri``, bound on construction so
+    the browser can never arrive before it listens."""
 
+    def __init__(self, redirect_uri: str) -> None:
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise FlowFailed(f"redirect_uri {redirect_uri} is not a loopback address: use --paste")
+        self.got: dict[str, list[str]] = {}
+        self.done = threading.Event()
+        handler = _callback_handler(parts.path or "/", self.got, self.done)
+        try:
+            self.server = HTTPServer((parts.hostname or "127.0.0.1", parts.port or 80), handler)
+        except OSError as exc:
+            raise FlowFailed(
+                f"cannot listen on {redirect_uri}: {exc.strerror}; use --paste"
+            ) from None
+
+    def wait(self) -> dict[str, list[str]]:
+        """Serve until the browser brings the answer (or 15 minutes pass); returns its query."""
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            if not self.done.wait(CALLBACK_WAIT_SECONDS):
+                raise FlowFailed("no answer from the browser within 15 minutes: start again")
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+        return self.got
+
+
+def _callback_handler(
+    path: str, got: dict[str, list[str]], done: threading.Event
+) -> type[BaseHTTPRequestHandler]:
     class Callback(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             request = urlsplit(self.path)
-            if request.path != (parts.path or "/"):
+            if request.path != path:
                 self.send_error(404)
                 return
             got.update(parse_qs(request.query))
@@ -142,16 +170,4 @@ def _listen_once(redirect_uri: str) -> dict[str, list[str]]:
         def log_message(self, format: str, *args: Any) -> None:  # the query holds the code
             return
 
-    try:
-        server = HTTPServer((parts.hostname or "127.0.0.1", parts.port or 80), Callback)
-    except OSError as exc:
-        raise FlowFailed(f"cannot listen on {redirect_uri}: {exc.strerror}; use --paste") from None
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        if not done.wait(CALLBACK_WAIT_SECONDS):
-            raise FlowFailed("no answer from the browser within 15 minutes: start again")
-    finally:
-        server.shutdown()
-        server.server_close()
-    return got
+    return Callback
