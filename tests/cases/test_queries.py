@@ -16,8 +16,10 @@ from monitor.mentions import Channel
 from monitor.models import CaseStatus, Promise, PromiseState, Stage
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import T0, email, later, tweet
-from tests.fixtures.web import make_case, make_staff
+from tests.factories import T0, later
+from tests.factories.cases import make_case
+from tests.factories.mentions import email, tweet
+from tests.factories.staff import make_staff
 
 TIMEOUT = timedelta(minutes=15)
 

@@ -14,8 +14,10 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Case, CaseStatus, Event, Role, Stage
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import T0, email, later
-from tests.fixtures.web import make_case, make_staff
+from tests.factories import T0, later
+from tests.factories.cases import make_case
+from tests.factories.mentions import email
+from tests.factories.staff import make_staff
 
 TIMEOUT = timedelta(minutes=15)
 
@@ -207,7 +209,8 @@ def test_claim_covers_is_the_one_table_ensure_may_act_enforces(session) -> None:
     from monitor.cases.service import CLAIM_COVERS, Action, ClaimConflict, claim, ensure_may_act
     from monitor.models import Role
     from tests.factories import T0
-    from tests.fixtures.web import make_case, make_staff
+    from tests.factories.cases import make_case
+    from tests.factories.staff import make_staff
 
     holder, other = make_staff(session, "lee", role=Role.LEAD), make_staff(session, "al")
     case = make_case(session)

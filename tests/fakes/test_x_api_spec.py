@@ -244,8 +244,10 @@ def test_users_me_and_start_time_match_the_spec(x_api: XApiState, spec: dict[str
     start = x_api.tweets[posted[3]]["created_at"]
     path = f"/2/users/{x_api.brand_id}/mentions"
     since = requests.get(
-        x_api.base_url + path, params={"start_time": start, "max_results": 100},
-        headers=headers, timeout=5,
+        x_api.base_url + path,
+        params={"start_time": start, "max_results": 100},
+        headers=headers,
+        timeout=5,
     )
     body = check(spec, "/2/users/{id}/mentions", "get", since)
     assert [t["id"] for t in body["data"]] == posted[3:][::-1]

@@ -22,8 +22,8 @@ from monitor.replies.scheduled import deliver_due
 from monitor.storage.secret_box import SecretBox
 from responders.base import Delivery, Outbound
 from responders.webhook import WebhookSender, verify
+from tests.factories.replies import seed
 from tests.fixtures.web import SECRET, WebApp
-from tests.replies_support import seed
 from tests.webhook_receiver import webhook_receiver
 
 REBATE_REPLY = (

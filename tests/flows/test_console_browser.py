@@ -18,7 +18,7 @@ from monitor.models import Role
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
 from monitor.sources.email.mime import to_mention
-from tests.factories import tweet
+from tests.factories.mentions import tweet
 from tests.fixtures.web import PASSWORD, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.priority.service import Scorer
-from tests.factories import email, tweet
+from tests.factories.mentions import email, tweet
 from tests.fixtures.web import LiveServer
 from tests.flows.test_console_browser import ingest, sign_in
 

@@ -23,11 +23,11 @@ from monitor.models import Case, Promise, Role
 from monitor.priority.service import Scorer
 from monitor.replies.scheduled import deliver_due
 from monitor.sources.base import Batch
-from tests.factories import tweet
+from tests.factories.cases import OPTS
+from tests.factories.mentions import tweet
 from tests.fixtures.web import WebApp
 from tests.flows.test_compensation_story import Recorder
 from tests.incidents.support import UNRELATED, outage_mention, outage_text
-from tests.promise_support import OPTS
 from tests.replies.test_guard_shared import PARAGRAPH, personal
 
 N = 50

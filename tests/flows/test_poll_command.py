@@ -53,16 +53,19 @@ sources:
     return cfg
 
 
-def test_poll_once_export_and_reimport(tmp_path: Path, committed_engine: Engine, x_api,
-                                       imap_account) -> None:
+def test_poll_once_export_and_reimport(
+    tmp_path: Path, committed_engine: Engine, x_api, imap_account
+) -> None:
     url = committed_engine.url.render_as_string(hide_password=False)
     cfg = write_config(tmp_path, url, x_api, imap_account)
-    env = {"CM_TEST_X_BEARER": x_api.bearer_token,
-           "CM_TEST_IMAP_PASSWORD": imap_account.password}
+    env = {"CM_TEST_X_BEARER": x_api.bearer_token, "CM_TEST_IMAP_PASSWORD": imap_account.password}
     imap_account.deliver(EMAIL.encode())
     dan = x_api.add_user("devdan", followers=12_000)
-    x_api.mention(dan, "@acme I emailed you from dan@example.org about a Slack invite "
-                       "three days ago. Still nothing!")
+    x_api.mention(
+        dan,
+        "@acme I emailed you from dan@example.org about a Slack invite "
+        "three days ago. Still nothing!",
+    )
     x_api.mention_raw({"id": "1", "author_id": dan, "created_at": "yesterday"}, key=1)
 
     first = run_cli("--config", str(cfg), "poll", "--once", env=env)
@@ -89,8 +92,16 @@ def test_poll_once_export_and_reimport(tmp_path: Path, committed_engine: Engine,
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     assert len(rows) == 2
     for row in rows:
-        assert {"channel", "external_id", "author", "text", "created_at", "case_id",
-                "customer_id", "score"} <= row.keys()
+        assert {
+            "channel",
+            "external_id",
+            "author",
+            "text",
+            "created_at",
+            "case_id",
+            "customer_id",
+            "score",
+        } <= row.keys()
         assert isinstance(row["score"], int)
 
     dump = tmp_path / "mentions.jsonl"
@@ -107,15 +118,36 @@ def test_poll_once_export_and_reimport(tmp_path: Path, committed_engine: Engine,
 def test_import_x_api_dump(tmp_path: Path, empty_db_url: str) -> None:
     page = {
         "data": [
-            {"id": "1860000000000000001", "text": "@acme refund please", "author_id": "42",
-             "created_at": "2026-11-01T10:00:00.000Z", "conversation_id": "1860000000000000001"},
-            {"id": "1860000000000000002", "text": "@acme hello?", "author_id": "42",
-             "created_at": "2026-11-01T12:00:00.000Z", "conversation_id": "1860000000000000001"},
+            {
+                "id": "1860000000000000001",
+                "text": "@acme refund please",
+                "author_id": "42",
+                "created_at": "2026-11-01T10:00:00.000Z",
+                "conversation_id": "1860000000000000001",
+            },
+            {
+                "id": "1860000000000000002",
+                "text": "@acme hello?",
+                "author_id": "42",
+                "created_at": "2026-11-01T12:00:00.000Z",
+                "conversation_id": "1860000000000000001",
+            },
         ],
-        "includes": {"users": [{"id": "42", "username": "zoe", "name": "Zoe",
-                                "public_metrics": {"followers_count": 50}}]},
-        "meta": {"result_count": 2, "newest_id": "1860000000000000002",
-                 "oldest_id": "1860000000000000001"},
+        "includes": {
+            "users": [
+                {
+                    "id": "42",
+                    "username": "zoe",
+                    "name": "Zoe",
+                    "public_metrics": {"followers_count": 50},
+                }
+            ]
+        },
+        "meta": {
+            "result_count": 2,
+            "newest_id": "1860000000000000002",
+            "oldest_id": "1860000000000000001",
+        },
     }
     dump = tmp_path / "x.json"
     dump.write_text(json.dumps(page) + "\n", encoding="utf-8")
@@ -136,14 +168,33 @@ def test_import_stores_the_lines_it_can_and_names_each_bad_one(
     """Issue 12 item 1: one line holding a lone surrogate (valid JSON) made `import`
     print a traceback and store none of the file's 16 lines."""
     lines = [
-        {"channel": "email", "external_id": f"<m{i}@example.org>", "author": "zoe@example.org",
-         "text": f"message {i}", "created_at": "2026-11-01T10:00:00Z"}
+        {
+            "channel": "email",
+            "external_id": f"<m{i}@example.org>",
+            "author": "zoe@example.org",
+            "text": f"message {i}",
+            "created_at": "2026-11-01T10:00:00Z",
+        }
         for i in range(14)
     ]
-    lines.append({"channel": "x", "external_id": "77", "author": "\ud800",
-                  "text": "an author id that is not text", "created_at": "2026-11-01T11:00:00Z"})
-    lines.append({"channel": "x", "external_id": "78", "author": "zoe",
-                  "text": "half an emoji \ud83d", "created_at": "2026-11-01T12:00:00Z"})
+    lines.append(
+        {
+            "channel": "x",
+            "external_id": "77",
+            "author": "\ud800",
+            "text": "an author id that is not text",
+            "created_at": "2026-11-01T11:00:00Z",
+        }
+    )
+    lines.append(
+        {
+            "channel": "x",
+            "external_id": "78",
+            "author": "zoe",
+            "text": "half an emoji \ud83d",
+            "created_at": "2026-11-01T12:00:00Z",
+        }
+    )
     dump = tmp_path / "mixed.jsonl"
     dump.write_text("".join(json.dumps(obj) + "\n" for obj in lines), encoding="ascii")
     env = {"DATABASE_URL": empty_db_url}

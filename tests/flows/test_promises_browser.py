@@ -24,8 +24,8 @@ from monitor.models import Case, Promise, Reply, Staff
 from monitor.promises import service as promises
 from monitor.replies.scheduled import deliver_due
 from responders.base import Delivery, Outbound, PermanentError
+from tests.factories.replies import Seeded, seed
 from tests.fixtures.web import PASSWORD, LiveServer
-from tests.replies_support import Seeded, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 WAIT_MS = 8000

@@ -32,10 +32,14 @@ from responders.email import SmtpOptions
 from responders.slack import SlackResponder
 from responders.staff_mail import StaffMailer
 from responders.webhook import WebhookSender, verify
-from tests.factories import T0, later, tweet
+from tests.factories import T0, later
+from tests.factories.cases import ingest
+from tests.factories.mentions import tweet
+from tests.factories.promises import policy
+from tests.factories.staff import make_staff
 from tests.fakes.slack_api import SlackState
 from tests.fixtures.slack_server import *  # noqa: F403
-from tests.promise_support import event_kinds, ingest, policy, staff
+from tests.support import event_kinds
 from tests.webhook_receiver import webhook_receiver
 
 BOX = SecretBox("test session secret for the story, 32+ chars long")
@@ -54,8 +58,8 @@ class MailAlerts:
 
 def setup_world(engine: Engine, scorer: Scorer) -> dict:
     with make_sessionmaker(engine).begin() as s:
-        lead = staff(s, "lena", role=Role.LEAD)
-        owner = staff(s, "omar", lead=lead, tz="Europe/Berlin")
+        lead = make_staff(s, "lena", role=Role.LEAD)
+        owner = make_staff(s, "omar", lead=lead, tz="Europe/Berlin")
         case = ingest(s, scorer, [tweet(10, "How do I get into your Slack community?")], now=T0)
         found = suggest(REPLY, now=T0, timezone=owner.timezone)
         assert [f.kind for f in found] == [PromiseKind.SLACK_INVITE] and not found[0].due_guessed

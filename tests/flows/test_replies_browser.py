@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 from monitor.config import ReplySettings
 from monitor.db import make_sessionmaker, utcnow
 from monitor.replies.scheduled import deliver_due
+from tests.factories.replies import seed
 from tests.fakes.x_api import XApiState
 from tests.fixtures.web import PASSWORD, LiveServer
 from tests.replies.test_scheduled import x_responder
-from tests.replies_support import seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 WAIT_MS = 8000

@@ -28,14 +28,16 @@ Q = "from=2026-03-02&to=2026-03-04&tz=Europe/Berlin"
 def table_cells(page: Any, name: str) -> list[list[str]]:
     table = page.locator(f'table.figures[data-table="{name}"]')
     head = [t.strip() for t in table.locator("thead th").all_inner_texts()]
-    rows = [[c.strip() for c in r.locator("td").all_inner_texts()]
-            for r in table.locator("tbody tr").all()]
+    rows = [
+        [c.strip() for c in r.locator("td").all_inner_texts()]
+        for r in table.locator("tbody tr").all()
+    ]
     return [head, *rows]
 
 
 def downloaded(page: Any, name: str) -> list[list[str]]:
     with page.expect_download() as info:
-        page.locator(f'#table-{name} a.csv').click()
+        page.locator(f"#table-{name} a.csv").click()
     text = Path(info.value.path()).read_text(encoding="utf-8")
     return list(csv.reader(io.StringIO(text)))
 

@@ -23,7 +23,8 @@ from monitor.db import make_engine, make_sessionmaker
 from monitor.models import SignInFailure
 from monitor.storage import migrate
 from tests.cli_helpers import REPO
-from tests.fixtures.web import PASSWORD, csrf_of, make_staff
+from tests.factories.staff import make_staff
+from tests.fixtures.web import PASSWORD, csrf_of
 
 SECRET = "serve-proxy-test-secret-" + "s" * 32
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from monitor.db import make_sessionmaker, utcnow
 from monitor.models import Case, Promise, Role
-from tests.fixtures.web import csrf_of, login, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import csrf_of, login
 from tests.reports.test_service import add_text
 
 

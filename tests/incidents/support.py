@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from monitor.mentions import MentionIn
 from monitor.models import Case
 from monitor.priority.service import Scorer
-from tests.factories import T0, email, tweet
-from tests.promise_support import ingest
+from tests.factories import T0
+from tests.factories.cases import ingest
+from tests.factories.mentions import email, tweet
 
 FIRST = ("Ana", "Ben", "Chloe", "Dev", "Ema", "Farid", "Gita", "Hugo", "Ines", "Jon")
 LAST = ("Novak", "Okafor", "Perez", "Quist", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss")

@@ -8,15 +8,17 @@ from monitor.incidents import queries
 from monitor.incidents import service as incidents
 from monitor.models import Role
 from monitor.priority.service import Scorer
-from tests.factories import T0, later, tweet
+from tests.factories import T0, later
+from tests.factories.cases import ingest
+from tests.factories.mentions import tweet
+from tests.factories.staff import make_staff
 from tests.incidents.support import outage_cases, unrelated_cases
-from tests.promise_support import ingest, staff
 
 
 def test_suggested_cases_are_the_outage_complaints_not_the_others(
     session: Session, scorer: Scorer
 ) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     outage = outage_cases(session, scorer, 20)
     others = unrelated_cases(session, scorer)
     inc = incidents.declare(session, title="Login crash", staff=lead, now=later(30))
@@ -28,7 +30,7 @@ def test_suggested_cases_are_the_outage_complaints_not_the_others(
 
 
 def test_terms_suggest_cases_that_read_differently(session: Session, scorer: Scorer) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     outage = outage_cases(session, scorer, 3)
     odd = ingest(
         session, scorer, [tweet("77001", "Seriously?? E503. Again.", user_id="z1")], now=T0
@@ -45,7 +47,7 @@ def test_terms_suggest_cases_that_read_differently(session: Session, scorer: Sco
 def test_a_new_complaint_is_offered_the_open_incident_it_belongs_to(
     session: Session, scorer: Scorer
 ) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     outage = outage_cases(session, scorer, 5)
     inc = incidents.declare(session, title="Login crash", terms=["E503"], staff=lead, now=T0)
     other = incidents.declare(session, title="Parcels soaked", staff=lead, now=T0)

@@ -15,13 +15,13 @@ from monitor.replies import outcomes
 from monitor.replies.service import queue_reply
 from responders.base import Delivery
 from tests.factories import T0, later
-from tests.fixtures.web import make_case
-from tests.promise_support import staff
-from tests.replies_support import APOLOGY, POLICY, seed
+from tests.factories.cases import make_case
+from tests.factories.replies import APOLOGY, POLICY, seed
+from tests.factories.staff import make_staff
 
 
 def test_declare_attach_is_idempotent_and_recorded_on_each_case(session: Session) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     a, b = make_case(session, customer="Ana"), make_case(session, customer="Ben")
     inc = incidents.declare(
         session,
@@ -55,7 +55,7 @@ def tasks(session: Session, kind: str) -> list[Promise]:
 def test_status_change_sets_one_follow_up_per_case_and_resolution_check_ins(
     session: Session,
 ) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     cases = [make_case(session, customer=f"C{i}") for i in range(3)]
     inc = incidents.declare(session, title="Login crash", staff=lead, now=T0)
     incidents.attach(session, inc, [c.id for c in cases], staff=lead, now=T0)
@@ -84,7 +84,7 @@ def test_status_change_sets_one_follow_up_per_case_and_resolution_check_ins(
 
 
 def test_a_reply_sent_on_the_case_keeps_its_incident_task(session: Session) -> None:
-    lead = staff(session, "lena", role=Role.LEAD)
+    lead = make_staff(session, "lena", role=Role.LEAD)
     told, waiting = make_case(session, customer="Ana"), make_case(session, customer="Ben")
     inc = incidents.declare(session, title="Login crash", staff=lead, now=T0)
     incidents.attach(session, inc, [told.id, waiting.id], staff=lead, now=T0)

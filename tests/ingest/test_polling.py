@@ -16,7 +16,8 @@ from monitor.models import Mention, Quarantine, SourceCursor
 from monitor.priority.service import Scorer
 from monitor.sources.base import PermanentSourceError, RateLimited, TransientSourceError
 from monitor.storage import leases
-from tests.factories import T0, ListSource, later, tweet
+from tests.factories import T0, later
+from tests.factories.mentions import ListSource, tweet
 
 OPTS = IngestOptions()
 

@@ -14,7 +14,8 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Case, CaseStatus, Customer, Event, Identity, Mention, Quarantine
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch, Quarantined
-from tests.factories import T0, email, later, tweet
+from tests.factories import T0, later
+from tests.factories.mentions import email, tweet
 
 OPTS = IngestOptions(own_addresses=("support@acme.test",))
 
@@ -237,16 +238,23 @@ def test_large_batch(session: Session, scorer: Scorer, n: int) -> None:
 def test_waiting_cases_are_rescored_in_chunks(session: Session, scorer: Scorer) -> None:
     from monitor.priority.service import rescore_waiting
 
-    ingest(session, scorer, [tweet(1, "@acme my invoice is wrong", user_id="1"),
-                             tweet(2, "@acme my parcel is lost", user_id="2"),
-                             tweet(3, "@acme app crashes", user_id="3")])
+    ingest(
+        session,
+        scorer,
+        [
+            tweet(1, "@acme my invoice is wrong", user_id="1"),
+            tweet(2, "@acme my parcel is lost", user_id="2"),
+            tweet(3, "@acme app crashes", user_id="3"),
+        ],
+    )
     answered = session.scalars(select(Case).order_by(Case.id)).all()[2]
     record_staff_reply(answered, now=later(hours=1))
     before = {c.id: c.score for c in session.scalars(select(Case))}
     seen, after_id, changed = [], 0, 0
     while True:
-        last, n = rescore_waiting(session, scorer=scorer, now=later(days=3), after_id=after_id,
-                                  limit=1)
+        last, n = rescore_waiting(
+            session, scorer=scorer, now=later(days=3), after_id=after_id, limit=1
+        )
         if last is None:
             break
         seen.append(last)
@@ -263,11 +271,22 @@ def test_stated_linking_can_be_switched_off(session: Session, scorer: Scorer) ->
     from dataclasses import replace
 
     off = replace(OPTS, link_stated=False)
-    ingest_batch(session, Batch([email("m1@x", "Where is my invite?")], {"n": 1}), source="t",
-                 now=later(hours=1), scorer=scorer, options=off)
-    ingest_batch(session, Batch([tweet(5, "@acme I emailed you from dan@example.org")],
-                                {"n": 2}), source="t", now=later(hours=2), scorer=scorer,
-                 options=off)
+    ingest_batch(
+        session,
+        Batch([email("m1@x", "Where is my invite?")], {"n": 1}),
+        source="t",
+        now=later(hours=1),
+        scorer=scorer,
+        options=off,
+    )
+    ingest_batch(
+        session,
+        Batch([tweet(5, "@acme I emailed you from dan@example.org")], {"n": 2}),
+        source="t",
+        now=later(hours=2),
+        scorer=scorer,
+        options=off,
+    )
     session.flush()
     assert count(session, Customer) == 2 and count(session, Case) == 2
 

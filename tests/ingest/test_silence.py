@@ -13,7 +13,7 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Alert
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import tweet
+from tests.factories.mentions import tweet
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -16,16 +16,20 @@ from monitor.priority.service import Scorer
 from monitor.promises import clock as promise_clock
 from monitor.promises import service as promises
 from monitor.promises.service import PromiseEvent, Timing
-from tests.factories import T0, later, tweet
-from tests.promise_support import alert_keys, event_kinds, ingest, minutes, policy, staff
+from tests.factories import T0, later, minutes
+from tests.factories.cases import ingest
+from tests.factories.mentions import tweet
+from tests.factories.promises import policy
+from tests.factories.staff import make_staff
+from tests.support import alert_keys, event_kinds
 
 TIMING = Timing(remind_before=timedelta(minutes=60), follow_up=timedelta(hours=24))
 
 
 @pytest.fixture
 def world(session: Session, scorer: Scorer):
-    lead = staff(session, "lena", role=Role.LEAD)
-    owner = staff(session, "omar", lead=lead)
+    lead = make_staff(session, "lena", role=Role.LEAD)
+    owner = make_staff(session, "omar", lead=lead)
     case = ingest(session, scorer, [tweet(1, "where is my slack invite??")], now=T0)
     due = later(hours=3)
     p = promises.create(
@@ -113,8 +117,8 @@ def test_a_replayed_step_cannot_alert_twice(session: Session, world) -> None:
 
 
 def test_lead_falls_back_to_any_lead_then_the_channel(session: Session, scorer: Scorer) -> None:
-    boss = staff(session, "bea", role=Role.LEAD)
-    owner = staff(session, "ona")  # no lead_id
+    boss = make_staff(session, "bea", role=Role.LEAD)
+    owner = make_staff(session, "ona")  # no lead_id
     case = ingest(session, scorer, [tweet(2, "still waiting")], now=T0)
     p = promises.create(
         session,

@@ -23,7 +23,7 @@ from monitor.db import make_engine, make_sessionmaker
 from monitor.models import Alert, AlertState, Event
 from monitor.promises import scheduled as promise_tick
 from tests.factories import T0
-from tests.promise_support import policy, seed_promises
+from tests.factories.promises import policy, seed_promises
 
 N = 10_000
 

@@ -25,9 +25,10 @@ from responders.email import SmtpOptions, SmtpResponder
 from responders.twitter import XResponder
 from responders.x_client import OAuth1Keys
 from tests.factories import T0
+from tests.factories.replies import APOLOGY, POLICY, Seeded, seed
+from tests.factories.staff import fetch_staff
 from tests.fakes.x_api import XApiState
 from tests.fixtures.smtp import SmtpSink
-from tests.replies_support import APOLOGY, POLICY, Seeded, seed, staff
 
 SETTINGS = ReplySettings(retry_seconds=30, send_lease_seconds=120)
 
@@ -63,7 +64,7 @@ class World:
             q = queue_reply(
                 s,
                 case=case,
-                staff=staff(s, self.seeded.agent_id),
+                staff=fetch_staff(s, self.seeded.agent_id),
                 body=body,
                 channel=channel,
                 idempotency_key=key,

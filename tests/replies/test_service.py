@@ -22,7 +22,8 @@ from monitor.replies.service import (
     queue_reply,
 )
 from tests.factories import T0, later
-from tests.replies_support import APOLOGY, POLICY, TIMEOUT, seed, staff
+from tests.factories.replies import APOLOGY, POLICY, TIMEOUT, seed
+from tests.factories.staff import fetch_staff
 
 FORM = "We apologise for any inconvenience. Your satisfaction is our priority."
 
@@ -41,7 +42,7 @@ def send(
     return queue_reply(
         session,
         case=case,
-        staff=staff(session, staff_id),
+        staff=fetch_staff(session, staff_id),
         body=body,
         channel=channel,
         idempotency_key=key,
@@ -80,7 +81,7 @@ def test_same_idempotency_key_twice_records_one_reply(session: Session) -> None:
 
 def test_claimed_by_someone_else_is_a_conflict(session: Session) -> None:
     s = seed(session)
-    queue.claim(session, s.case_id, staff=staff(session, s.other_id), now=T0, timeout=TIMEOUT)
+    queue.claim(session, s.case_id, staff=fetch_staff(session, s.other_id), now=T0, timeout=TIMEOUT)
     with pytest.raises(queue.ClaimConflict):
         send(session, s.case_id, s.agent_id)
     # once the claim lapses, the sender gets the case
@@ -96,7 +97,7 @@ def test_guard_blocks_and_only_a_lead_overrides_with_a_reason(session: Session) 
     )
     with pytest.raises(OverrideNotAllowed):
         send(session, s.case_id, s.agent_id, body=FORM, override_reason="customer asked for it")
-    queue.release(session, s.case_id, staff=staff(session, s.agent_id), now=T0)
+    queue.release(session, s.case_id, staff=fetch_staff(session, s.agent_id), now=T0)
     with pytest.raises(ReplyError, match="written reason"):
         send(session, s.case_id, s.lead_id, body=FORM, override_reason="ok")
     queued = send(
@@ -135,7 +136,7 @@ def test_a_reply_on_an_incident_case_may_use_its_paragraph_and_the_index_leaves_
     session: Session,
 ) -> None:
     s = seed(session)
-    lead = staff(session, s.lead_id)
+    lead = fetch_staff(session, s.lead_id)
     paragraph = (
         "Slack invites from our community page have failed since Monday for everyone. "
         "We found the cause and invites are being re-sent in order today."
@@ -149,7 +150,7 @@ def test_a_reply_on_an_incident_case_may_use_its_paragraph_and_the_index_leaves_
     body = f"Dan, sorry about order 4411 and the invite you never got.\n{paragraph}"
     case = queue.get_case(session, s.case_id)
     q = queue_reply(
-        session, case=case, staff=staff(session, s.agent_id), body=body, channel="email",
+        session, case=case, staff=fetch_staff(session, s.agent_id), body=body, channel="email",
         idempotency_key="inc-shared", now=later(1), policy=replace(POLICY, index=index),
     )  # fmt: skip
     assert q.reply.shared_text == paragraph

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from monitor.models import Case, CaseTag, Customer, Event, Promise, Reply, Survey
-from tests.fixtures.web import make_staff
+from tests.factories.staff import make_staff
 
 H = timedelta(hours=1)
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
@@ -44,31 +44,81 @@ def build(session: Session) -> World:
     bob = make_staff(session, "bob")
     a, b, c = (Customer(display_name=n, created_at=at(1, 0, month=2)) for n in "ABC")
     t1, t2 = at(1, 23, 30), at(3, 10)
-    c1 = _case(session, a, t1, channel="email", cause="billing", listened_at=t1 + H,
-               apologised_at=t1 + 2 * H, resolved_at=t1 + 10 * H, status="resolved")
-    c2 = _case(session, a, t2, cause="billing", listened_at=t2 + 3 * H,
-               resolved_at=t2 + 20 * H, status="resolved")
+    c1 = _case(
+        session,
+        a,
+        t1,
+        channel="email",
+        cause="billing",
+        listened_at=t1 + H,
+        apologised_at=t1 + 2 * H,
+        resolved_at=t1 + 10 * H,
+        status="resolved",
+    )
+    c2 = _case(
+        session,
+        a,
+        t2,
+        cause="billing",
+        listened_at=t2 + 3 * H,
+        resolved_at=t2 + 20 * H,
+        status="resolved",
+    )
     c3 = _case(session, b, at(4, 22, 59), cause="delivery")
     c4 = _case(session, c, at(4, 23), cause="delivery")
     c5 = _case(session, b, at(27, 12, month=2), cause="delivery")
     _case(session, c, at(28, 12, month=2))
     session.add(CaseTag(case_id=c3.id, tag="late", created_at=at(4, 23)))
     for case, kind in ((c1, "case.reopened"), (c2, "case.channel_hop")):
-        session.add(Event(case_id=case.id, kind=kind, actor="system", payload={},
-                          created_at=case.created_at))
+        session.add(
+            Event(
+                case_id=case.id, kind=kind, actor="system", payload={}, created_at=case.created_at
+            )
+        )
     for n, (case, staff, sent, override) in enumerate(
-        ((c1, ana, t1 + 1.5 * H, None), (c2, bob, t2 + 4 * H, None),
-         (c2, ana, at(3, 16), "a lead said so"))
+        (
+            (c1, ana, t1 + 1.5 * H, None),
+            (c2, bob, t2 + 4 * H, None),
+            (c2, ana, at(3, 16), "a lead said so"),
+        )
     ):
-        session.add(Reply(case_id=case.id, staff_id=staff.id, channel="x", body="Sorry, Dan",
-                          idempotency_key=f"r{n}", state="sent", created_at=sent, sent_at=sent,
-                          override_reason=override))
+        session.add(
+            Reply(
+                case_id=case.id,
+                staff_id=staff.id,
+                channel="x",
+                body="Sorry, Dan",
+                idempotency_key=f"r{n}",
+                state="sent",
+                created_at=sent,
+                sent_at=sent,
+                override_reason=override,
+            )
+        )
 
-    def promise(case: Case, kind: str, owner: int, made: datetime, due: datetime,
-                state: str = "open", fulfilled: datetime | None = None) -> None:
-        session.add(Promise(case_id=case.id, customer_id=case.customer_id, owner_id=owner,
-                            kind=kind, wording=kind, due_at=due, state=state, created_at=made,
-                            updated_at=made, fulfilled_at=fulfilled))
+    def promise(
+        case: Case,
+        kind: str,
+        owner: int,
+        made: datetime,
+        due: datetime,
+        state: str = "open",
+        fulfilled: datetime | None = None,
+    ) -> None:
+        session.add(
+            Promise(
+                case_id=case.id,
+                customer_id=case.customer_id,
+                owner_id=owner,
+                kind=kind,
+                wording=kind,
+                due_at=due,
+                state=state,
+                created_at=made,
+                updated_at=made,
+                fulfilled_at=fulfilled,
+            )
+        )
 
     promise(c1, "refund", ana.id, at(2, 1), at(3, 1), "fulfilled", at(2, 13))  # kept, 12 h
     promise(c2, "refund", bob.id, at(3, 11), at(3, 12), "fulfilled", at(3, 15))  # late, 4 h
@@ -77,12 +127,25 @@ def build(session: Session) -> World:
     promise(c1, "fix", ana.id, at(2, 2), at(2, 20), "broken")
     promise(c4, "refund", ana.id, at(4, 23, 1), at(5, 10))  # made after the period
     for n, (case, made, answered, rating) in enumerate(
-        ((c1, at(2, 12), at(3, 9), 5), (c2, at(4, 0), at(4, 10), 2), (c3, at(4, 12), None, None),
-         (c5, at(27, 13, month=2), at(28, 9, month=2), 1))
+        (
+            (c1, at(2, 12), at(3, 9), 5),
+            (c2, at(4, 0), at(4, 10), 2),
+            (c3, at(4, 12), None, None),
+            (c5, at(27, 13, month=2), at(28, 9, month=2), 1),
+        )
     ):
-        session.add(Survey(case_id=case.id, customer_id=case.customer_id, token_hash=f"h{n}",
-                           channel="x", created_at=made, expires_at=made + 100 * H,
-                           answered_at=answered, rating=rating))
+        session.add(
+            Survey(
+                case_id=case.id,
+                customer_id=case.customer_id,
+                token_hash=f"h{n}",
+                channel="x",
+                created_at=made,
+                expires_at=made + 100 * H,
+                answered_at=answered,
+                rating=rating,
+            )
+        )
     session.flush()
     ids = {"c1": c1.id, "c2": c2.id, "c3": c3.id, "c4": c4.id}
     return World(ana.id, bob.id, ids)

@@ -58,8 +58,13 @@ def test_digest_goes_once_through_the_alert_channels(committed_engine) -> None:
         build(s)
     for _ in range(3):  # the hourly job, or three processes
         with sessions.begin() as s:
-            queue_digest(s, settings=SETTINGS, channels=("slack", "email"), slack_channel="C0ALERT",
-                         now=MONDAY_9)
+            queue_digest(
+                s,
+                settings=SETTINGS,
+                channels=("slack", "email"),
+                slack_channel="C0ALERT",
+                now=MONDAY_9,
+            )
     with sessions() as s:
         alerts = s.scalars(select(Alert).order_by(Alert.channel)).all()
         assert [(a.channel, a.target, a.kind) for a in alerts] == [

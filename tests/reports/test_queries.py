@@ -60,7 +60,13 @@ def test_promises(session) -> None:
     build(session)
     t = tables(session, "promises")
     assert t["by_kind"].keys[1:] == [
-        "made", "kept", "kept_late", "broken", "cancelled", "open", "median_hours"
+        "made",
+        "kept",
+        "kept_late",
+        "broken",
+        "cancelled",
+        "open",
+        "median_hours",
     ]
     assert t["by_kind"].rows == [
         ["callback", 2, 0, 0, 0, 1, 1, None],
@@ -124,7 +130,11 @@ def test_an_empty_period_has_zeros_and_no_medians(session) -> None:
     assert vol["recurrence"].rows[3] == ["Cases reopened", 0, None]
     assert tables(session, "promises", empty)["by_kind"].rows == []
     assert tables(session, "recovery", empty)["stages"].rows[0] == [
-        "Acknowledged (opened by staff)", 0, None, None, None
+        "Acknowledged (opened by staff)",
+        0,
+        None,
+        None,
+        None,
     ]
     assert tables(session, "agents", empty)["agents"].rows == []
     average = tables(session, "outcome", empty)["outcome"].rows[2]
@@ -151,9 +161,7 @@ def test_agent_and_team_filters(session) -> None:
     bob = Filters(agent_id=w.bob)
     assert tables(session, "volume", f=bob)["recurrence"].rows[0][1] == 1  # c2
     assert tables(session, "volume", f=Filters(team_id=w.ana))["recurrence"].rows[0][1] == 2
-    assert tables(session, "promises", f=bob)["by_owner"].rows == [
-        ["bob", 2, 0, 1, 0, 1, 0, 4.0]
-    ]
+    assert tables(session, "promises", f=bob)["by_owner"].rows == [["bob", 2, 0, 1, 0, 1, 0, 4.0]]
     assert tables(session, "agents", f=bob)["agents"].rows == [  # the cases bob replied on
         ["ana", 1, 1, None, 0, 0, 0, 0, 1],
         ["bob", 1, 1, 4.0, 2, 0, 1, 0, 0],

@@ -15,7 +15,8 @@ from monitor.promises import service as promises
 from monitor.reports import service as reports
 from monitor.reports.scheduled import suggest_batch
 from tests.factories import T0
-from tests.fixtures.web import make_case, make_staff
+from tests.factories.cases import make_case
+from tests.factories.staff import make_staff
 
 SETTINGS = ReportsSettings()
 
@@ -75,8 +76,13 @@ def test_bulk_tags_add_remove_and_refuse_unknown_cases(session) -> None:
     staff = make_staff(session, "ana")
     a, b = make_case(session), make_case(session)
     n = reports.retag(
-        session, [a.id, b.id], add=["iOS-17", "ios-17", "outage"], cause="app_crash",
-        staff=staff, settings=SETTINGS, now=T0,
+        session,
+        [a.id, b.id],
+        add=["iOS-17", "ios-17", "outage"],
+        cause="app_crash",
+        staff=staff,
+        settings=SETTINGS,
+        now=T0,
     )
     assert n == 2
     assert reports.tags_of(session, a.id) == ["ios-17", "outage"]

@@ -13,7 +13,8 @@ from monitor.models import CaseStatus, Event, Survey
 from monitor.priority.service import rescore_cases
 from monitor.reports import surveys
 from tests.factories import T0
-from tests.fixtures.web import make_case, make_staff
+from tests.factories.cases import make_case
+from tests.factories.staff import make_staff
 
 SECRET = "survey-test-secret-" + "y" * 32
 SETTINGS = ReportsSettings()
@@ -21,8 +22,16 @@ SCORING = ScoringSettings()
 
 
 def answer(session, token, rating, *, now=T0 + timedelta(hours=1), comment=""):
-    return surveys.answer(session, token, rating=rating, comment=comment, secret=SECRET,
-                          settings=SETTINGS, scoring=SCORING, now=now)
+    return surveys.answer(
+        session,
+        token,
+        rating=rating,
+        comment=comment,
+        secret=SECRET,
+        settings=SETTINGS,
+        scoring=SCORING,
+        now=now,
+    )
 
 
 def resolved_case(session):
@@ -34,8 +43,9 @@ def resolved_case(session):
 
 def test_a_happy_answer_lands_on_the_case_once(session) -> None:
     staff, case = resolved_case(session)
-    survey, token = surveys.make_link(session, case, staff=staff, secret=SECRET,
-                                      settings=SETTINGS, now=T0)
+    survey, token = surveys.make_link(
+        session, case, staff=staff, secret=SECRET, settings=SETTINGS, now=T0
+    )
     assert survey.expires_at == T0 + timedelta(hours=168)
     assert token not in survey.token_hash and len(survey.token_hash) == 64
     got = answer(session, token, 5, comment="  all sorted, thanks  ")
@@ -48,8 +58,9 @@ def test_a_happy_answer_lands_on_the_case_once(session) -> None:
 
 def test_an_unhappy_answer_reopens_at_high_priority(session, scorer) -> None:
     staff, case = resolved_case(session)
-    _, token = surveys.make_link(session, case, staff=staff, secret=SECRET, settings=SETTINGS,
-                                 now=T0)
+    _, token = surveys.make_link(
+        session, case, staff=staff, secret=SECRET, settings=SETTINGS, now=T0
+    )
     later = T0 + timedelta(hours=3)
     answer(session, token, 2, now=later, comment="still broken")
     assert case.status == CaseStatus.OPEN and case.resolved_at is None
@@ -64,13 +75,22 @@ def test_an_unhappy_answer_reopens_at_high_priority(session, scorer) -> None:
 
 def test_bad_expired_and_switched_off_links_are_refused(session) -> None:
     staff, case = resolved_case(session)
-    survey, token = surveys.make_link(session, case, staff=staff, secret=SECRET,
-                                      settings=SETTINGS, now=T0)
+    survey, token = surveys.make_link(
+        session, case, staff=staff, secret=SECRET, settings=SETTINGS, now=T0
+    )
     with pytest.raises(surveys.SurveyInvalid):
         answer(session, token[:-2] + "xx", 4)  # altered: the signature fails
     with pytest.raises(surveys.SurveyInvalid):
-        surveys.answer(session, token, rating=4, comment="", secret="another-secret" * 3,
-                       settings=SETTINGS, scoring=SCORING, now=T0)
+        surveys.answer(
+            session,
+            token,
+            rating=4,
+            comment="",
+            secret="another-secret" * 3,
+            settings=SETTINGS,
+            scoring=SCORING,
+            now=T0,
+        )
     with pytest.raises(surveys.SurveyExpired):
         answer(session, token, 4, now=survey.expires_at)
     with pytest.raises(surveys.SurveyError, match="1 to 5"):

@@ -40,8 +40,12 @@ class Tokens:
 
 def responder(sink: SmtpSink, tokens: Tokens, user: str = "desk@example.com") -> SmtpResponder:
     options = SmtpOptions(
-        host=sink.host, port=sink.port, from_address="desk@example.com", tls="none",
-        username=user, oauth=tokens.bearer(),
+        host=sink.host,
+        port=sink.port,
+        from_address="desk@example.com",
+        tls="none",
+        username=user,
+        oauth=tokens.bearer(),
     )
     return SmtpResponder(options, clock=lambda: NOW)
 

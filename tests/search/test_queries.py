@@ -12,8 +12,9 @@ from monitor.models import Case, Mention, Reply, ReplyState
 from monitor.priority.service import Scorer
 from monitor.search.queries import fts5_match, search, snippet, terms
 from monitor.sources.base import Batch
-from tests.factories import T0, email, later, tweet
-from tests.fixtures.web import make_staff
+from tests.factories import T0, later
+from tests.factories.mentions import email, tweet
+from tests.factories.staff import make_staff
 
 
 def ingest(session: Session, scorer: Scorer) -> None:

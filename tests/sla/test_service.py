@@ -22,7 +22,8 @@ from monitor.scoring import load_model
 from monitor.sla.policy import SlaPolicy, SlaState, TargetKind, default_policy
 from monitor.sla.service import clock_view, fix_target
 from monitor.sources.base import Batch
-from tests.factories import T0, email, later, tweet
+from tests.factories import T0, later
+from tests.factories.mentions import email, tweet
 
 POLICY = default_policy()
 BANDS = ("critical", "high", "medium", "low")

@@ -15,7 +15,8 @@ from monitor.db import make_sessionmaker
 from monitor.models import Role, SignInFailure
 from monitor.web.app import create_app
 from tests.factories import T0
-from tests.fixtures.web import SECRET, csrf_of, login, make_staff, make_token, web_settings
+from tests.factories.staff import make_staff, make_token
+from tests.fixtures.web import SECRET, csrf_of, login, web_settings
 
 
 class Clock:

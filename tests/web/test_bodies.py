@@ -8,7 +8,7 @@ import pytest
 
 from monitor.db import make_sessionmaker
 from monitor.models import Role
-from tests.fixtures.web import make_case
+from tests.factories.cases import make_case
 
 pytestmark = pytest.mark.db
 SURROGATE_BODY = b'{"text": "sorry \\ud800", "wording": "x\\udfff", "evidence": {"\\ud83d": 1}}'

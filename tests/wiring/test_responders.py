@@ -92,5 +92,5 @@ def test_each_alert_has_its_own_message_id_on_every_attempt(
         )  # fmt: skip
     assert alert_job(committed_engine, smtp_sink)(T0).sent == 2
     ids = {m.message["Message-ID"] for m in smtp_sink.messages}
-    assert len(ids) == 2 and all(i.startswith(("<alert.", )) for i in ids)
+    assert len(ids) == 2 and all(i.startswith(("<alert.",)) for i in ids)
     assert {i.split(".")[1] for i in ids} == {str(first), str(second)}

@@ -12,8 +12,10 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Identity, Role
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import email, later, tweet
-from tests.fixtures.web import WebApp, make_case
+from tests.factories import later
+from tests.factories.cases import make_case
+from tests.factories.mentions import email, tweet
+from tests.fixtures.web import WebApp
 
 pytestmark = pytest.mark.db
 

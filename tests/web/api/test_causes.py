@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.db import make_sessionmaker
 from monitor.models import Role
-from tests.fixtures.web import make_case
+from tests.factories.cases import make_case
 from tests.reports.test_service import add_text
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from monitor.db import make_sessionmaker
 from monitor.models import Role
-from tests.fixtures.web import WebApp, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import WebApp
 
 
 def setup(web_app: WebApp) -> tuple[list[int], dict[str, str], dict[str, str]]:

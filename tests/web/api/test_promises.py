@@ -7,7 +7,8 @@ from datetime import datetime
 from monitor.db import make_sessionmaker, utcnow
 from monitor.models import Alert, Role, WebhookSubscription
 from monitor.storage.secret_box import SecretBox
-from tests.fixtures.web import SECRET, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import SECRET
 
 
 def setup(web_app, scopes: list[str]) -> tuple[int, dict[str, str]]:

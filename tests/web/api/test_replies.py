@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.factories.replies import APOLOGY, seed
 from tests.fixtures.web import WebApp
-from tests.replies_support import APOLOGY, seed
 
 FORM = "We apologise for any inconvenience. Your satisfaction is our priority."
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from monitor.db import make_sessionmaker
 from monitor.models import Case, Role
 from monitor.reports.service import tags_of
-from tests.fixtures.web import csrf_of, login, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import csrf_of, login
 from tests.reports.test_service import add_text
 
 

@@ -18,9 +18,10 @@ from monitor.db import make_sessionmaker
 from monitor.models import OAuthGrant, Quarantine, Role, SourceCursor
 from monitor.sources.twitter.costs import Billable
 from monitor.usage.meter import StoredMeter
+from tests.factories.staff import make_staff
 from tests.fakes.oauth_server import OAuthState
 from tests.fakes.x_api import XApiState
-from tests.fixtures.web import SECRET, csrf_of, login, make_staff
+from tests.fixtures.web import SECRET, csrf_of, login
 
 
 class Clock:

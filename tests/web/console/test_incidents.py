@@ -6,7 +6,8 @@ import re
 
 from monitor.db import make_sessionmaker
 from monitor.models import Promise, Role
-from tests.fixtures.web import csrf_of, login, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import csrf_of, login
 from tests.reports.test_service import add_text
 
 TEXTS = (

@@ -8,7 +8,8 @@ import pytest
 
 from monitor.db import make_sessionmaker
 from monitor.models import Role
-from tests.fixtures.web import WebApp, csrf_of, login, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import WebApp, csrf_of, login
 
 pytestmark = pytest.mark.db
 
@@ -64,7 +65,8 @@ def test_secure_cookie_flag_follows_config(committed_engine: Any) -> None:
     from fastapi.testclient import TestClient
 
     from monitor.web.app import create_app
-    from tests.fixtures.web import SECRET, make_staff, web_settings
+    from tests.factories.staff import make_staff
+    from tests.fixtures.web import SECRET, web_settings
 
     with make_sessionmaker(committed_engine).begin() as s:
         make_staff(s, "sam")

@@ -26,8 +26,8 @@ from monitor.replies.failures import FailureAlerts
 from monitor.replies.scheduled import deliver_due
 from monitor.web.deps import get_db
 from responders.base import Delivery, Outbound, PermanentError
+from tests.factories.replies import APOLOGY, Seeded, seed
 from tests.fixtures.web import WebApp, login
-from tests.replies_support import APOLOGY, Seeded, seed
 
 SLACK = "Dan, I'm sorry we dropped this. We'll add you to our Slack channel today."
 CALL = "I'll call you back tomorrow morning to check it works."

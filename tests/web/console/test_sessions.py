@@ -18,7 +18,8 @@ from monitor.models import Role, Staff, StaffSession
 from monitor.staff import accounts
 from monitor.web.app import create_app
 from tests.factories import T0
-from tests.fixtures.web import SECRET, csrf_of, login, make_staff, make_token, web_settings
+from tests.factories.staff import make_staff, make_token
+from tests.fixtures.web import SECRET, csrf_of, login, web_settings
 
 pytestmark = pytest.mark.db
 

@@ -13,7 +13,8 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Mention
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import T0, email
+from tests.factories import T0
+from tests.factories.mentions import email
 from tests.fixtures.web import WebApp, csrf_of, login
 
 pytestmark = pytest.mark.db

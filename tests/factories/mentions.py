@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from monitor.mentions import Author, Channel, IdentityKind, MentionIn
 from monitor.sources.base import Batch, Cursor, Quarantined
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+from tests.factories import T0
 
 
 def tweet(
@@ -98,8 +97,3 @@ class ListSource:
         page = self.items[pos : pos + self.page_size]
         q, self.quarantine = self.quarantine, []
         return Batch(mentions=list(page), next_cursor={"pos": pos + len(page)}, quarantined=q)
-
-
-def later(minutes: float = 0, hours: float = 0, days: float = 0) -> datetime:
-    return T0 + timedelta(minutes=minutes, hours=hours, days=days)
-

@@ -1,4 +1,4 @@
-"""Builders for the replies tests: a customer with an X post and an email on one case."""
+"""Replies: a customer with an X post and an email on one case."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from monitor.config import ReplySettings
-from monitor.models import Case, CaseStatus, Customer, Identity, Mention, Role, Staff
+from monitor.models import Case, CaseStatus, Customer, Identity, Mention, Role
 from monitor.replies.service import ReplyPolicy
 from tests.factories import T0
-from tests.fixtures.web import make_staff
+from tests.factories.staff import make_staff
 
 TIMEOUT = timedelta(minutes=15)
 POLICY = ReplyPolicy(settings=ReplySettings(), claim_timeout=TIMEOUT, message_id_domain="t.test")
@@ -120,9 +120,3 @@ def seed(
     other = make_staff(session, f"omar{prefix}")
     session.flush()
     return Seeded(case.id, agent.id, lead.id, other.id, tweet_id, x_user_id)
-
-
-def staff(session: Session, staff_id: int) -> Staff:
-    found = session.get(Staff, staff_id)
-    assert found is not None
-    return found

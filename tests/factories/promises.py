@@ -1,64 +1,23 @@
-"""Builders shared by the promise tests: staff, a case from a tweet, settings, policies."""
+"""Promises: the alert ladder and clock policy the tests use, and bulk promise rows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, insert
 
 from monitor.config import AlertsSettings, EscalationStep
 from monitor.db import make_sessionmaker
-from monitor.ingest.service import IngestOptions, ingest_batch
-from monitor.models import Alert, Case, Customer, Event, Mention, Promise, Role, Staff
-from monitor.priority.service import Scorer
+from monitor.models import Case, Customer, Promise, Staff
 from monitor.promises.clock import ClockPolicy
-from monitor.sources.base import Batch
 from tests.factories import T0
 
-OPTS = IngestOptions(own_addresses=("support@acme.test",))
 LADDER = (
     EscalationStep(after_minutes=0, notify="owner"),
     EscalationStep(after_minutes=60, notify="lead"),
     EscalationStep(after_minutes=240, notify="channel"),
 )
-
-
-def staff(
-    session: Session,
-    name: str,
-    *,
-    role: Role = Role.AGENT,
-    lead: Staff | None = None,
-    tz: str = "Europe/Berlin",
-) -> Staff:
-    s = Staff(
-        name=name,
-        display_name=name.title(),
-        email=f"{name}@acme.test",
-        role=role,
-        password_hash="not-a-real-hash",
-        timezone=tz,
-        lead_id=lead.id if lead else None,
-        active=True,
-        created_at=T0,
-    )
-    session.add(s)
-    session.flush()
-    return s
-
-
-def ingest(session: Session, scorer: Scorer, mentions: list[Any], *, now: datetime) -> Case:
-    """Ingest mentions; returns the case of the last one."""
-    batch = Batch(mentions=mentions, next_cursor={"n": now.isoformat()}, quarantined=[])
-    ingest_batch(session, batch, source="test", now=now, scorer=scorer, options=OPTS)
-    session.flush()
-    last = mentions[-1]
-    mention = session.scalars(select(Mention).where(Mention.external_id == last.external_id)).one()
-    case = session.get(Case, mention.case_id, populate_existing=True)
-    assert case is not None
-    return case
 
 
 def alerts_settings(**overrides: Any) -> AlertsSettings:
@@ -74,23 +33,6 @@ def alerts_settings(**overrides: Any) -> AlertsSettings:
 
 def policy(**overrides: Any) -> ClockPolicy:
     return ClockPolicy.from_settings(alerts_settings(**overrides), alert_channel="C000MGMT01")
-
-
-def alert_keys(session: Session) -> list[str]:
-    return list(session.scalars(select(Alert.dedupe_key).order_by(Alert.id)))
-
-
-def event_kinds(session: Session, case_id: int) -> list[str]:
-    rows = session.scalars(select(Event.kind).where(Event.case_id == case_id).order_by(Event.id))
-    return list(rows)
-
-
-def count(session: Session, model: Any) -> int:
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
 
 
 def seed_promises(engine: Engine, n: int, *, due: datetime) -> None:
