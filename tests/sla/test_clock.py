@@ -23,8 +23,12 @@ from monitor.priority.service import Scorer
 from monitor.sla import clock as sla_clock
 from monitor.sla import scheduled as sla_tick
 from monitor.sla.policy import default_policy
-from tests.factories import T0, email, later, tweet
-from tests.promise_support import event_kinds, ingest, policy, staff
+from tests.factories import T0, later
+from tests.factories.cases import ingest
+from tests.factories.mentions import email, tweet
+from tests.factories.promises import policy
+from tests.factories.staff import make_staff
+from tests.support import event_kinds
 
 POLICY = policy()  # ladder: owner at +0, lead at +60 min, channel at +240 min
 
@@ -45,8 +49,8 @@ def tick(session: Session, now: datetime, scorer: Scorer | None = None) -> int:
 
 
 def test_warning_then_breach_up_the_ladder_once_per_step(session: Session, scorer: Scorer) -> None:
-    lena = staff(session, "lena", role=Role.LEAD)
-    maria = staff(session, "maria", lead=lena)
+    lena = make_staff(session, "lena", role=Role.LEAD)
+    maria = make_staff(session, "maria", lead=lena)
     case = ingest(
         session, scorer, [email("w1@x", "Still no Slack invite, a week on.")], now=later(1)
     )
@@ -81,7 +85,7 @@ def test_warning_then_breach_up_the_ladder_once_per_step(session: Session, score
 
 
 def test_unassigned_warning_goes_to_the_team(session: Session, scorer: Scorer) -> None:
-    staff(session, "lena", role=Role.LEAD)
+    make_staff(session, "lena", role=Role.LEAD)
     case = ingest(session, scorer, [email("t1@x", "Hello? Anyone?")], now=later(1))
     assert case.sla_warn_at is not None
     tick(session, case.sla_warn_at)
@@ -92,7 +96,7 @@ def test_unassigned_warning_goes_to_the_team(session: Session, scorer: Scorer) -
 
 
 def test_a_staff_reply_stops_the_clock(session: Session, scorer: Scorer) -> None:
-    maria = staff(session, "maria")
+    maria = make_staff(session, "maria")
     case = ingest(session, scorer, [email("r1@x", "Where is my refund?")], now=later(1))
     case.assignee_id = maria.id
     due = case.sla_due_at
@@ -103,8 +107,8 @@ def test_a_staff_reply_stops_the_clock(session: Session, scorer: Scorer) -> None
 
 
 def test_public_risk_goes_straight_to_the_lead(session: Session, scorer: Scorer) -> None:
-    lena = staff(session, "lena", role=Role.LEAD)
-    maria = staff(session, "maria", lead=lena)
+    lena = make_staff(session, "lena", role=Role.LEAD)
+    maria = make_staff(session, "maria", lead=lena)
     first = ingest(session, scorer, [email("p1@x", "My invite? dan@example.org")], now=later(1))
     first.assignee_id = maria.id
     case = ingest(

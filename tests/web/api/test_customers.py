@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.db import make_sessionmaker
-from tests.fixtures.web import WebApp, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import WebApp
 
 
 def test_read_and_set_a_customers_value(web_app: WebApp, app_client: Any) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from monitor.db import make_sessionmaker, utcnow
 from monitor.models import Alert, Customer, Promise, PromiseState, Role, SignInFailure, Staff
 from monitor.staff import accounts, sign_in_limits
-from tests.fixtures.web import PASSWORD, WebApp, csrf_of, login, make_case
+from tests.factories.cases import make_case
+from tests.fixtures.web import PASSWORD, WebApp, csrf_of, login
 
 pytestmark = pytest.mark.db
 
