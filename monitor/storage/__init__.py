@@ -1,3 +1,3 @@
-"""Database helpers below the domain: bulk writes, SQL list binding, leases, sealed secrets,
-WAL checkpoints, migrations.
+"""Database helpers below the domain: bulk writes, SQL list binding, locks that die with
+their process, leases, sealed secrets, WAL checkpoints, migrations.
 """
