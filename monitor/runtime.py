@@ -248,6 +248,7 @@ def _demo_app(
     """Seed the demo world and build its app: simulated sources, responders and jobs."""
     from monitor.db import make_sessionmaker, utcnow
     from monitor.demo import reactions
+    from monitor.demo.past import seed_past
     from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
     from monitor.demo.world import DemoSource, ensure_staff, seed
     from monitor.scheduler import Scheduler, Services
@@ -262,6 +263,7 @@ def _demo_app(
     with sessions.begin() as session:
         staff = ensure_staff(session, password=password, now=now)
         seed(session, run=run, now=now, scorer=scorer, staff=staff)
+        seed_past(session, run=run, now=now, scorer=scorer, lead=staff)
     source = DemoSource(run=run, started_at=now, replies=reactions.reader(sessions, now))
     outbox = Outbox(db_path.with_suffix(".outbox.jsonl"), echo=out)
     meter = StoredMeter(sessions)  # what the same traffic would cost on X (/healthz)

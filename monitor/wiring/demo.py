@@ -43,7 +43,7 @@ from monitor.sla import scheduled as sla_scheduled
 from monitor.sla.policy import default_policy
 from monitor.sources.base import Source
 from monitor.sources.twitter.costs import UsageMeter
-from monitor.wiring.jobs import rescore_jobs
+from monitor.wiring.jobs import report_jobs, rescore_jobs
 
 ALERT_CHANNEL = "#support-alerts"
 
@@ -128,6 +128,7 @@ def demo_jobs(
         reply_job(loaded, engine, replies, scorer=scorer, holder=holder),
         *promise_jobs(engine, slack, scorer=scorer),
         *rescore_jobs(loaded, engine, scorer=scorer),
+        *report_jobs(loaded, engine),
     ]
 
 

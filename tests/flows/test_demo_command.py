@@ -226,3 +226,10 @@ def test_demo_command_delivers_a_reply_and_alerts_the_overdue_promise(demo: Demo
         assert "replacement charger" in alert["text"]
         tom = client.get(f"/cases/{alert['case_id']}").text
         assert "Tom Becker" in tom and re.search(r"promise[. ]overdue", tom), tom
+        # four weeks of simulated past fill the reports page
+        volume = client.get("/reports").text
+        opened = re.search(r"<td>Cases opened</td><td>(\d+)</td>", volume)
+        assert opened and int(opened.group(1)) >= 25, volume
+        assert volume.count("<svg") >= 3
+        kept = client.get("/reports?report=promises").text
+        assert re.search(r"<td>Kept</td>|data-key=\"kept\"", kept)
