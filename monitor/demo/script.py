@@ -3,7 +3,9 @@
 Written by the project (no real people): a customer who emailed twice and then tweeted
 (a channel hop, linked by the address they gave), a promise already overdue, a double
 charge with an order number and an amount, a request to join the community Slack, and
-background chatter of varying temper. ``monitor.demo.world`` turns it into a stream.
+background chatter of varying temper, and a small outage (ride sync fails with E503
+after an app update: an incident declared, two of its cases attached, the rest to be
+found by its suggestions). ``monitor.demo.world`` turns it into a stream.
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ KEV_X = _x("9004", "kevbuilds", "Kevin O.", 48_000)
 MEI_MAIL = _mail("mei@example.net", "Mei Tanaka")
 LUIS_X = _x("9005", "luis_dm", "Luis", 300)
 SAM_MAIL = _mail("sam.okafor@example.com", "Sam Okafor")
+# A small outage: since this morning's app update, ride sync fails with E503.
+NOOR_X = _x("9006", "noor_rides", "Noor Haddad", 1_900)
+BEN_MAIL = _mail("ben.keller@example.org", "Ben Keller")
+LIA_X = _x("9007", "lia_on_wheels", "Lia Moreau", 640)
+RAJ_X = _x("9008", "raj_climbs", "Raj Patel", 310)
+EVA_MAIL = _mail("eva.lind@example.net", "Eva Lind")
+OUTAGE_TITLE = "Ride sync fails with E503 (app 4.2)"
+OUTAGE_STATUS = (
+    "Since this morning's app update 4.2, rides do not sync and the app shows error E503. "
+    "Our engineers have found the cause and are preparing a fix."
+)
+OUTAGE_WORKAROUND = "Your rides are stored on the phone and will sync once the fix is out."
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,29 @@ HISTORY = (
         timedelta(hours=3),
         "Community Slack?",
     ),
+    Line(
+        "noor-1",
+        NOOR_X,
+        Channel.X,
+        "@acme since the update my rides won't sync, error E503 every time. Lost my commute.",
+        timedelta(minutes=40),
+    ),
+    Line(
+        "ben-1",
+        BEN_MAIL,
+        Channel.EMAIL,
+        "Hi, after updating the app this morning none of my rides sync any more. It says "
+        "E503. I'm on a Pixel 8.",
+        timedelta(minutes=30),
+        "Rides not syncing",
+    ),
+    Line(
+        "lia-1",
+        LIA_X,
+        Channel.X,
+        "@acme app update broke ride sync?? E503 on my iPhone 15",
+        timedelta(minutes=20),
+    ),
 )
 # Then, one every few seconds (offset from the start of the demo).
 STREAM: tuple[tuple[float, Line], ...] = (
@@ -156,6 +193,20 @@ STREAM: tuple[tuple[float, Line], ...] = (
         40,
         Line(
             "luis-1", LUIS_X, Channel.X_DM, "hi, my order #B-20417 says delivered but it isn't here"
+        ),
+    ),
+    (
+        44,
+        Line("raj-1", RAJ_X, Channel.X, "@acme rides not syncing since the update, E503. Help?"),
+    ),
+    (
+        46,
+        Line(
+            "eva-1",
+            EVA_MAIL,
+            Channel.EMAIL,
+            "My rides stopped syncing after today's app update (error E503).",
+            subject="Sync broken",
         ),
     ),
     (

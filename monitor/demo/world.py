@@ -35,7 +35,16 @@ from monitor.config import (
     SourcesSettings,
 )
 from monitor.demo.reactions import SentReply, answer
-from monitor.demo.script import CHATTER, HISTORY, STREAM, Line
+from monitor.demo.script import (
+    CHATTER,
+    HISTORY,
+    OUTAGE_STATUS,
+    OUTAGE_TITLE,
+    OUTAGE_WORKAROUND,
+    STREAM,
+    Line,
+)
+from monitor.incidents import service as incidents
 from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.mentions import Author, Channel, IdentityKind
 from monitor.models import Case, Mention, Reply, ReplyState, Role, Staff
@@ -206,6 +215,26 @@ def seed(session: Session, *, run: str, now: datetime, scorer: Scorer, staff: St
             reply_id=reply.id,
             actor=staff.name,
         )
+    declare_outage(session, run=run, now=now, staff=staff)
+
+
+def declare_outage(session: Session, *, run: str, now: datetime, staff: Staff) -> None:
+    """The small outage: an incident, identified, with two of its cases attached."""
+    inc = incidents.declare(
+        session,
+        title=OUTAGE_TITLE,
+        status_text=OUTAGE_STATUS,
+        workaround=OUTAGE_WORKAROUND,
+        terms=["E503", "sync"],
+        asks=["app_version", "device"],
+        state="identified",
+        staff=staff,
+        now=now - timedelta(minutes=25),
+    )
+    by_key = {line.key: line for line in HISTORY}
+    exts = [by_key[k].build(run, now).external_id for k in ("noor-1", "ben-1")]
+    case_ids = list(session.scalars(select(Mention.case_id).where(Mention.external_id.in_(exts))))
+    incidents.attach(session, inc, case_ids, staff=staff, now=now - timedelta(minutes=25))
 
 
 def welcome(url: str, password: str, db_path: Path, outbox: Path) -> list[str]:

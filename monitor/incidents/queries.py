@@ -12,10 +12,12 @@ Suggestions come in two directions, both by near-duplicate text
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from monitor.incidents import similar
@@ -149,21 +151,50 @@ class IncidentSuggestion:
     terms: tuple[str, ...]
 
 
+class ReferenceCache:
+    """Each open incident's reference vectors, kept between calls (one per process, on
+    ``app.state``; never a global). An entry is reused while the incident's attached
+    cases are unchanged (same count, newest attachment and sum of ids): one indexed aggregate
+    query instead of reading and vectorising its REFERENCES cases on every complaint."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[tuple[int, Any], similar.Matrix]] = {}
+        self._lock = threading.Lock()
+
+    def references(self, session: Session, incident_id: int) -> similar.Matrix:
+        count, newest, ids = session.execute(
+            select(
+                func.count(), func.max(IncidentCase.attached_at), func.sum(IncidentCase.case_id)
+            ).where(IncidentCase.incident_id == incident_id)
+        ).one()
+        key = (int(count), (newest, ids))
+        with self._lock:
+            found = self._entries.get(incident_id)
+        if found is not None and found[0] == key:
+            return found[1]
+        refs = case_texts(session, attached_case_ids(session, incident_id, newest=REFERENCES))
+        matrix = similar.vectorise(list(refs.values()))
+        with self._lock:
+            self._entries[incident_id] = (key, matrix)
+        return matrix
+
+
 def suggest_incidents(
     session: Session,
     text: str,
     *,
     exclude: Sequence[int] = (),
     min_similarity: float = MIN_SIMILARITY,
+    cache: ReferenceCache | None = None,
 ) -> list[IncidentSuggestion]:
     """The open incidents a complaint with ``text`` may belong to, best first."""
     out = []
     query = similar.vectorise([text])
+    refs_of = (cache or ReferenceCache()).references
     for incident in open_incidents(session):
         if incident.id in exclude:
             continue
-        refs = case_texts(session, attached_case_ids(session, incident.id, newest=REFERENCES))
-        best = float(similar.best_similarities(query, similar.vectorise(list(refs.values())))[0])
+        best = float(similar.best_similarities(query, refs_of(session, incident.id))[0])
         terms = tuple(similar.matching_terms(text, incident.terms))
         if best >= min_similarity or terms:
             out.append(

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from monitor.config import LoadedConfig
 from monitor.db import make_sessionmaker
+from monitor.incidents.queries import ReferenceCache
 from monitor.resources import data_dir
 from monitor.staff.sign_in_limits import SignInLimits
 from monitor.storage.secret_box import SecretBox
@@ -115,6 +116,7 @@ def create_app(
     app.state.broadcaster = live
     app.state.metrics = metrics or Metrics()  # its own registry, never the global one
     app.state.sign_in_limits = SignInLimits()
+    app.state.incident_refs = ReferenceCache()  # monitor.incidents.queries
     templates = Jinja2Templates(directory=str(data_dir("templates")))
     filters.install(templates.env)
     app.state.templates = templates

@@ -10,12 +10,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from monitor.cases.casefile import load
 from monitor.config import ReplySettings
 from monitor.db import make_sessionmaker
 from monitor.demo.reactions import STILL_BROKEN, TEXTS, THANKS, SentReply, reader
 from monitor.demo.responders import DemoReplies, DemoSlack, Outbox
 from monitor.demo.script import KEV_X, STREAM
 from monitor.demo.world import DemoSource, demo_settings, ensure_staff, seed
+from monitor.incidents import queries as incident_queries
+from monitor.incidents.overview import case_panel
 from monitor.mentions import Channel
 from monitor.models import Alert, Case, Identity, Mention, Promise, PromiseState, Reply, ReplyState
 from monitor.replies.scheduled import reconcile
@@ -235,3 +238,25 @@ def test_demo_jobs_deliver_alert_invite_answer_and_rescore(
         after = s.get(Case, jo.id)
         assert after is not None and after.score > before
     assert any("Slack Connect invite" in line for line in printed)
+
+
+def test_the_demo_has_a_small_outage_with_an_incident_and_suggestions(
+    committed_engine: Engine,
+) -> None:
+    loaded = demo_settings(str(committed_engine.url), "127.0.0.1", 0)
+    sessions = make_sessionmaker(committed_engine)
+    with sessions.begin() as s:
+        staff = ensure_staff(s, password="demo-password-1", now=T0)
+        seed(s, run="o1", now=T0, scorer=build_scorer(loaded), staff=staff)
+    with sessions() as s:
+        (inc,) = incident_queries.open_incidents(s)
+        assert inc.state == "identified" and "E503" in inc.status_text
+        attached = incident_queries.attached_case_ids(s, inc.id)
+        assert len(attached) == 2
+        (suggested,) = incident_queries.suggest_cases(s, inc)  # Lia, who tweeted
+        lia = s.get(Case, suggested.case_id)
+        assert lia is not None and "iPhone 15" in suggested.text
+        # Ben gave his device; the composer asks him only for the app version.
+        ben = next(c for c in attached if "Pixel 8" in incident_queries.case_texts(s, [c])[c])
+        (panel,) = case_panel(s, ben, load(s, ben, now=T0).facts)
+        assert [a.kind for a in panel.asks] == ["app_version"]

@@ -61,3 +61,20 @@ def test_a_new_complaint_is_offered_the_open_incident_it_belongs_to(
     assert queries.suggest_incidents(session, "E503 again") == []  # resolved: not offered
     assert [i.id for i in queries.incidents_of_case(session, outage[0].id)] == [inc.id]
     assert [i.id for i in queries.open_incidents(session)] == [other.id]
+
+
+def test_the_reference_cache_follows_attachments(session: Session, scorer: Scorer) -> None:
+    lead = make_staff(session, "lena", role=Role.LEAD)
+    outage = outage_cases(session, scorer, 4)
+    refund = ingest(session, scorer, [tweet("66001", "Where is my refund?", user_id="r1")], now=T0)
+    inc = incidents.declare(session, title="Login crash", staff=lead, now=T0)
+    incidents.attach(session, inc, [refund.id], staff=lead, now=T0)  # by mistake
+    cache = queries.ReferenceCache()
+    text = "the app crashes when I log in"
+    assert queries.suggest_incidents(session, text, cache=cache) == []
+    first = cache.references(session, inc.id)
+    assert cache.references(session, inc.id) is first  # unchanged: reused
+    incidents.detach(session, inc, refund.id, staff=lead, now=T0)
+    incidents.attach(session, inc, [outage[0].id], staff=lead, now=T0)  # same count, same time
+    (hit,) = queries.suggest_incidents(session, text, cache=cache)
+    assert hit.incident_id == inc.id and cache.references(session, inc.id) is not first

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from monitor.cases import service as queue
@@ -224,7 +224,9 @@ def suggestions(incident_id: int, session: DbTx, _p: Reader) -> list[CaseSuggest
 
 
 @router.get("/cases/{case_id}/incident-suggestions", responses=NOT_FOUND)
-def incident_suggestions(case_id: int, session: DbTx, _p: Reader) -> list[IncidentSuggestionOut]:
+def incident_suggestions(
+    case_id: int, request: Request, session: DbTx, _p: Reader
+) -> list[IncidentSuggestionOut]:
     """The open incidents this case may belong to (by its text and their terms)."""
     with _errors():
         queue.get_case(session, case_id)
@@ -233,5 +235,7 @@ def incident_suggestions(case_id: int, session: DbTx, _p: Reader) -> list[Incide
     return [
         IncidentSuggestionOut(incident_id=s.incident_id, title=s.title, state=s.state,
                               similarity=s.similarity, terms=list(s.terms))
-        for s in queries.suggest_incidents(session, text, exclude=mine)
+        for s in queries.suggest_incidents(
+            session, text, exclude=mine, cache=request.app.state.incident_refs
+        )
     ]  # fmt: skip

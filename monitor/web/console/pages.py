@@ -119,17 +119,19 @@ def case_page(
         survey_link=survey_link,
         surveys_on=cfg.settings.reports.survey.enabled,
         incidents=incident_views.case_panel(session, case_id, cf.facts),
-        incident_offers=incident_offers(session, case_id),
+        incident_offers=incident_offers(session, case_id, request.app.state.incident_refs),
         worth=incident_views.customer_worth(session, cf.case.customer_id),
     )
 
 
-def incident_offers(session: Session, case_id: int) -> list[incident_queries.IncidentSuggestion]:
+def incident_offers(
+    session: Session, case_id: int, cache: incident_queries.ReferenceCache
+) -> list[incident_queries.IncidentSuggestion]:
     """Open incidents this case may belong to (none once it is attached to one)."""
     if incident_queries.incidents_of_case(session, case_id):
         return []
     text = incident_queries.case_texts(session, [case_id]).get(case_id, "")
-    return incident_queries.suggest_incidents(session, text)
+    return incident_queries.suggest_incidents(session, text, cache=cache)
 
 
 router = APIRouter(include_in_schema=False)
