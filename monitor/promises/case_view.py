@@ -69,6 +69,10 @@ class PromiseView:
     follow_up_local: str = ""
     followed_up: bool = False
     reply_id: int | None = None
+    # Compensation (monitor.promises.compensation): "rebate 29.00 EUR", and its approval.
+    compensation: str | None = None
+    compensation_reason: str | None = None
+    approval: str | None = None
     alerts: list[AlertView] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
 
@@ -79,6 +83,13 @@ class PromiseView:
     @property
     def follow_up_pending(self) -> bool:
         return self.state == PromiseState.FULFILLED and not self.followed_up
+
+
+def _compensation(p: Promise) -> str | None:
+    if p.compensation_kind is None:
+        return None
+    amount = f" {p.compensation_amount} {p.compensation_currency or ''}".rstrip()
+    return f"{p.compensation_kind}{amount if p.compensation_amount is not None else ''}"
 
 
 def local(at: datetime | None, tz: str) -> str:
@@ -194,6 +205,9 @@ def promise_views(session: Session, customer_id: int, *, now: datetime) -> list[
                 follow_up_local=local(p.follow_up_due_at, p.owner_timezone),
                 followed_up=bool(done and p.fulfilled_at and done >= p.fulfilled_at),
                 reply_id=p.reply_id,
+                compensation=_compensation(p),
+                compensation_reason=p.compensation_reason,
+                approval=p.approval,
                 alerts=alerts.get(p.id, []),
                 history=history.get(p.id, []),
             )

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from monitor.models import Promise, Staff
+from monitor.promises import compensation
 from monitor.promises import service as promises
+from monitor.replies.promises import approve_compensation, refuse_compensation
 from monitor.web.auth import CsrfChecked, CurrentStaff
 from monitor.web.console.pages import case_page, render
 from monitor.web.deps import Config, DbTx, Now
@@ -85,6 +87,50 @@ def fulfil(
         )
 
     return done(request, session, now, cfg, staff, promise_id, run)
+
+
+def _decide(
+    request: Request, session: DbTx, now: Now, cfg: Config, staff: Staff, promise_id: int,
+    decide: Callable[[Promise], object],
+) -> Response:  # fmt: skip
+    try:
+        promise = promises.get(session, promise_id, for_update=True)
+    except promises.PromiseNotFound as exc:
+        return render(request, "error.html", 404, message=str(exc))
+    try:
+        decide(promise)
+    except (compensation.CompensationError, promises.PromiseError) as exc:
+        code = 403 if isinstance(exc, compensation.ApprovalNotAllowed) else 409
+        if type(exc) is promises.PromiseError:
+            code = 422  # e.g. no reason given
+        return case_page(request, session, now, cfg, staff, promise.case_id,
+                         status_code=code, error=str(exc))  # fmt: skip
+    return RedirectResponse(f"/cases/{promise.case_id}#promise-{promise.id}", status_code=303)
+
+
+@router.post("/promises/{promise_id}/approve", dependencies=[CsrfChecked])
+def approve(
+    request: Request, promise_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
+) -> Response:
+    """A lead approves compensation above the limit; the held reply goes to the worker."""
+    return _decide(request, session, now, cfg, staff, promise_id,
+                   lambda p: approve_compensation(session, p, lead=staff, now=now))  # fmt: skip
+
+
+@router.post("/promises/{promise_id}/refuse", dependencies=[CsrfChecked])
+def refuse(
+    request: Request,
+    promise_id: int,
+    session: DbTx,
+    now: Now,
+    cfg: Config,
+    staff: CurrentStaff,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """A lead refuses: the promise is withdrawn and its reply is not sent."""
+    return _decide(request, session, now, cfg, staff, promise_id,
+                   lambda p: refuse_compensation(session, p, lead=staff, reason=reason,
+                                                 now=now))  # fmt: skip
 
 
 @router.post("/promises/{promise_id}/cancel", dependencies=[CsrfChecked])

@@ -28,6 +28,7 @@ from monitor.web.deps import get_db
 from responders.base import Delivery, Outbound, PermanentError
 from tests.factories.replies import APOLOGY, Seeded, seed
 from tests.fixtures.web import WebApp, login
+from tests.flows.test_compensation_story import REBATE, REBATE_REPLY
 
 SLACK = "Dan, I'm sorry we dropped this. We'll add you to our Slack channel today."
 CALL = "I'll call you back tomorrow morning to check it works."
@@ -364,3 +365,32 @@ def test_every_route_commits_its_session_before_the_response(web_app: WebApp) ->
             assert dep.scope == "function", f"{route.path} commits after responding"
             checked += 1
     assert checked > 30
+
+
+def test_a_lead_approves_held_compensation_on_the_case_page(
+    web_app: WebApp, app_client: Any
+) -> None:
+    seeded = setup(web_app)
+    token = web_app.add_token(["replies:write", "queue:read", "promises:write"], staff="priya")
+    sent = app_client.post(
+        f"/api/v1/cases/{seeded.case_id}/replies",
+        json={"body": REBATE_REPLY, "channel": "email", "promises": [REBATE]},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "held-1"},
+    )
+    assert sent.json()["state"] == "held", sent.text
+    (pid,) = sent.json()["promise_ids"]
+    open_case(app_client, "priya", seeded.case_id)
+    page = app_client.get(f"/cases/{seeded.case_id}")
+    assert "waits for a lead to approve" in page.text and "Approve compensation" not in page.text
+    assert "rebate 29.00 EUR" in page.text
+    app_client.post("/logout", data={"csrf_token": csrf(page.text)})
+    token_ = open_case(app_client, "lena", seeded.case_id)
+    refused = app_client.post(f"/promises/{pid}/refuse", data={"csrf_token": token_})
+    assert refused.status_code == 422  # no reason given: nothing changed
+    done = app_client.post(
+        f"/promises/{pid}/approve", data={"csrf_token": token_}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    with web_app.session() as s:
+        assert s.get(Reply, sent.json()["id"]).state == "queued"
+        assert s.get(Promise, pid).approval == "approved"
