@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import ReportsSettings
-from monitor.models import Case, Promise, PromiseState, Reply, ReplyState, Staff
+from monitor.models import Case, Mention, Promise, PromiseState, Reply, ReplyState, Staff
 from monitor.reports.period import Filters, Period
 from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
 from monitor.reports.tables import Table
@@ -102,7 +102,62 @@ def promises(
         chart="stacked",
         series=series,
     )
-    return [by_kind, by_owner, overdue_now(session, f, now=now, names=names)]
+    return [
+        by_kind,
+        by_owner,
+        overdue_now(session, f, now=now, names=names),
+        compensation(session, period, f, settings=settings),
+    ]
+
+
+def compensation(
+    session: Session, period: Period, f: Filters, *, settings: ReportsSettings
+) -> Table:
+    """Compensation promised in the period by cause and kind: delivered, how much, and
+    how many of those customers have not written again since it was delivered."""
+    labels = {c.name: c.title for c in settings.causes}
+    later = exists().where(
+        Mention.customer_id == Promise.customer_id, Mention.created_at > Promise.fulfilled_at
+    )
+    delivered = Promise.state == PromiseState.FULFILLED
+    rows = session.execute(
+        select(
+            Case.cause,
+            Promise.compensation_kind,
+            Promise.compensation_currency,
+            func.count(),
+            _count(delivered),
+            func.sum(case((delivered, Promise.compensation_amount), else_=None)),
+            func.count(func.distinct(case((delivered, Promise.customer_id), else_=None))),
+            func.count(func.distinct(case((delivered & ~later, Promise.customer_id), else_=None))),
+        )
+        .where(*_made(period, f), Promise.compensation_kind.is_not(None))
+        .group_by(Case.cause, Promise.compensation_kind, Promise.compensation_currency)
+    ).all()
+    out = [
+        [labels.get(cause or "", cause or "No cause yet"), kind, int(n), int(kept),
+         float(total) if total is not None else None, cur or "", int(cust), int(quiet)]
+        for cause, kind, cur, n, kept, total, cust, quiet in rows
+    ]  # fmt: skip
+    out.sort(key=lambda r: (-r[2], r[0], r[1]))
+    columns = [
+        ("cause", "Cause"),
+        ("kind", "Kind"),
+        ("promised", "Promised"),
+        ("delivered", "Delivered"),
+        ("amount", "Amount delivered"),
+        ("currency", "Currency"),
+        ("customers", "Customers given it"),
+        ("not_back", "Not back since"),
+    ]
+    return Table(
+        "compensation",
+        "Compensation by cause and kind",
+        columns,
+        out,
+        chart="bar",
+        note="Not back since: customers who have not written again after it was delivered.",
+    )
 
 
 def overdue_now(session: Session, f: Filters, *, now: datetime, names: dict[int, str]) -> Table:

@@ -185,3 +185,26 @@ def test_periods_and_buckets() -> None:
             parse_period(*bad, tz="UTC", now=NOW)
     with pytest.raises(ReportsError, match="time zone"):
         parse_period(None, None, tz="Nowhere/Land", now=NOW)
+
+
+def test_compensation_by_cause_and_kind(session) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from monitor.models import Promise
+
+    build(session)
+    refunds = session.scalars(
+        select(Promise).where(Promise.kind == "refund").order_by(Promise.id)
+    ).all()
+    for p, amount in zip(refunds, ("29", "15", "40"), strict=True):
+        p.compensation_kind, p.compensation_amount = "rebate", Decimal(amount)
+        p.compensation_currency, p.compensation_reason = "EUR", "double charge"
+    session.flush()
+    t = tables(session, "promises")["compensation"]
+    # Both rebates made in the period were delivered (c1 kept, c2 late), both on billing;
+    # the one made after the period is not counted.
+    (row,) = t.rows
+    assert row[:6] == ["Billing", "rebate", 2, 2, 44.0, "EUR"]
+    assert row[6:] == [1, 1]  # both for customer A, who has not written since
