@@ -49,8 +49,7 @@ WORDS_PER_MENTION = 14
 CUSTOMERS = 50_000
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 PG_INDEX = (  # as migration 0110 creates it
-    "CREATE INDEX ix_search_mentions ON mentions USING gin "
-    "(to_tsvector('simple'::regconfig, text || ' ' || coalesce(subject, '')))"
+    "CREATE INDEX ix_search_mentions ON mentions USING gin (search_vector)"
 )
 
 

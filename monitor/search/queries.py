@@ -30,7 +30,7 @@ _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w", re.UNICODE)
 
 # The PostgreSQL expressions: the same text as the migration's indexes, or no index.
-PG_MENTIONS = "to_tsvector('simple'::regconfig, text || ' ' || coalesce(subject, ''))"
+PG_MENTIONS = "search_vector"  # generated: to_tsvector('simple', text || ' ' || subject)
 PG_REPLIES = "to_tsvector('simple'::regconfig, body)"
 PG_NOTES = "to_tsvector('simple'::regconfig, coalesce(payload ->> 'text', ''))"
 NOTE_KIND = "case.note"

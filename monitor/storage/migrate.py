@@ -30,7 +30,8 @@ def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
     """Alembic's comparison leaves out the full-text search objects (migration 0110):
-    FTS5 tables and their shadow tables, expression indexes no model can declare."""
+    FTS5 tables and their shadow tables, expression indexes no model can declare, and
+    PostgreSQL's generated ``mentions.search_vector``."""
     return not (name or "").startswith(SEARCH_PREFIXES)
 
 
