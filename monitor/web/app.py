@@ -22,7 +22,7 @@ from monitor.incidents.queries import ReferenceCache
 from monitor.resources import data_dir
 from monitor.staff.sign_in_limits import SignInLimits
 from monitor.storage.secret_box import SecretBox
-from monitor.web import auth, docs, errors, filters, ops
+from monitor.web import auth, docs, errors, filters, openapi, ops
 from monitor.web.api import cases as api
 from monitor.web.api import causes as causes_api
 from monitor.web.api import compensation as compensation_api
@@ -128,6 +128,7 @@ def create_app(
         same_site="lax",
         https_only=server.secure_cookies,
     )
+    app.add_middleware(openapi.Options, routes=lambda: app.router.routes)
     app.add_middleware(RejectLoneSurrogates)  # 422, inside the security headers
     app.add_middleware(SecurityHeaders)
     ops_settings = server.ops
@@ -136,6 +137,7 @@ def create_app(
     )
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
     errors.install(app)
+    openapi.install(app)  # the document lists every answer the app can give
     app.mount("/static", StaticFiles(directory=str(data_dir("static"))), name="static")
     docs.install(app)
     app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)

@@ -149,8 +149,19 @@ def _holds_nul(exc: Exception) -> bool:
 async def out_of_range(request: Request, exc: Exception) -> Response:
     if _holds_nul(exc):  # PostgreSQL text and jsonb cannot store U+0000
         return answer(request, 422, {"detail": "text must not contain NUL characters (U+0000)"})
-    # an id no column can hold (SQLite: OverflowError; PostgreSQL: DataError)
-    return answer(request, 404, {"detail": "no such record (value out of range)"})
+    # a number no column can hold (SQLite: OverflowError; PostgreSQL: DataError): an id in
+    # the path or the query names no record (404); one in the body is invalid input (422)
+    named = [*request.path_params.values(), *request.query_params.values()]
+    if any(_beyond_64_bits(v) for v in named):
+        return answer(request, 404, {"detail": "no such record (value out of range)"})
+    return answer(request, 422, {"detail": "a number is out of range (64-bit integers only)"})
+
+
+def _beyond_64_bits(value: object) -> bool:
+    try:
+        return abs(int(str(value))) >= 2**63
+    except ValueError:
+        return False
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:

@@ -21,7 +21,7 @@ from monitor.promises import service as promises
 from monitor.replies.promises import approve_compensation, refuse_compensation
 from monitor.web.api.cases import ERRORS, Principal, acting, scoped
 from monitor.web.api.promise_schemas import PromiseOut
-from monitor.web.api.promises import NOT_FOUND, _domain_errors, promise_out
+from monitor.web.api.promises import NOT_FOUND, STATE_CONFLICT, _domain_errors, promise_out
 from monitor.web.deps import DbTx, Now
 
 Writer = Annotated[Principal, scoped("promises:write")]
@@ -44,7 +44,7 @@ def _compensation_errors() -> Iterator[None]:
 router = APIRouter(prefix="/api/v1", tags=["promises"], responses=ERRORS)
 
 
-@router.post("/promises/{promise_id}/approve", responses=NOT_FOUND)
+@router.post("/promises/{promise_id}/approve", responses=NOT_FOUND | STATE_CONFLICT)
 def approve(promise_id: int, session: DbTx, now: Now, p: Writer) -> PromiseOut:
     """A lead approves the compensation; the held reply is released to be sent."""
     lead = acting(p)
@@ -54,7 +54,7 @@ def approve(promise_id: int, session: DbTx, now: Now, p: Writer) -> PromiseOut:
     return promise_out(session, promise, now=now, detail=True)
 
 
-@router.post("/promises/{promise_id}/refuse", responses=NOT_FOUND)
+@router.post("/promises/{promise_id}/refuse", responses=NOT_FOUND | STATE_CONFLICT)
 def refuse(promise_id: int, body: RefuseIn, session: DbTx, now: Now, p: Writer) -> PromiseOut:
     """A lead refuses the compensation: the promise is withdrawn, its reply not sent."""
     lead = acting(p)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, Field
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, Field, StrictBool
 
 from monitor.promises.text import PromiseKind
 
@@ -92,7 +92,7 @@ class FulfilIn(BaseModel):
 
 class CancelIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
-    broken: bool = Field(False, description="record it as broken rather than withdrawn")
+    broken: StrictBool = Field(False, description="record it as broken rather than withdrawn")
 
 
 class SuggestIn(BaseModel):
@@ -120,7 +120,7 @@ class WebhookPatch(BaseModel):
     url: AnyHttpUrl | None = None
     events: list[str] | None = None
     description: str | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class WebhookOut(BaseModel):

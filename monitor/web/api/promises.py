@@ -37,12 +37,16 @@ from monitor.web.api.promise_schemas import (
     WebhookOut,
     WebhookPatch,
 )
+from monitor.web.api.schemas import ErrorOut
 from monitor.web.deps import Box, Config, DbTx, Now
 
 Reader = Annotated[Principal, scoped("queue:read")]
 Writer = Annotated[Principal, scoped("promises:write")]
 Admin = Annotated[Principal, scoped("webhooks:admin")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such thing"}}
+STATE_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "the promise's state does not allow this"}
+}
 
 
 @contextmanager
@@ -187,7 +191,7 @@ def get_promise(promise_id: int, session: DbTx, now: Now, _p: Reader) -> Promise
         return promise_out(session, promises.get(session, promise_id), now=now, detail=True)
 
 
-@router.post("/promises/{promise_id}/fulfil", responses=NOT_FOUND)
+@router.post("/promises/{promise_id}/fulfil", responses=NOT_FOUND | STATE_CONFLICT)
 def fulfil(
     promise_id: int, body: FulfilIn, session: DbTx, now: Now, cfg: Config, p: Writer
 ) -> PromiseOut:
@@ -206,7 +210,7 @@ def fulfil(
     return promise_out(session, promise, now=now, detail=True)
 
 
-@router.post("/promises/{promise_id}/cancel", responses=NOT_FOUND)
+@router.post("/promises/{promise_id}/cancel", responses=NOT_FOUND | STATE_CONFLICT)
 def cancel(promise_id: int, body: CancelIn, session: DbTx, now: Now, p: Writer) -> PromiseOut:
     """Withdraw a promise made in error, or record it as broken (owner or lead: 403)."""
     staff = acting(p)

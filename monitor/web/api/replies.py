@@ -47,6 +47,7 @@ from monitor.web.api.reply_schemas import (
     ReplyOut,
     SuggestedPromiseOut,
 )
+from monitor.web.api.schemas import ErrorOut
 from monitor.web.deps import Config, DbTx, Now
 
 __all__ = ["BlockedOut", "CheckIn", "CheckOut", "ReplyIn", "ReplyOut", "install"]
@@ -183,7 +184,11 @@ def get_reply(
     return ReplyOut.of(_reply(session, reply_id), made_by_reply(session, reply_id))
 
 
-@router.post("/replies/check", response_model=CheckOut)
+@router.post(
+    "/replies/check",
+    response_model=CheckOut,
+    responses={404: {"model": ErrorOut, "description": "no such case (case_id)"}},
+)
 def check(
     body: CheckIn,
     session: DbTx,

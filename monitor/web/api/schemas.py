@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from monitor.cases.casefile import CaseFile
 from monitor.cases.queries import QueueRow
@@ -83,7 +83,9 @@ class QueuePageOut(BaseModel):
 
 
 class ClaimIn(BaseModel):
-    take_over: bool = Field(default=False, description="leads: take a case held by someone else")
+    take_over: StrictBool = Field(
+        default=False, description="leads: take a case held by someone else"
+    )
 
 
 class ClaimOut(BaseModel):
