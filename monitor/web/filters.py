@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment
@@ -65,6 +67,24 @@ def relative(value: datetime | None, now: datetime) -> str:
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
+SYSTEM_KINDS = frozenset({"stage", "claim", "event", "promise", "hop"})
+
+
+def conversation(entries: Iterable[Any]) -> list[tuple[str, list[Any]]]:
+    """The case history as a conversation: each customer message, reply and note on its
+    own ("message"), the system events between them gathered ("system", collapsed)."""
+    out: list[tuple[str, list[Any]]] = []
+    for e in entries:
+        if getattr(e, "kind", "") in SYSTEM_KINDS:
+            if out and out[-1][0] == "system":
+                out[-1][1].append(e)
+            else:
+                out.append(("system", [e]))
+        else:
+            out.append(("message", [e]))
+    return out
+
+
 def channel_label(value: str | None) -> str:
     return CHANNEL_LABELS.get(value or "", value or "")
 
@@ -83,6 +103,7 @@ def install(env: Environment) -> None:
             "iso": iso,
             "when": when,
             "local": local,
+            "conversation": conversation,
             "relative": relative,
             "channel": channel_label,
             "waited": waited,

@@ -168,3 +168,23 @@ def test_customer_page_and_value(web_app: WebApp, app_client: Any) -> None:
         customer = s.get(Customer, ids["customer"])
         assert customer is not None and customer.value == 1.5
     assert app_client.get("/customers/999999").status_code == 404
+
+
+def test_case_history_reads_as_a_conversation(web_app: WebApp, app_client: Any) -> None:
+    from monitor.cases import service as queue
+
+    web_app.add_staff("omar")
+    with make_sessionmaker(web_app.engine).begin() as s:
+        case = make_case(s, customer="Priya")
+        omar = s.scalars(select(Staff).where(Staff.name == "omar")).one()
+        now = utcnow()
+        queue.claim(s, case.id, staff=omar, now=now, timeout=timedelta(minutes=15))
+        queue.add_note(s, case, staff=omar, text="Called the warehouse", now=now)
+        case_id = case.id
+    login(app_client, "omar")
+    html = app_client.get(f"/cases/{case_id}").text
+    group = html.index('class="entry system-group"')
+    note = html.index("Called the warehouse")
+    assert " system event" in html[group : group + 200] and "kind-claim" in html[group:note]
+    assert 'class="entry kind-note' in html[note - 600 : note]
+    assert html.index("kind-claim") > group  # the claim is inside the collapsed group
