@@ -65,6 +65,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     after: int = 0  # let this many matching requests through first
     usage_capped: bool = False
+    release: threading.Event | None = None  # "delay": answer when set (or after ``seconds``)
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,15 @@ class XApiState:
         self, seconds: float, *, count: int = 1, endpoint: str | None = None, after: int = 0
     ) -> None:
         self._add_faults(count, Fault("delay", endpoint, seconds=seconds, after=after))
+
+    def hold_next(
+        self, *, endpoint: str | None = None, after: int = 0, limit: float = 60.0
+    ) -> threading.Event:
+        """Hold the next matching request until the returned event is set (at most ``limit``
+        seconds): a test decides when it is answered, whatever the machine's speed."""
+        release = threading.Event()
+        self._add_faults(1, Fault("delay", endpoint, seconds=limit, after=after, release=release))
+        return release
 
     def garbage_next(self, *, count: int = 1, endpoint: str | None = None, after: int = 0) -> None:
         self._add_faults(count, Fault("garbage", endpoint, after=after))
@@ -420,7 +430,9 @@ def create_app(state: XApiState) -> FastAPI:
         fault = state.take_fault(endpoint)
         rate = state.rate_headers()
         problem = "application/problem+json"
-        if fault and fault.kind == "delay":
+        if fault and fault.kind == "delay" and fault.release is not None:
+            await asyncio.to_thread(fault.release.wait, fault.seconds)
+        elif fault and fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         if fault and fault.kind == "garbage":
             return Response(b"<html>upstream hiccup", 200, headers=rate, media_type="text/html")

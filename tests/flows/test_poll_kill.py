@@ -88,11 +88,13 @@ def test_two_live_pollers_never_poll_one_source_together(
     author = x_api.add_user("pat")
     for i in range(MENTIONS):
         x_api.mention(author, f"@brand complaint number {i}")
-    x_api.delay_next(10, endpoint="mentions", after=1)  # long enough to start another
+    # page 2 is held until the second poller has finished, however slow the machine is
+    page_two = x_api.hold_next(endpoint="mentions", after=1, limit=120)
     first = start_cli("--config", str(cfg), "poll", "--once", env=env)
     try:
         wait_for(lambda: len(x_api.requests_to("mentions")) >= 2, first, "page 2")
         second = run_cli("--config", str(cfg), "poll", "--once", env=env, timeout=60)
+        page_two.set()
         out, err = first.communicate(timeout=60)
     finally:
         if first.poll() is None:
