@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Protocol
 
@@ -87,23 +87,11 @@ def create_app(
         secret = secrets.token_urlsafe(48)
     live = broadcaster or Broadcaster(engine)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await live.start()
-        if background is not None:
-            background.start()
-        try:
-            yield
-        finally:
-            if background is not None:
-                background.shutdown()
-            await live.stop()
-
     app = FastAPI(
         title="complaint-monitor",
         version="0.1.0",
         description="Service-recovery desk: queue, cases, replies, promises.",
-        lifespan=lifespan,
+        lifespan=_lifespan(live, background),
         docs_url=None,  # served by monitor.web.docs, without a CDN
         redoc_url=None,
     )
@@ -120,6 +108,39 @@ def create_app(
     templates = Jinja2Templates(directory=str(data_dir("templates")))
     filters.install(templates.env)
     app.state.templates = templates
+    _install_middleware(app, loaded, secret)
+    errors.install(app)
+    openapi.install(app)  # the document lists every answer the app can give
+    app.mount("/static", StaticFiles(directory=str(data_dir("static"))), name="static")
+    docs.install(app)
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+    _include_routers(app, loaded)
+    return app
+
+
+def _lifespan(
+    live: Broadcaster, background: BackgroundService | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the live-update broadcaster and the scheduler with the app; stop them after."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await live.start()
+        if background is not None:
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.shutdown()
+            await live.stop()
+
+    return lifespan
+
+
+def _install_middleware(app: FastAPI, loaded: LoadedConfig, secret: str) -> None:
+    """Sessions, OPTIONS, lone-surrogate rejection, security headers, the ops gate, timing."""
+    server = loaded.settings.server
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -136,11 +157,10 @@ def create_app(
         OpsGate, networks=ops_settings.allow_networks, token=loaded.secret(ops_settings.token_env)
     )
     app.add_middleware(RequestTimer, metrics=app.state.metrics)
-    errors.install(app)
-    openapi.install(app)  # the document lists every answer the app can give
-    app.mount("/static", StaticFiles(directory=str(data_dir("static"))), name="static")
-    docs.install(app)
-    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+
+
+def _include_routers(app: FastAPI, loaded: LoadedConfig) -> None:
+    """Every router: operations, the REST API, then the console pages."""
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(causes_api.router)
@@ -164,5 +184,3 @@ def create_app(
     app.include_router(console_admin)
     app.include_router(console_customers)
     app.include_router(customers_api)
-
-    return app
