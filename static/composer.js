@@ -330,6 +330,34 @@
     });
   }
 
+  // The composing lock: taken by the first keystroke, renewed while typing (at most
+  // every LOCK_EVERY ms); if someone else is replying, the composer says who and stops.
+  var LOCK_EVERY = 20000, lockedAt = 0, lockPending = false;
+  function lockOut(who) {
+    body.disabled = true;
+    sendButton.disabled = true;
+    status.className = "reply-status failed";
+    status.textContent = (who || "Someone else is replying") + ": you cannot send now.";
+  }
+  function unlock() {
+    if (!sending) { body.disabled = false; sendButton.disabled = false; }
+    if (/cannot send now/.test(status.textContent)) status.textContent = "";
+  }
+  function keepLock() {
+    var t = Date.now();
+    if (lockPending || t - lockedAt < LOCK_EVERY) return;
+    lockPending = true;
+    post("/cases/" + caseId + "/composer/typing", {}).then(function (r) {
+      lockPending = false;
+      if (r.status === 409) { lockOut(r.body.detail); return; }
+      if (r.status === 200) lockedAt = t;
+    }).catch(function () { lockPending = false; });
+  }
+  document.addEventListener("claim-changed", function (ev) {
+    if (ev.detail && ev.detail.heldBy) lockOut(ev.detail.heldBy); else unlock();
+  });
+  body.addEventListener("input", keepLock);
+
   if (promiseList) {
     // Editing a promise changes what is sent: a new key, so it is not taken for a retry.
     promiseList.addEventListener("change", function () { key = newKey(); });

@@ -59,11 +59,17 @@
         var old = document.getElementById("queue-rows");
         if (!fresh || !old) return;
         var open = openReasons();
+        var picked = {}; // the bulk-assign selection survives a live refresh
+        document.querySelectorAll("#queue-rows input[name=case_ids]:checked").forEach(function (b) {
+          picked[b.value] = true;
+        });
         fresh.querySelectorAll("tr[data-case-id]").forEach(function (tr) {
           if (open[tr.getAttribute("data-case-id")]) {
             var d = tr.querySelector("details");
             if (d) d.setAttribute("open", "");
           }
+          var box = tr.querySelector("input[name=case_ids]");
+          if (box && picked[box.value]) box.setAttribute("checked", "");
         });
         old.replaceWith(document.importNode(fresh, true));
         document.body.setAttribute("data-refreshed", String(Date.now()));
@@ -79,6 +85,31 @@
   function scheduleRefresh() {
     if (refreshTimer) return;
     refreshTimer = setTimeout(function () { refreshTimer = null; refreshQueue(); }, 100);
+  }
+
+  var CLAIM_KINDS = ["case.claimed", "case.claim_taken_over", "case.released"];
+
+  // The claim bar alone, from the server (a fragment of our own template), then the
+  // composer hears whether someone else is replying now.
+  function refreshClaimBar() {
+    var bar = document.getElementById("claim-bar");
+    if (!bar) return;
+    var url = "/cases/" + casePage.getAttribute("data-case-id") + "/partials/claim";
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) {
+        if (r.redirected || !r.ok) throw new Error("claim bar: " + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("claim-bar");
+        if (!fresh) return;
+        bar.replaceWith(document.importNode(fresh, true));
+        var other = fresh.querySelector("[data-held-by-other]");
+        var who = other ? (other.querySelector(".replying") || other).textContent : "";
+        document.dispatchEvent(new CustomEvent("claim-changed", { detail: { heldBy: who } }));
+      })
+      .catch(function (e) { console.warn(e); });
   }
 
   function noticeCaseChanged() {
@@ -136,8 +167,12 @@
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }
       if (table) scheduleRefresh();
-      if (casePage && String(data.case_id) === casePage.getAttribute("data-case-id") &&
-          data.id > Number(casePage.getAttribute("data-last-event") || 0)) noticeCaseChanged();
+      var here = casePage && String(data.case_id) === casePage.getAttribute("data-case-id");
+      if (here && CLAIM_KINDS.indexOf(data.kind) >= 0) {
+        refreshClaimBar(); // "Maria is replying", live
+        return;
+      }
+      if (here && data.id > Number(casePage.getAttribute("data-last-event") || 0)) noticeCaseChanged();
     });
     source.onerror = function () { if (status) status.className = "live off"; };
   }

@@ -83,7 +83,7 @@ class QueueFilter:
     channel: str | None = None
     status: str = CaseStatus.OPEN
     band: str | None = None
-    claimed: str | None = None  # "mine" | "unclaimed" | None
+    claimed: str | None = None  # "mine" (assigned to me or mine to reply) | "unclaimed"
     staff_id: int | None = None  # who "mine" means
     sort: str = "priority"  # "priority" | "due" (breaching soon first)
     sla: str | None = None  # "soon" (due within `soon`, or breached) | "breached"
@@ -166,10 +166,11 @@ def list_queue(
     if f.band:
         stmt = stmt.where(Case.band == f.band)
     live = and_(Case.claimed_by_id.is_not(None), Case.claim_expires_at > now)
-    if f.claimed == "mine":
-        stmt = stmt.where(live, Case.claimed_by_id == (f.staff_id or -1))
-    elif f.claimed == "unclaimed":
-        stmt = stmt.where(~live)
+    me = f.staff_id or -1
+    if f.claimed == "mine":  # what I own, and what I am replying to right now
+        stmt = stmt.where(or_(Case.assignee_id == me, and_(live, Case.claimed_by_id == me)))
+    elif f.claimed == "unclaimed":  # nobody owns it and nobody is replying
+        stmt = stmt.where(Case.assignee_id.is_(None), ~live)
     if f.sla == "soon":
         stmt = stmt.where(Case.sla_due_at <= now + f.soon)
     elif f.sla == "breached":

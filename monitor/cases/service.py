@@ -366,20 +366,3 @@ def add_note(session: Session, case: Case, *, staff: Staff, text: str, now: date
         actor=staff.name,
         payload={"text": body, "staff_id": staff.id},
     )
-
-
-def open_for_work(
-    session: Session, case_id: int, *, staff: Staff, now: datetime, timeout: timedelta
-) -> bool:
-    """Staff opened the case page: claim it if nobody else holds it. True when ``staff``
-    holds it. Opening never marks the customer **listened** (a note, a reply or the
-    explicit mark does)."""
-    case = get_case(session, case_id)
-    if held_by_other(case, staff, now) or case.status == CaseStatus.RESOLVED:
-        return False
-    if not touch(session, case, staff=staff, now=now, timeout=timeout):
-        try:
-            case = claim(session, case_id, staff=staff, now=now, timeout=timeout)
-        except ClaimConflict:  # lost a race with another opener
-            return False
-    return True

@@ -71,6 +71,9 @@ class QueueSettings(Section):
     link_stated_identities: bool = True
     # Waiting cases are re-scored this often (their score grows with the wait).
     rescore_minutes: int = Field(default=5, ge=1)
+    # New cases: "off" (staff take or assign them) or "round_robin" (the active agent
+    # with the fewest open assigned cases, the longest idle first).
+    auto_assign: Literal["off", "round_robin"] = "off"
 
 
 DEFAULT_BOILERPLATE = (

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.cases.assignment import auto_assign
 from monitor.cases.service import clear_on_reopen
 from monitor.customers.placement import Placer
 from monitor.ingest.column_fit import REPLACEMENT, UNSTORABLE, fit_to_columns
@@ -53,6 +54,7 @@ class IngestOptions:
     own_addresses: tuple[str, ...] = ()
     own_handles: tuple[str, ...] = ()
     sla: SlaPolicy = field(default_factory=default_policy)
+    auto_assign: bool = False  # queue.auto_assign: round_robin
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ def store_mentions(
     existing = [c for c in cases if c.id is not None]
     write_placement(session, placer, existing, now=now)
     clear_on_reopen(session, [p.case.id for p in placed if p.reopened and p.case.id])
+    if options.auto_assign:
+        auto_assign(session, [c.id for c in placer.new_cases if c.id is not None], now=now)
     enc = encoder(session)
     at = enc.datetime(now)
     rows = [mention_row(p, source=source, received=at, enc=enc) for p in placed]

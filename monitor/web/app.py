@@ -34,7 +34,7 @@ from monitor.web.api.replies import install as install_replies
 from monitor.web.api.search import router as search_api
 from monitor.web.api.staff import router as staff_api
 from monitor.web.bodies import RejectLoneSurrogates
-from monitor.web.console import cause_forms, promise_forms, survey_pages
+from monitor.web.console import assign_forms, cause_forms, promise_forms, survey_pages
 from monitor.web.console import connections as console_connections
 from monitor.web.console import incidents as console_incidents
 from monitor.web.console import pages as console
@@ -173,6 +173,7 @@ def _include_routers(app: FastAPI, loaded: LoadedConfig) -> None:
     app.include_router(console.router)
     app.include_router(promise_forms.router)
     app.include_router(cause_forms.router)
+    app.include_router(assign_forms.router)
     app.include_router(console_incidents.router)
     app.include_router(console_reports.router)
     app.include_router(survey_pages.router)

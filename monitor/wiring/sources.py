@@ -39,6 +39,7 @@ def ingest_options(loaded: LoadedConfig) -> IngestOptions:
         link_stated=s.queue.link_stated_identities,
         own_addresses=tuple(a.lower() for a in s.sources.email.own_addresses),
         sla=SlaPolicy.from_settings(s.sla),
+        auto_assign=s.queue.auto_assign == "round_robin",
     )
 
 

@@ -123,12 +123,9 @@ def test_stage_change_refused_while_someone_else_holds_the_case(session: Session
     assert case.agreed_at is None
 
 
-def test_opening_never_marks_listened_a_note_does(session: Session) -> None:
-    alice, bob = make_staff(session, "alice"), make_staff(session, "bob")
+def test_a_note_marks_listened(session: Session) -> None:
+    alice = make_staff(session, "alice")
     case = make_case(session)
-    assert queue.open_for_work(session, case.id, staff=alice, now=T0, timeout=TIMEOUT)
-    assert case.listened_at is None
-    assert not queue.open_for_work(session, case.id, staff=bob, now=later(1), timeout=TIMEOUT)
     queue.add_note(session, case, staff=alice, text="Courier lost it.", now=later(2))
     assert case.listened_at == later(2)
     queue.add_note(session, case, staff=alice, text="Refund asked.", now=later(3))

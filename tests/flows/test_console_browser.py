@@ -93,6 +93,8 @@ def test_claim_in_one_context_refused_in_another(
     bob = sign_in(new_context, live_server, "bob")
     wait_live(bob)
     alice.click("td.words a")
+    alice.wait_for_selector("text=Nobody is replying")  # reading takes no lock
+    alice.click("#claim-button")
     alice.wait_for_selector("text=You hold this case")
     # Bob's queue shows the claim live, without a reload.
     bob.wait_for_selector("#queue-rows td.claim:has-text('alice')", timeout=WAIT_MS)
@@ -116,6 +118,7 @@ def test_lead_can_take_over(
     ingest(live_server, scorer, tweet(651, "@acme still broken", username="ola"))
     alice = sign_in(new_context, live_server, "alice")
     alice.click("td.words a")
+    alice.click("#claim-button")
     alice.wait_for_selector("text=You hold this case")
     lena = sign_in(new_context, live_server, "lena")
     lena.click("td.words a")
@@ -187,3 +190,47 @@ def test_user_supplied_script_never_runs(
         assert case.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert dialogs == []
+
+
+def test_typing_shows_is_replying_to_a_colleague_within_a_second(
+    live_server: LiveServer, new_context: Callable[[], Any], scorer: Scorer
+) -> None:
+    live_server.web.add_staff("maria")
+    live_server.web.add_staff("bob")
+    ingest(live_server, scorer, tweet(701, "@acme my order is lost", username="kim"))
+    maria = sign_in(new_context, live_server, "maria")
+    bob = sign_in(new_context, live_server, "bob")
+    maria.click("td.words a")
+    bob.click("td.words a")
+    wait_live(bob)
+    bob.wait_for_selector("text=Nobody is replying")
+    maria.fill("#reply-body", "Kim, I am so sorry")  # the first keystrokes take the lock
+    bob.wait_for_selector("#claim-bar .replying:has-text('maria is replying')", timeout=1000)
+    expect(bob.locator("#reply-body")).to_be_disabled(timeout=1000)
+    expect(bob.locator("#reply-send")).to_be_disabled()
+    assert "cannot send now" in bob.inner_text("#reply-status")
+
+
+def test_assign_cases_from_the_queue(
+    live_server: LiveServer, new_context: Callable[[], Any], scorer: Scorer
+) -> None:
+    live_server.web.add_staff("alice")
+    live_server.web.add_staff("bob")
+    ingest(
+        live_server,
+        scorer,
+        tweet(801, "@acme the app crashes", username="lee", user_id="81"),
+        tweet(802, "@acme billing is wrong", username="max", user_id="82"),
+    )
+    alice = sign_in(new_context, live_server, "alice")
+    expect(alice.locator("#queue-rows tr.row")).to_have_count(2, timeout=WAIT_MS)
+    alice.check("#queue-rows tr.row:nth-child(1) input[name=case_ids]")
+    alice.check("#queue-rows tr.row:nth-child(2) input[name=case_ids]")
+    alice.select_option("#bulk-assignee", label="bob")
+    alice.fill("#bulk-assign input[name=note]", "bob is on billing this week")
+    alice.click("#bulk-assign-button")
+    expect(alice.locator("#queue-rows td.owner .assignee:has-text('bob')")).to_have_count(2)
+    bob = sign_in(new_context, live_server, "bob")
+    bob.select_option("select[name=claimed]", "mine")
+    bob.click("#filters button[type=submit]")
+    expect(bob.locator("#queue-rows tr.row.owned")).to_have_count(2, timeout=WAIT_MS)

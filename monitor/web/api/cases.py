@@ -17,13 +17,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from monitor.cases import casefile, staff_actions
+from monitor.cases import assignment, casefile, staff_actions
 from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.customers import linking
 from monitor.models import Staff
 from monitor.staff import accounts
 from monitor.web.api.schemas import (
+    AssignIn,
+    AssignOut,
+    BulkAssignIn,
     CaseOut,
     ClaimIn,
     ClaimOut,
@@ -222,6 +225,35 @@ def change_stage(
     session.flush()
     own = cfg.settings.sources.email.own_addresses
     return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
+
+
+def _assignee(session: DbTx, staff_id: int | None) -> Staff | None:
+    return assignment.staff_by_id(session, staff_id) if staff_id is not None else None
+
+
+@router.post("/cases/{case_id}/assign", response_model=CaseOut, responses=NOT_FOUND)
+def assign_case(
+    case_id: int, body: AssignIn, session: DbTx, now: Now, cfg: Config, p: Writer
+) -> CaseOut:
+    """Give the case a lasting owner (or none); its assignee or a lead may hand it over."""
+    staff = acting(p)
+    case = queue.get_case(session, case_id)
+    to = _assignee(session, body.staff_id)
+    assignment.assign(session, case, to=to, by=staff, now=now, note=body.note)
+    session.flush()
+    own = cfg.settings.sources.email.own_addresses
+    return case_out(casefile.load(session, case_id, now=now, own_addresses=own))
+
+
+@router.post("/cases/assign", response_model=AssignOut, responses=NOT_FOUND)
+def assign_cases(body: BulkAssignIn, session: DbTx, now: Now, p: Writer) -> AssignOut:
+    """Assign many cases at once (all or none)."""
+    staff = acting(p)
+    to = _assignee(session, body.staff_id)
+    changed = assignment.assign_many(
+        session, body.case_ids, to=to, by=staff, now=now, note=body.note
+    )
+    return AssignOut(case_ids=changed, staff_id=body.staff_id)
 
 
 @router.post(

@@ -114,6 +114,20 @@ class StageIn(BaseModel):
     )
 
 
+class AssignIn(BaseModel):
+    staff_id: int | None = Field(description="the new owner; null unassigns")
+    note: str = Field("", max_length=2000, description="handover note, kept in the history")
+
+
+class BulkAssignIn(AssignIn):
+    case_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class AssignOut(BaseModel):
+    case_ids: list[int] = Field(description="cases whose owner changed")
+    staff_id: int | None
+
+
 class LinkIn(BaseModel):
     customer_id: int
 

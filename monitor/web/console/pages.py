@@ -205,7 +205,11 @@ def queue_page(
     q: Annotated[QueueParams, Depends()],
 ) -> HTMLResponse:
     ctx = queue_context(session, now, staff, cfg, q)
-    return render(request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES, **ctx)
+    owners = accounts.active_staff(session)
+    return render(
+        request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES,
+        owners=owners, **ctx,
+    )  # fmt: skip
 
 
 @router.get("/partials/queue", response_class=HTMLResponse)
@@ -225,11 +229,11 @@ def queue_rows(
 def open_case(
     request: Request, case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff
 ) -> HTMLResponse:
+    """Reading a case takes neither its assignment nor the composing lock."""
     try:
-        queue.open_for_work(session, case_id, staff=staff, now=now, timeout=_timeout(cfg))
+        return case_page(request, session, now, cfg, staff, case_id)
     except queue.CaseNotFound:
         return render(request, "error.html", 404, message=f"There is no case {case_id}.")
-    return case_page(request, session, now, cfg, staff, case_id)
 
 
 def act(

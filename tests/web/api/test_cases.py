@@ -290,3 +290,40 @@ def test_sla_state_on_the_queue_and_the_case(
     assert r.status_code == 200 and r.json()["agreed_text"] == "a refund"
     stages = {s["stage"]: s for s in r.json()["stages"]}
     assert stages["agreed"]["seconds_after_first_contact"] > 0
+
+
+def test_assign_one_and_many_through_the_api(
+    app_client: Any, people: dict[str, str], web_app: WebApp, scorer: Scorer
+) -> None:
+    quiet = seed(web_app, scorer)
+    case_id = first_case(app_client, people["alice"])["case_id"]
+    with make_sessionmaker(web_app.engine)() as s:
+        from sqlalchemy import select
+
+        from monitor.models import Staff
+
+        ids = dict(s.execute(select(Staff.name, Staff.id)).tuples().all())
+    url = f"/api/v1/cases/{case_id}/assign"
+    r = app_client.post(url, json={"staff_id": ids["alice"]}, headers=bearer(people["alice"]))
+    assert r.status_code == 200 and r.json()["assignee"] == "alice"
+    r = app_client.post(url, json={"staff_id": ids["alice"]}, headers=bearer(people["bob"]))
+    assert r.status_code == 200  # no change: nothing refused
+    r = app_client.post(url, json={"staff_id": ids["bob"]}, headers=bearer(people["bob"]))
+    assert r.status_code == 403 and "only they or a lead" in r.json()["detail"]
+    r = app_client.post(
+        url, json={"staff_id": ids["bob"], "note": "over to you"}, headers=bearer(people["lena"])
+    )
+    assert r.status_code == 200 and r.json()["assignee"] == "bob"
+    assert any("over to you" in h["text"] for h in r.json()["history"])
+    r = app_client.post(
+        "/api/v1/cases/assign",
+        json={"case_ids": [quiet], "staff_id": ids["bob"]},
+        headers=bearer(people["bob"]),
+    )
+    assert r.status_code == 200 and r.json()["case_ids"] == [quiet]
+    mine = app_client.get("/api/v1/queue?claimed=mine", headers=bearer(people["bob"])).json()
+    assert {i["case_id"] for i in mine["items"]} == {case_id, quiet}
+    r = app_client.post(url, json={"staff_id": 99999}, headers=bearer(people["lena"]))
+    assert r.status_code == 404
+    r = app_client.post(url, json={"staff_id": None}, headers=bearer(people["reader"]))
+    assert r.status_code == 403  # read-only token

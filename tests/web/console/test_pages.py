@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from monitor.db import make_sessionmaker
-from monitor.models import Role
+from monitor.models import Role, Staff
 from tests.factories.cases import make_case
 from tests.fixtures.web import WebApp, csrf_of, login
 
@@ -99,9 +100,12 @@ def test_console_flow_claim_conflict_and_take_over(app_client: Any, web_app: Web
     with make_sessionmaker(web_app.engine).begin() as s:
         case_id = make_case(s, score=70, customer="Dana").id
     login(app_client, "alice")
-    page = app_client.get(f"/cases/{case_id}")
-    assert page.status_code == 200 and "You hold this case" in page.text
+    page = app_client.get(f"/cases/{case_id}")  # reading takes neither owner nor lock
+    assert page.status_code == 200 and "Nobody is replying" in page.text
+    assert "Nobody owns this case yet" in page.text
     token = csrf_of(page.text)
+    page = app_client.post(f"/cases/{case_id}/claim", data={"csrf_token": token})
+    assert page.status_code == 200 and "You hold this case" in page.text
     r = app_client.post(
         f"/cases/{case_id}/notes", data={"text": "check courier", "csrf_token": token}
     )
@@ -115,7 +119,7 @@ def test_console_flow_claim_conflict_and_take_over(app_client: Any, web_app: Web
     with TestClient(web_app.app) as other:
         login(other, "lena")
         view = other.get(f"/cases/{case_id}")
-        assert "Claimed by" in view.text and "alice" in view.text
+        assert "Claimed by" in view.text and "alice is replying" in view.text
         lena_token = csrf_of(view.text)
         r = other.post(f"/cases/{case_id}/claim", data={"csrf_token": lena_token})
         assert r.status_code == 409 and "Refused: alice holds this case" in r.text
@@ -139,3 +143,54 @@ def test_headers_and_escaping(app_client: Any, web_app: WebApp) -> None:
     assert app_client.get("/static/console.js").status_code == 200
     docs_csp = app_client.get("/docs").headers["content-security-policy"]  # its own policy
     assert docs_csp != csp and "script-src 'self' 'sha256-" in docs_csp
+
+
+def test_assign_from_the_case_page_and_the_queue_and_the_typing_lock(
+    app_client: Any, web_app: WebApp
+) -> None:
+    from fastapi.testclient import TestClient
+
+    web_app.add_staff("alice")
+    web_app.add_staff("bob")
+    with make_sessionmaker(web_app.engine).begin() as s:
+        one = make_case(s, score=70, customer="Dana").id
+        two = make_case(s, score=60, customer="Eli").id
+        bob_id = s.scalars(select(Staff.id).where(Staff.name == "bob")).one()
+    login(app_client, "alice")
+    page = app_client.get(f"/cases/{one}")
+    token = csrf_of(page.text)
+    r = app_client.post(f"/cases/{one}/assign", data={"csrf_token": token, "assignee": "me"})
+    assert r.status_code == 200 and 'id="assignee">alice' in r.text
+    r = app_client.post(
+        f"/cases/{one}/assign",
+        data={"csrf_token": token, "assignee": str(bob_id), "note": "bob knows the courier"},
+    )
+    assert r.status_code == 200 and 'id="assignee">bob' in r.text
+    assert "assigned the case to bob (was alice): bob knows the courier" in r.text
+    # Alice no longer owns it: only bob or a lead may hand it over now.
+    r = app_client.post(f"/cases/{one}/assign", data={"csrf_token": token, "assignee": "me"})
+    assert r.status_code == 403 and "only they or a lead" in r.text
+    queue_page = app_client.get("/")
+    r = app_client.post(
+        "/queue/assign",
+        data={"csrf_token": csrf_of(queue_page.text), "case_ids": [str(two)], "assignee": "me"},
+    )
+    assert r.status_code == 200
+    mine = app_client.get("/?claimed=mine").text
+    assert "Eli" in mine and "Dana" not in mine
+    # The composing lock: alice types; bob, reading, sees her replying and is refused.
+    typed = app_client.post(
+        f"/cases/{two}/composer/typing", json={}, headers={"X-CSRF-Token": token}
+    )
+    assert typed.status_code == 200 and typed.json()["until"]
+    with TestClient(web_app.app) as other:
+        login(other, "bob")
+        view = other.get(f"/cases/{two}")
+        assert "alice is replying" in view.text
+        bob_token = csrf_of(view.text)
+        refused = other.post(
+            f"/cases/{two}/composer/typing", json={}, headers={"X-CSRF-Token": bob_token}
+        )
+        assert refused.status_code == 409 and refused.json()["detail"] == "alice is replying"
+        bar = other.get(f"/cases/{two}/partials/claim").text
+        assert 'data-held-by-other="true"' in bar
