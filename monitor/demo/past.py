@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.cases import assignment
 from monitor.cases import service as queue
 from monitor.config import ReportsSettings, ScoringSettings
 from monitor.ingest.service import IngestOptions, ingest_batch
@@ -213,8 +214,9 @@ def _work(
 ) -> None:
     staff = team[i % len(team)]
     clock = at + timedelta(minutes=10 + rng.random() * 180)
-    queue.open_for_work(session, case_id, staff=staff, now=clock, timeout=timedelta(minutes=15))
     case = queue.get_case(session, case_id)
+    assignment.assign(session, case, to=staff, by=staff, now=clock)  # takes it on
+    queue.claim(session, case_id, staff=staff, now=clock, timeout=timedelta(minutes=15))
     clock += timedelta(minutes=5 + rng.random() * 40)
     name = case.customer.display_name if case.customer else "there"
     reply = _reply(

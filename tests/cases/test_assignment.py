@@ -14,8 +14,10 @@ from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Case, Event, Role, Stage
 from monitor.priority.service import Scorer
 from monitor.sources.base import Batch
-from tests.factories import T0, email, later
-from tests.fixtures.web import make_case, make_staff
+from tests.factories import T0, later
+from tests.factories.cases import make_case
+from tests.factories.mentions import email
+from tests.factories.staff import make_staff
 
 
 def test_handover_rules_and_history(session: Session) -> None:
