@@ -17,7 +17,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from monitor import events
-from monitor.customers.placement import CASE_STATE, CaseRow, IdentityRow, Placer
+from monitor.customers.placement import Placer
+from monitor.customers.placement_rows import CASE_STATE, CaseRow, IdentityRow
 from monitor.db import Base
 from monitor.mentions import PRIVATE_CHANNELS, MentionIn
 from monitor.storage.bulk import CHUNK, RowEncoder, encoder, update_rows_by_id

@@ -28,7 +28,8 @@ from monitor.alerts.service import insert_alerts
 from monitor.models import Promise
 from monitor.priority.service import Scorer
 from monitor.promises import service as promises
-from monitor.promises.clock import ClockPolicy, Step, Targets, alert_rows, message
+from monitor.promises.clock import ClockPolicy, Step, alert_rows, message
+from monitor.promises.recipients import Targets
 from monitor.promises.service import UNKEPT, PromiseEvent, Timing
 from monitor.promises.text import PromiseKind
 from responders.base import PermanentError, TransientError

@@ -4,7 +4,7 @@ It is the promise clock's machinery (:mod:`monitor.promises.clock`) pointed at c
 the same claim (:func:`~monitor.promises.clock.claim_rows` on ``sla_next_action_at``:
 ``SKIP LOCKED`` on PostgreSQL, ``UPDATE … RETURNING`` on SQLite), the same walk up the
 configured ladder (:func:`~monitor.promises.clock.climb`), the same recipients
-(:class:`~monitor.promises.clock.Targets`, the case's assignee as the owner) and the
+(:class:`~monitor.promises.recipients.Targets`, the case's assignee as the owner) and the
 same pending alert rows with unique dedupe keys, so each step alerts exactly once
 however many processes run. Keys: ``sla:{case}:{wait}:{step}:{channel}:{target}``,
 where ``wait`` is when the wait began (a new wait is a new target) and ``step`` is
@@ -25,7 +25,8 @@ from monitor import events
 from monitor.alerts.service import alert_row, insert_alerts
 from monitor.models import Case, CaseStatus, Customer
 from monitor.priority.service import Scorer, rescore_and_announce
-from monitor.promises.clock import ClockPolicy, Step, Targets, claim_rows, climb
+from monitor.promises.clock import ClockPolicy, Step, claim_rows, climb
+from monitor.promises.recipients import Targets
 from monitor.sla.policy import SlaPolicy, SlaState
 from monitor.sla.service import fix_target
 

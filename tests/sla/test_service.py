@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor.cases import service as queue
 from monitor.config import ScoringSettings
 from monitor.config.sla import SlaSettings, Team
-from monitor.customers.placement import CaseRow, CustomerRow
+from monitor.customers.placement_rows import CaseRow, CustomerRow
 from monitor.events import EventKind
 from monitor.ingest.service import IngestOptions, ingest_batch
 from monitor.models import Case, CaseStatus, Event

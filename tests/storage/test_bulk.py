@@ -127,7 +127,7 @@ def test_naive_datetimes_are_refused(session: Session) -> None:
 
 
 def test_case_state_rows_follow_case_state_order(session: Session) -> None:
-    from monitor.customers.placement import CASE_STATE, CaseRow, CustomerRow
+    from monitor.customers.placement_rows import CASE_STATE, CaseRow, CustomerRow
     from monitor.ingest.rows import case_state
 
     case = CaseRow(
