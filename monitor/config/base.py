@@ -1,8 +1,16 @@
-"""What every settings section shares: frozen, unknown keys refused; and the one error type."""
+"""What every settings section shares: frozen, unknown keys refused; the one error type;
+and the field types more than one section uses."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from monitor.zones import check_zone
+
+# a time zone name that this machine knows (IANA, e.g. Europe/Berlin)
+Timezone = Annotated[str, AfterValidator(check_zone)]
 
 
 class ConfigError(Exception):

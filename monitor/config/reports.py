@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.config.base import Section
+from monitor.config.base import Section, Timezone
 
 CAUSE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -136,20 +135,11 @@ class ReportsSettings(Section):
     # A suggestion below this confidence is not stored on the case.
     suggest_min_confidence: float = Field(default=0.35, ge=0, le=1)
     # Days, weeks and "today" of a report are counted in this zone.
-    timezone: str = "UTC"
+    timezone: Timezone = "UTC"
     # On resolution, a personal check-in is due to the case's owner this many hours later.
     check_in_hours: int = Field(default=48, ge=1, le=60 * 24)
     survey: SurveySettings = SurveySettings()
     digest: DigestSettings = DigestSettings()
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name)") from None
-        return value
 
     @model_validator(mode="after")
     def _unique(self) -> ReportsSettings:

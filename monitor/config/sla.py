@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from monitor.config.base import Section
+from monitor.config.base import Section, Timezone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -33,7 +32,7 @@ class Team(Section):
     """Who answers which channels, and when the response clock runs for them."""
 
     channels: tuple[ChannelName, ...] = CHANNELS
-    timezone: str = "UTC"
+    timezone: Timezone = "UTC"
     weekdays: tuple[Weekday, ...] = WEEKDAYS
     # Opening hours on each working day, local time ("24:00" = end of day).
     opens: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -42,15 +41,6 @@ class Team(Section):
     # True: the clock stops outside the hours above (weekends, nights, holidays);
     # False: targets count wall-clock time.
     pause_outside_hours: bool = False
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
-        return value
 
     @model_validator(mode="after")
     def _hours(self) -> Team:

@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from monitor.zones import zone_or_utc
 
 
 class PromiseKind(StrEnum):
@@ -172,10 +174,7 @@ _PARTS = {"morning": time(10), "afternoon": time(15), "evening": time(19), "nigh
 
 def zone(name: str | None) -> ZoneInfo:
     """The named IANA zone; unknown or empty names fall back to UTC."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_or_utc(name)
 
 
 def classify(sentence: str) -> PromiseKind | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from monitor.reports.service import ReportsError
+from monitor.zones import known_zone
 
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 28
@@ -79,10 +80,9 @@ class Period:
 
 def parse_period(first: str | None, last: str | None, *, tz: str, now: datetime) -> Period:
     """``from``/``to`` as YYYY-MM-DD local days (default: the last 28 days to today)."""
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ReportsError(f"unknown time zone {tz!r}") from None
+    zone = known_zone(tz)
+    if zone is None:
+        raise ReportsError(f"unknown time zone {tz!r}")
     try:
         end = date.fromisoformat(last) if last else now.astimezone(zone).date()
         start = date.fromisoformat(first) if first else end - timedelta(days=DEFAULT_DAYS - 1)

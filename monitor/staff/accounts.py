@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from monitor.models import ApiToken, Role, Staff
 from monitor.staff import sessions
+from monitor.zones import check_zone
 
 TOKEN_PREFIX = "cm_"  # noqa: S105 (a public prefix, not a secret)
 SCOPES: dict[str, str] = {
@@ -58,12 +58,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 def check_timezone(name: str) -> str:
     """``name`` if it is an IANA time zone this machine knows (e.g. Europe/Berlin)."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise AccountError(
-            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
-        ) from None
-    return name
+        return check_zone(name)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
 
 
 def create_staff(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment
 
 from monitor.reports.tables import cell
 from monitor.sla.service import clock_view
 from monitor.web import text
+from monitor.zones import zone_or_utc
 
 CHANNEL_LABELS = {"x": "X", "x_dm": "X DM", "email": "Email"}
 
@@ -44,11 +44,7 @@ def local(value: datetime | None, timezone: str | None = None) -> str:
     """The time in the viewer's zone, e.g. "2026-12-02 10:00 CET" (UTC when unknown)."""
     if value is None:
         return "—"
-    try:
-        tz = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+    return value.astimezone(zone_or_utc(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def relative(value: datetime | None, now: datetime) -> str:
