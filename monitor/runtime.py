@@ -151,7 +151,8 @@ def import_file(
     )
     print(
         f"imported {path}: {summary.lines} lines, {summary.new} new mentions, "
-        f"{summary.duplicates} already stored, {len(summary.bad)} quarantined",
+        f"{summary.duplicates} already stored, {len(summary.bad)} quarantined"
+        + (f", {summary.values} customer values set" if summary.values else ""),
         file=out,
     )
     for q in summary.bad:

@@ -370,6 +370,7 @@
     check();
   });
   sendButton.addEventListener("click", send);
+  if (body.value) schedule(); // a drafted incident update: judge it before it is edited
   // An incident's shared paragraph or its "ask for details" question, put in at the cursor.
   document.querySelectorAll("button.insert-text").forEach(function (b) {
     b.addEventListener("click", function () {

@@ -20,9 +20,14 @@ class CustomerError(ValueError):
     """A refused change; the message is user-facing."""
 
 
-def set_value(session: Session, customer: Customer, *, value: float) -> Customer:
+def check_value(value: float) -> float:
+    """``value`` when it is a customer value; else CustomerError saying what is expected."""
     if not math.isfinite(value) or not 0 <= value <= MAX_VALUE:
         raise CustomerError(f"a customer's value is a number from 0 to {MAX_VALUE:g}")
-    customer.value = float(value)
+    return float(value)
+
+
+def set_value(session: Session, customer: Customer, *, value: float) -> Customer:
+    customer.value = check_value(value)
     session.flush()
     return customer

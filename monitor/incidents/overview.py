@@ -18,8 +18,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.customers import facts as facts_mod
+from monitor.incidents import drafts
 from monitor.incidents.queries import incidents_of_case, shared_paragraph
-from monitor.models import Case, Customer, Identity, Incident, IncidentCase, Promise, Reply
+from monitor.models import (
+    Case,
+    Customer,
+    Identity,
+    Incident,
+    IncidentCase,
+    IncidentState,
+    Promise,
+    Reply,
+)
 from monitor.promises import compensation
 from monitor.promises.service import UNKEPT
 
@@ -118,6 +128,7 @@ class CasePanel:
     paragraph: str
     asks: list[Ask]  # what the incident needs that the customer has not told us yet
     ask_sentence: str  # a question to put in the reply, in the composer's words
+    draft: str = ""  # the personal update to start from, while an incident task is open
 
 
 def details_to_ask(incident: Incident, known: list[facts_mod.Fact]) -> list[Ask]:
@@ -141,11 +152,39 @@ def ask_sentence(asks: list[Ask]) -> str:
     return f"So we can check your case, could you tell me {listed}?"
 
 
-def case_panel(session: Session, case_id: int, known: list[facts_mod.Fact]) -> list[CasePanel]:
+def open_task(session: Session, case_id: int) -> Promise | None:
+    """The case's open incident task (an update or a check-in owed), if any."""
+    return session.scalars(
+        select(Promise)
+        .where(
+            Promise.case_id == case_id,
+            Promise.kind.in_(TASK_KINDS),
+            Promise.state.in_(UNKEPT),
+        )
+        .order_by(Promise.id.desc())
+        .limit(1)
+    ).first()
+
+
+def case_panel(
+    session: Session, case_id: int, known: list[facts_mod.Fact], *, customer_name: str = ""
+) -> list[CasePanel]:
+    """One panel per incident of the case; the incident an open task is about gets the
+    draft of a personal update (a check-in once resolved) for this customer."""
+    task = open_task(session, case_id)
+    check_in = task is not None and task.kind == "check_in"
+    drafted = task is None
     panels = []
     for incident in incidents_of_case(session, case_id):
         asks = details_to_ask(incident, known)
-        panels.append(CasePanel(incident, shared_paragraph(incident), asks, ask_sentence(asks)))
+        draft = ""
+        if not drafted and (incident.state == IncidentState.RESOLVED) == check_in:
+            draft = drafts.update_draft(
+                incident, customer_name=customer_name, facts=known, check_in=check_in
+            )
+            drafted = True
+        paragraph = shared_paragraph(incident)
+        panels.append(CasePanel(incident, paragraph, asks, ask_sentence(asks), draft))
     return panels
 
 

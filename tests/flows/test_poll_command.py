@@ -241,3 +241,48 @@ def test_poll_once_goes_past_mentions_that_cannot_be_stored(
     x_api.mention(ann, "@brand hello?")
     again = run_cli("--config", str(cfg), "poll", "--once", env=env)
     assert "x:mentions: fetched 1, new 1" in again.stdout, again
+
+
+def test_import_sets_customer_values_and_refuses_bad_ones(
+    tmp_path: Path, empty_db_url: str
+) -> None:
+    """Issue 17: the scorer reads Customer.value; import (here a CRM's key accounts beside
+    the mentions) sets it, and a value out of range or for nobody is refused by line."""
+
+    def mention(i: int, author: str, **extra: object) -> dict[str, object]:
+        return {"channel": "email", "external_id": f"<v{i}@example.org>", "author": author,
+                "text": f"my order A-{i} never came", "created_at": "2026-11-01T10:00:00Z",
+                **extra}  # fmt: skip
+
+    lines = [
+        mention(1, "Zoe@Example.org", customer_value=2.5),  # on the mention line
+        mention(2, "max@example.org"),
+        {"channel": "email", "author": "max@example.org", "customer_value": 7},  # alone
+        {"channel": "email", "author": "nobody@example.org", "customer_value": 1},
+        mention(3, "ivy@example.org", customer_value=-1),
+        {"channel": "email", "author": "max@example.org", "customer_value": "lots"},
+    ]
+    dump = tmp_path / "values.jsonl"
+    dump.write_text("".join(json.dumps(obj) + "\n" for obj in lines), encoding="utf-8")
+    env = {"DATABASE_URL": empty_db_url}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+
+    out = run_cli("import", str(dump), env=env)
+
+    assert out.returncode == 0, out.stderr
+    assert "6 lines, 2 new mentions, 0 already stored, 3 quarantined, 2 customer values set" in (
+        out.stdout
+    )
+    assert sorted(out.stderr.splitlines()) == sorted([
+        f"{dump}: quarantined: line 4: customer_value: no customer has the email identity "
+        "'nobody@example.org' (import their mentions)",
+        f"{dump}: quarantined: line 5: customer_value -1: a customer's value is a number "
+        "from 0 to 100",
+        f"{dump}: quarantined: line 6: customer_value 'lots' is not a number",
+    ])  # fmt: skip
+    exported = run_cli("export", "mentions", env=env)
+    values = {
+        r["author_id"]: r["customer_value"]
+        for r in map(json.loads, exported.stdout.split("\n")[:-1])
+    }
+    assert values == {"zoe@example.org": 2.5, "max@example.org": 7.0}

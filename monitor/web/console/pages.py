@@ -118,7 +118,9 @@ def case_page(
         cause=cause_view(session, queue.get_case(session, case_id), cfg.settings.reports),
         survey_link=survey_link,
         surveys_on=cfg.settings.reports.survey.enabled,
-        incidents=incident_views.case_panel(session, case_id, cf.facts),
+        incidents=incident_views.case_panel(
+            session, case_id, cf.facts, customer_name=cf.customer.display_name
+        ),
         incident_offers=incident_offers(session, case_id, request.app.state.incident_refs),
         worth=incident_views.customer_worth(session, cf.case.customer_id),
     )
