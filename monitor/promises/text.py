@@ -22,6 +22,7 @@ deadline. Passive wording ("Refund will be processed by 3 December") commits too
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -240,68 +241,122 @@ def _date(m: re.Match[str], today: date) -> date | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Anchor:
+    """What a time phrase is read against: the owner's clock and working day."""
+
+    now: datetime
+    today: date
+    tz: ZoneInfo
+    end: time  # end of the working day
+    at: time | None  # a clock time written next to the day phrase, if any
+
+    def on(self, day: date, default: time | None = None) -> datetime:
+        return _at(day, self.at or default or self.end, self.tz)
+
+    def soon_at_least(self, due: datetime) -> datetime:
+        return max(due, self.now + timedelta(hours=1))
+
+
 def parse_due(
     text: str, *, now: datetime, timezone: str | None = "UTC", workday_end_hour: int = 17
 ) -> tuple[datetime, str] | None:
     """The deadline a phrase in ``text`` names, with the phrase; None when there is none."""
     tz = zone(timezone)
-    local = now.astimezone(tz)
-    today = local.date()
-    end = time(23, 59) if workday_end_hour >= 24 else time(workday_end_hour)
     found = _parse_phrase(text)
     if found is None:
         return None
     name, m = found
     near = _clock_near(text, m) if name != "clock" else None
-    at = near[0] if near else None
+    anchor = _Anchor(
+        now=now,
+        today=now.astimezone(tz).date(),
+        tz=tz,
+        end=time(23, 59) if workday_end_hour >= 24 else time(workday_end_hour),
+        at=near[0] if near else None,
+    )
+    due = _DUE_BY_PHRASE[name](m, anchor)
+    if due is None:
+        return None
     phrase = m.group(0) + (" " + near[1] if near else "")
-    due: datetime
-    if name == "date":
-        day = _date(m, today)
-        if day is None:
-            return None
-        due = _at(day, at or end, tz)
-    elif name == "soon":
-        due = now + timedelta(hours=1)
-    elif name == "within":
-        n, unit = _number(m.group(1)), m.group(2).lower()
-        if unit in ("business day", "working day"):
-            day = today
-            for _ in range(n):
-                day += timedelta(days=1)
-                while day.weekday() >= 5:
-                    day += timedelta(days=1)
-            due = _at(day, end, tz)
-        else:
-            due = now + timedelta(**{unit + "s": n})
-    elif name == "tomorrow":
-        part = (m.group(1) or "").lower()
-        due = _at(today + timedelta(days=1), at or _PARTS.get(part, end), tz)
-    elif name in ("today", "tonight", "morning"):
-        default = {"today": end, "tonight": time(20), "morning": time(12)}[name]
-        due = max(_at(today, at or default, tz), now + timedelta(hours=1))
-    elif name == "weekday":
-        prefix, target = (m.group(1) or "").lower(), _WEEKDAYS.index(m.group(2).lower())
-        ahead = (target - today.weekday()) % 7
-        if prefix == "next" and ahead == 0:
-            ahead = 7
-        due = _at(today + timedelta(days=ahead), at or end, tz)
-        if due < now:
-            due = _at(today + timedelta(days=ahead + 7), at or end, tz)
-    elif name == "this_week":
-        friday = today + timedelta(days=(4 - today.weekday()) % 7)
-        due = max(_at(friday, end, tz), now + timedelta(hours=1))
-    elif name == "next_week":
-        monday = today + timedelta(days=7 - today.weekday())
-        due = _at(monday + timedelta(days=4), end, tz)
-    else:  # a bare clock time: today, or tomorrow when it has passed
-        at = _clock(m)
-        if at is None:
-            return None
-        due = _at(today, at, tz)
-        if due <= now:
-            due = _at(today + timedelta(days=1), at, tz)
     return due, phrase.strip()
+
+
+def _due_date(m: re.Match[str], a: _Anchor) -> datetime | None:
+    day = _date(m, a.today)
+    return None if day is None else a.on(day)
+
+
+def _due_soon(m: re.Match[str], a: _Anchor) -> datetime:
+    return a.now + timedelta(hours=1)
+
+
+def _due_within(m: re.Match[str], a: _Anchor) -> datetime:
+    n, unit = _number(m.group(1)), m.group(2).lower()
+    if unit not in ("business day", "working day"):
+        return a.now + timedelta(**{unit + "s": n})
+    day = a.today
+    for _ in range(n):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    return _at(day, a.end, a.tz)
+
+
+def _due_tomorrow(m: re.Match[str], a: _Anchor) -> datetime:
+    part = (m.group(1) or "").lower()
+    return a.on(a.today + timedelta(days=1), _PARTS.get(part))
+
+
+def _due_today(default: time | None) -> _DueRule:
+    def rule(m: re.Match[str], a: _Anchor) -> datetime:
+        return a.soon_at_least(a.on(a.today, default))
+
+    return rule
+
+
+def _due_weekday(m: re.Match[str], a: _Anchor) -> datetime:
+    prefix, target = (m.group(1) or "").lower(), _WEEKDAYS.index(m.group(2).lower())
+    ahead = (target - a.today.weekday()) % 7
+    if prefix == "next" and ahead == 0:
+        ahead = 7
+    due = a.on(a.today + timedelta(days=ahead))
+    return due if due >= a.now else a.on(a.today + timedelta(days=ahead + 7))
+
+
+def _due_this_week(m: re.Match[str], a: _Anchor) -> datetime:
+    friday = a.today + timedelta(days=(4 - a.today.weekday()) % 7)
+    return a.soon_at_least(_at(friday, a.end, a.tz))
+
+
+def _due_next_week(m: re.Match[str], a: _Anchor) -> datetime:
+    monday = a.today + timedelta(days=7 - a.today.weekday())
+    return _at(monday + timedelta(days=4), a.end, a.tz)
+
+
+def _due_clock(m: re.Match[str], a: _Anchor) -> datetime | None:
+    """A bare clock time: today, or tomorrow when it has passed."""
+    at = _clock(m)
+    if at is None:
+        return None
+    due = _at(a.today, at, a.tz)
+    return due if due > a.now else _at(a.today + timedelta(days=1), at, a.tz)
+
+
+_DueRule = Callable[[re.Match[str], _Anchor], datetime | None]
+_DUE_BY_PHRASE: dict[str, _DueRule] = {
+    "date": _due_date,
+    "soon": _due_soon,
+    "within": _due_within,
+    "tomorrow": _due_tomorrow,
+    "today": _due_today(None),
+    "tonight": _due_today(time(20)),
+    "morning": _due_today(time(12)),
+    "weekday": _due_weekday,
+    "this_week": _due_this_week,
+    "next_week": _due_next_week,
+    "clock": _due_clock,
+}
 
 
 def suggest(
