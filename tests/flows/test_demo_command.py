@@ -233,3 +233,37 @@ def test_demo_command_delivers_a_reply_and_alerts_the_overdue_promise(demo: Demo
         assert volume.count("<svg") >= 3
         kept = client.get("/reports?report=promises").text
         assert re.search(r"<td>Kept</td>|data-key=\"kept\"", kept)
+
+
+def test_demo_command_shows_a_breached_email_and_its_escalation(demo: Demo) -> None:
+    """Issue 14: without any setup, Priya's first email (27 h old, hours past its target)
+    shows as breached, and the alerts of its breach and escalation went out over Slack."""
+    with httpx.Client(base_url=demo.url, follow_redirects=True, timeout=10) as client:
+        queue_page = sign_in(client, demo)
+        case_id = case_id_of(queue_page, "Priya Natarajan")
+        assert case_id is not None, queue_page
+        row = next(r for r in re.findall(r"<tr class=\"row.*?</tr>", queue_page, re.S)
+                   if f'href="/cases/{case_id}"' in r)  # fmt: skip
+        assert re.search(r'class="sla breached".*breached \d+ h ago', row, re.S), row
+
+        def sla_alerts() -> list[tuple[str, str, str]] | None:
+            mine = [e for e in demo.outbox_entries() if e.get("case_id") == case_id]
+            found = [(e["alert_kind"], e["target"], e["text"]) for e in mine
+                     if e.get("kind") == "slack_message"]  # fmt: skip
+            return found if len(found) >= 3 else None  # one tick records all three
+
+        alerts = wait_for("the breach and escalation alerts", sla_alerts)
+        # Nobody is assigned: the breach goes to the team's channel; the next rungs (the
+        # lead, then the channel) follow at once, as the email is hours past its target.
+        assert sorted((k, t) for k, t, _ in alerts) == [
+            ("case.sla_breached", "#support-alerts"),
+            ("case.sla_escalated", "#support-alerts"),
+            ("case.sla_escalated", "demo@acme.example"),
+        ], alerts
+        texts = {k: text for k, _, text in alerts}
+        assert "target missed" in texts["case.sla_breached"]
+        assert "Priya Natarajan" in texts["case.sla_breached"]
+        assert re.match(r"Escalation: .* overdue by \d+\.\d h", texts["case.sla_escalated"])
+        page = client.get(f"/cases/{case_id}").text
+        assert re.search(r"response target: <strong>breached \d+ h ago</strong>", page), page
+        assert re.search(r"escalated \d step", page), page
