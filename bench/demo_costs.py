@@ -73,9 +73,7 @@ def main() -> None:
         print(f"{line.endpoint:34} {kind:16} {line.count:>6} {line.unit_usd:>7.3f} "
               f"{line.usd:>8.4f}")  # fmt: skip
     print(f"{'total (deduplicated per UTC day)':58} {today.count:>6} {'':>7} {today.usd:>8.4f}")
-    app_only = sum(
-        line.count * unit_price(prices, line.resource, False) for line in today.lines
-    )
+    app_only = sum(line.count * unit_price(prices, line.resource, False) for line in today.lines)
     print(f"resources in the responses (no deduplication): {stream.naive}")
     print(f"same traffic with the app-only token (no owned-read price): ${app_only:.4f}")
 

@@ -92,24 +92,52 @@ def load(engine: Engine, n: int) -> None:
     customers = max(1, n * 2 // 5)
     start = NOW - timedelta(days=DAYS)
     with engine.begin() as conn:
-        conn.execute(insert(Staff.__table__), [
-            {"id": i, "name": f"agent{i}", "display_name": f"Agent {i}", "role": "agent",
-             "password_hash": "x", "timezone": "UTC", "active": True, "created_at": start,
-             "lead_id": 1 if i > 1 else None}
-            for i in range(1, AGENTS + 1)
-        ])
-        for batch in chunks({"id": i, "display_name": f"c{i}", "value": 0.0, "created_at": start}
-                            for i in range(1, customers + 1)):
+        conn.execute(
+            insert(Staff.__table__),
+            [
+                {
+                    "id": i,
+                    "name": f"agent{i}",
+                    "display_name": f"Agent {i}",
+                    "role": "agent",
+                    "password_hash": "x",
+                    "timezone": "UTC",
+                    "active": True,
+                    "created_at": start,
+                    "lead_id": 1 if i > 1 else None,
+                }
+                for i in range(1, AGENTS + 1)
+            ],
+        )
+        for batch in chunks(
+            {"id": i, "display_name": f"c{i}", "value": 0.0, "created_at": start}
+            for i in range(1, customers + 1)
+        ):
             conn.execute(insert(Customer.__table__), batch)
-        for batch in chunks({"id": i, "customer_id": i, "kind": "email", "handle": f"c{i}@x.test",
-                             "linked_by": "auto", "created_at": start}
-                            for i in range(1, customers + 1)):
+        for batch in chunks(
+            {
+                "id": i,
+                "customer_id": i,
+                "kind": "email",
+                "handle": f"c{i}@x.test",
+                "linked_by": "auto",
+                "created_at": start,
+            }
+            for i in range(1, customers + 1)
+        ):
             conn.execute(insert(Identity.__table__), batch)
-    tables: dict[str, list[dict[str, Any]]] = {k: [] for k in
-                                                ("case", "mention", "reply", "promise", "event",
-                                                 "survey", "tag")}
-    targets = {"case": Case, "mention": Mention, "reply": Reply, "promise": Promise,
-               "event": Event, "survey": Survey, "tag": CaseTag}
+    tables: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("case", "mention", "reply", "promise", "event", "survey", "tag")
+    }
+    targets = {
+        "case": Case,
+        "mention": Mention,
+        "reply": Reply,
+        "promise": Promise,
+        "event": Event,
+        "survey": Survey,
+        "tag": CaseTag,
+    }
 
     def flush(conn: Any, force: bool = False) -> None:
         for key in ("case", "mention", "reply", "promise", "event", "survey", "tag"):
@@ -122,66 +150,145 @@ def load(engine: Engine, n: int) -> None:
             created = start + timedelta(seconds=rng.random() * DAYS * 86400)
             cust = rng.randint(1, customers)
             resolved = created + rng.random() * 72 * H if rng.random() < 0.8 else None
-            tables["case"].append({
-                "id": i, "customer_id": cust, "status": "resolved" if resolved else "open",
-                "channel": rng.choice(CHANNELS), "subject": "", "priority": 10.0, "score": 10,
-                "band": "low", "reasons": [], "unanswered_count": 0, "public": False,
-                "created_at": created, "updated_at": created,
-                "listened_at": created + rng.random() * 4 * H,
-                "apologised_at": created + rng.random() * 8 * H if rng.random() < 0.7 else None,
-                "agreed_at": created + rng.random() * 12 * H if rng.random() < 0.5 else None,
-                "acted_at": created + rng.random() * 48 * H if rng.random() < 0.3 else None,
-                "followed_up_at": resolved + 24 * H if resolved and rng.random() < 0.3 else None,
-                "resolved_at": resolved, "cause": rng.choice(CAUSES),
-                "cause_confirmed": rng.random() < 0.5,
-            })
-            tables["mention"].append({
-                "id": i, "channel": "email", "external_id": f"m{i}", "source": "bench",
-                "customer_id": cust, "identity_id": cust, "case_id": i, "author": "c",
-                "text": "my refund is late", "text_for_scoring": "", "created_at": created,
-                "received_at": created, "raw": b"", "reasons": [], "thread_refs": [],
-                "attachments": [], "public": False,
-            })
+            tables["case"].append(
+                {
+                    "id": i,
+                    "customer_id": cust,
+                    "status": "resolved" if resolved else "open",
+                    "channel": rng.choice(CHANNELS),
+                    "subject": "",
+                    "priority": 10.0,
+                    "score": 10,
+                    "band": "low",
+                    "reasons": [],
+                    "unanswered_count": 0,
+                    "public": False,
+                    "created_at": created,
+                    "updated_at": created,
+                    "listened_at": created + rng.random() * 4 * H,
+                    "apologised_at": created + rng.random() * 8 * H if rng.random() < 0.7 else None,
+                    "agreed_at": created + rng.random() * 12 * H if rng.random() < 0.5 else None,
+                    "acted_at": created + rng.random() * 48 * H if rng.random() < 0.3 else None,
+                    "followed_up_at": resolved + 24 * H
+                    if resolved and rng.random() < 0.3
+                    else None,
+                    "resolved_at": resolved,
+                    "cause": rng.choice(CAUSES),
+                    "cause_confirmed": rng.random() < 0.5,
+                }
+            )
+            tables["mention"].append(
+                {
+                    "id": i,
+                    "channel": "email",
+                    "external_id": f"m{i}",
+                    "source": "bench",
+                    "customer_id": cust,
+                    "identity_id": cust,
+                    "case_id": i,
+                    "author": "c",
+                    "text": "my refund is late",
+                    "text_for_scoring": "",
+                    "created_at": created,
+                    "received_at": created,
+                    "raw": b"",
+                    "reasons": [],
+                    "thread_refs": [],
+                    "attachments": [],
+                    "public": False,
+                }
+            )
             if rng.random() < 0.9:
                 sent = created + rng.random() * 6 * H
-                tables["reply"].append({
-                    "id": i, "case_id": i, "staff_id": rng.randint(1, AGENTS), "channel": "email",
-                    "body": "Sorry", "idempotency_key": f"r{i}", "state": "sent", "attempts": 1,
-                    "created_at": sent, "sent_at": sent,
-                    "override_reason": "lead ok" if rng.random() < 0.02 else None,
-                })
+                tables["reply"].append(
+                    {
+                        "id": i,
+                        "case_id": i,
+                        "staff_id": rng.randint(1, AGENTS),
+                        "channel": "email",
+                        "body": "Sorry",
+                        "idempotency_key": f"r{i}",
+                        "state": "sent",
+                        "attempts": 1,
+                        "created_at": sent,
+                        "sent_at": sent,
+                        "override_reason": "lead ok" if rng.random() < 0.02 else None,
+                    }
+                )
             if rng.random() < 0.3:
                 state = rng.choice(STATES)
                 made = created + rng.random() * 6 * H
                 due = made + rng.random() * 48 * H
-                tables["promise"].append({
-                    "case_id": i, "customer_id": cust, "owner_id": rng.randint(1, AGENTS),
-                    "kind": rng.choice(KINDS), "wording": "We'll fix it", "due_at": due,
-                    "owner_timezone": "UTC", "state": state, "escalation_step": 0,
-                    "created_at": made, "updated_at": made,
-                    "fulfilled_at": made + rng.random() * 60 * H if state == "fulfilled" else None,
-                })
+                tables["promise"].append(
+                    {
+                        "case_id": i,
+                        "customer_id": cust,
+                        "owner_id": rng.randint(1, AGENTS),
+                        "kind": rng.choice(KINDS),
+                        "wording": "We'll fix it",
+                        "due_at": due,
+                        "owner_timezone": "UTC",
+                        "state": state,
+                        "escalation_step": 0,
+                        "created_at": made,
+                        "updated_at": made,
+                        "fulfilled_at": made + rng.random() * 60 * H
+                        if state == "fulfilled"
+                        else None,
+                    }
+                )
             for kind, share in (("case.reopened", 0.05), ("case.channel_hop", 0.05)):
                 if rng.random() < share:
-                    tables["event"].append({"case_id": i, "kind": kind, "actor": "system",
-                                            "payload": {}, "created_at": created + H})
+                    tables["event"].append(
+                        {
+                            "case_id": i,
+                            "kind": kind,
+                            "actor": "system",
+                            "payload": {},
+                            "created_at": created + H,
+                        }
+                    )
             if resolved and rng.random() < 0.06:
-                tables["survey"].append({
-                    "case_id": i, "customer_id": cust, "token_hash": f"{i:064d}", "channel": "x",
-                    "created_at": resolved, "expires_at": resolved + 168 * H,
-                    "answered_at": resolved + 5 * H if rng.random() < 0.8 else None,
-                    "rating": rng.randint(1, 5),
-                })
+                tables["survey"].append(
+                    {
+                        "case_id": i,
+                        "customer_id": cust,
+                        "token_hash": f"{i:064d}",
+                        "channel": "x",
+                        "created_at": resolved,
+                        "expires_at": resolved + 168 * H,
+                        "answered_at": resolved + 5 * H if rng.random() < 0.8 else None,
+                        "rating": rng.randint(1, 5),
+                    }
+                )
             if rng.random() < 0.1:
-                tables["tag"].append({"case_id": i, "tag": rng.choice(("outage", "vip", "ios")),
-                                      "created_at": created})
+                tables["tag"].append(
+                    {
+                        "case_id": i,
+                        "tag": rng.choice(("outage", "vip", "ios")),
+                        "created_at": created,
+                    }
+                )
             flush(conn)
         flush(conn, force=True)
         if engine.dialect.name == "postgresql":
-            for table in ("staff", "customers", "identities", "cases", "mentions", "replies",
-                          "promises", "events", "surveys"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
+            for table in (
+                "staff",
+                "customers",
+                "identities",
+                "cases",
+                "mentions",
+                "replies",
+                "promises",
+                "events",
+                "surveys",
+            ):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -232,24 +339,33 @@ def bench(url: str, args: argparse.Namespace) -> None:
     load(engine, args.cases)
     sessions = make_sessionmaker(engine)
     with sessions() as s:
-        counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in
-                  (Case, Mention, Reply, Promise, Event, Survey)}
-    print(f"\n== {engine.dialect.name}: loaded in {time.perf_counter() - t0:.0f} s: "
-          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        counts = {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (Case, Mention, Reply, Promise, Event, Survey)
+        }
+    print(
+        f"\n== {engine.dialect.name}: loaded in {time.perf_counter() - t0:.0f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
     ref = []
     for _ in range(args.runs):
         with sessions() as s:
             t = time.perf_counter()
             s.scalar(select(func.count()).select_from(Case))
             ref.append(time.perf_counter() - t)
-    print(f"reference: SELECT count(*) FROM cases   p50 {pct(ref, 50) * 1000:7.1f} ms   "
-          f"p95 {pct(ref, 95) * 1000:7.1f} ms")
+    print(
+        f"reference: SELECT count(*) FROM cases   p50 {pct(ref, 50) * 1000:7.1f} ms   "
+        f"p95 {pct(ref, 95) * 1000:7.1f} ms"
+    )
     settings = ReportsSettings()
     last = NOW.date() - timedelta(days=1)
     asks = [
         ("30 days", Period(last - timedelta(days=29), last, "Europe/Berlin"), Filters()),
-        ("30 days, one agent", Period(last - timedelta(days=29), last, "Europe/Berlin"),
-         Filters(agent_id=3)),
+        (
+            "30 days, one agent",
+            Period(last - timedelta(days=29), last, "Europe/Berlin"),
+            Filters(agent_id=3),
+        ),
         ("365 days", Period(last - timedelta(days=364), last, "Europe/Berlin"), Filters()),
     ]
     print(f"{'report':10} {'period':20} {'p50 ms':>9} {'p95 ms':>9}   indexes used / full scans")
@@ -266,8 +382,10 @@ def bench(url: str, args: argparse.Namespace) -> None:
                     statements = list(seen)
             used, scans = plans(engine, statements)
             scan = f"; scans {', '.join(sorted(scans))}" if scans else ""
-            print(f"{name:10} {label:20} {pct(samples, 50) * 1000:9.1f} "
-                  f"{pct(samples, 95) * 1000:9.1f}   {', '.join(sorted(used)) or '-'}{scan}")
+            print(
+                f"{name:10} {label:20} {pct(samples, 50) * 1000:9.1f} "
+                f"{pct(samples, 95) * 1000:9.1f}   {', '.join(sorted(used)) or '-'}{scan}"
+            )
     engine.dispose()
 
 
@@ -288,8 +406,7 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            bench(make_url(args.pg).set(database=name).render_as_string(hide_password=False),
-                  args)
+            bench(make_url(args.pg).set(database=name).render_as_string(hide_password=False), args)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
