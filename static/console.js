@@ -4,6 +4,16 @@
 (function () {
   "use strict";
 
+  // The browser's time zone, for pages of staff who chose none (monitor/web/viewer_zone.py).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    var had = (document.cookie.match(/(?:^|;\s*)tz=([^;]*)/) || [])[1];
+    if (/^[A-Za-z0-9_+\/-]{1,64}$/.test(zone) && had !== zone) {
+      document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+    }
+  } catch (e) { /* no Intl: times stay in UTC */ }
+
   var skew = 0; // server time minus browser time, in ms
   var nowAttr = document.querySelector("[data-now]");
   if (nowAttr) {
@@ -166,6 +176,7 @@
     source.addEventListener("case", function (ev) {
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("live-event", { detail: data })); // static/notify.js
       if (table) scheduleRefresh();
       var here = casePage && String(data.case_id) === casePage.getAttribute("data-case-id");
       if (here && CLAIM_KINDS.indexOf(data.kind) >= 0) {

@@ -88,9 +88,11 @@ def suggestions(
     staff: Staff,
     now: datetime,
     workday_end_hour: int = 17,
+    timezone: str | None = None,
 ) -> list[SuggestionView]:
-    """The promises in a draft reply, due times parsed and shown in the sender's zone."""
-    tz = zone(staff.timezone).key
+    """The promises in a draft reply, due times parsed and shown in the sender's zone
+    (``timezone``: the zone they view the console in; default their own setting)."""
+    tz = zone(timezone or staff.timezone).key
     email: str | None = None
     out: list[SuggestionView] = []
     for s in suggest(text, now=now, timezone=tz, workday_end_hour=workday_end_hour):
@@ -130,7 +132,7 @@ def _due(draft: PromiseDraft, sender: Staff) -> datetime:
             raise promises.PromiseError("due_at needs a time zone")
         return draft.due_at
     if draft.due_local:
-        return local_due(draft.due_local, draft.timezone or sender.timezone)
+        return local_due(draft.due_local, draft.timezone or sender.timezone or "UTC")
     raise promises.PromiseError(f"the promise “{draft.wording[:60]}” needs a due time")
 
 
@@ -203,7 +205,8 @@ def queue_reply_with_promises(
             owner=owner,
             now=now,
             timing=timing,
-            owner_timezone=zone(owner.timezone).key,  # an unknown zone falls back to UTC
+            # the owner's zone; one who chose none: the zone the due time was typed in
+            owner_timezone=zone(owner.timezone or draft.timezone).key,
             reply_id=queued.reply.id,
             target=draft.target or None,
             actor=staff.name,

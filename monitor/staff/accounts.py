@@ -72,8 +72,9 @@ def create_staff(
     now: datetime,
     display_name: str = "",
     email: str | None = None,
-    timezone: str = "UTC",
+    timezone: str | None = None,
 ) -> Staff:
+    """A new account; ``timezone`` None: the console follows the browser's zone."""
     name = name.strip()
     if not name or len(name) > 80:
         raise AccountError("staff name must be 1-80 characters")
@@ -83,7 +84,8 @@ def create_staff(
         raise AccountError(f"unknown role {role!r}; use one of: agent, lead, admin") from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    check_timezone(timezone)
+    if timezone:
+        check_timezone(timezone)
     if session.scalar(select(Staff.id).where(Staff.name == name)) is not None:
         raise AccountError(f"staff member {name!r} already exists")
     staff = Staff(
@@ -92,7 +94,7 @@ def create_staff(
         email=email,
         role=role,
         password_hash=hash_password(password),
-        timezone=timezone,
+        timezone=timezone or None,
         created_at=now,
     )
     session.add(staff)
@@ -220,3 +222,10 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> ApiToken:
 def has_scope(granted: Iterable[str], needed: str) -> bool:
     granted = set(granted)
     return "admin" in granted or needed in granted
+
+
+def set_timezone(session: Session, staff: Staff, *, timezone: str | None) -> Staff:
+    """A staff member's own zone for the console; None or "": follow their browser."""
+    staff.timezone = check_timezone(timezone) if timezone else None
+    session.flush()
+    return staff

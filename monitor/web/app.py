@@ -42,7 +42,9 @@ from monitor.web.console import reports as console_reports
 from monitor.web.console.admin import router as console_admin
 from monitor.web.console.customers import router as console_customers
 from monitor.web.console.desk import router as console_desk
+from monitor.web.console.live_notices import router as console_live_notices
 from monitor.web.console.search import router as console_search
+from monitor.web.console.settings import router as console_settings
 from monitor.web.console.texts import router as console_texts
 from monitor.web.metrics import Metrics
 from monitor.web.ops import RequestTimer
@@ -179,6 +181,8 @@ def _include_routers(app: FastAPI, loaded: LoadedConfig) -> None:
     app.include_router(survey_pages.router)
     app.include_router(console_connections.router)
     app.include_router(console_texts)
+    app.include_router(console_settings)
+    app.include_router(console_live_notices)
     app.include_router(search_api)
     app.include_router(console_search)
     app.include_router(console_desk)

@@ -113,6 +113,7 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/customers/{ids['customer']}",
         "/admin/staff",
         "/admin/webhooks",
+        "/settings",
     ]
 
 

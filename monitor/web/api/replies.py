@@ -49,6 +49,7 @@ from monitor.web.api.reply_schemas import (
 )
 from monitor.web.api.schemas import ErrorOut
 from monitor.web.deps import Config, DbTx, Now
+from monitor.web.viewer_zone import viewer_zone
 
 __all__ = ["BlockedOut", "CheckIn", "CheckOut", "ReplyIn", "ReplyOut", "install"]
 
@@ -211,6 +212,7 @@ Csrf = Depends(csrf_header)
 
 @console_router.post("/cases/{case_id}/composer/check", dependencies=[Csrf])
 def composer_check(
+    request: Request,
     case_id: int,
     body: CheckIn,
     session: DbTx,
@@ -228,6 +230,7 @@ def composer_check(
         staff=staff,
         now=now,
         workday_end_hour=cfg.settings.alerts.workday_end_hour,
+        timezone=viewer_zone(request, staff),  # the browser's, for staff who chose none
     )
     return ComposerCheckOut(
         **checked.model_dump(), promises=[SuggestedPromiseOut.of(v) for v in found]

@@ -74,7 +74,7 @@ def add_staff(
     password: Annotated[str, Form(max_length=500)],
     role: Annotated[str, Form()] = "agent",
     email: Annotated[str, Form(max_length=320)] = "",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     try:
         accounts.create_staff(
@@ -84,7 +84,7 @@ def add_staff(
             role=role,
             now=now,
             email=email.strip() or None,
-            timezone=timezone.strip() or "UTC",
+            timezone=timezone.strip() or None,
         )
     except accounts.AccountError as exc:
         return staff_page(request, session, admin, error=str(exc), status_code=422)

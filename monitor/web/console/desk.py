@@ -17,6 +17,7 @@ from monitor.promises.board import KINDS, VIEWS, board
 from monitor.web.auth import CurrentStaff
 from monitor.web.console.pages import render
 from monitor.web.deps import DbTx, Now
+from monitor.web.viewer_zone import viewer_zone
 
 router = APIRouter(include_in_schema=False)
 ALERT_STATES = ("failed", "sent", "pending")
@@ -40,7 +41,7 @@ def promises_page(
         view=view,
         owner_id=staff.id if mine else None,
         kind=kind or None,
-        timezone=staff.timezone,
+        timezone=viewer_zone(request, staff),
     )
     return render(
         request,

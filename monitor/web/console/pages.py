@@ -32,6 +32,7 @@ from monitor.staff import accounts
 from monitor.web import auth
 from monitor.web.auth import CsrfChecked, CurrentStaff, MaybeStaff
 from monitor.web.deps import Config, DbTx, Now
+from monitor.web.viewer_zone import viewer_zone
 
 CHANNELS = ("x", "x_dm", "email")
 BANDS = ("low", "medium", "high", "critical")
@@ -41,6 +42,7 @@ STATUSES = ("open", "waiting", "resolved")
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     templates = request.app.state.templates
     context.setdefault("csrf_token", auth.csrf_token(request))
+    context.setdefault("tz", viewer_zone(request, context.get("staff")))
     response: HTMLResponse = templates.TemplateResponse(
         request, name, context, status_code=status_code
     )
