@@ -164,6 +164,36 @@
       });
   });
 
+  // Who else is viewing this case: the page says it is open every few seconds (a
+  // presence row in the database, so every serve process sees it) and is told who else
+  // is; leaving the page says so at once.
+  var viewers = document.getElementById("viewers");
+  if (viewers) {
+    var presenceUrl = "/cases/" + viewers.getAttribute("data-case-id") + "/presence";
+    var presenceHeaders = { "X-CSRF-Token": viewers.getAttribute("data-csrf"), "Accept": "text/html" };
+    var every = Number(viewers.getAttribute("data-every")) || 5000;
+    var beat = function () {
+      fetch(presenceUrl, { method: "POST", credentials: "same-origin", headers: presenceHeaders })
+        .then(function (r) {
+          if (r.redirected || !r.ok) throw new Error("presence: " + r.status);
+          return r.text();
+        })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("viewers");
+          var old = document.getElementById("viewers");
+          if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+        })
+        .catch(function (e) { console.warn(e); })
+        .then(function () { setTimeout(beat, every); });
+    };
+    beat();
+    window.addEventListener("pagehide", function () {
+      fetch(presenceUrl + "/leave", {
+        method: "POST", keepalive: true, credentials: "same-origin", headers: presenceHeaders,
+      }).catch(function () {});
+    });
+  }
+
   if ((table || casePage) && window.EventSource) {
     var status = document.getElementById("live-status");
     var source = new EventSource("/live/events");

@@ -6,7 +6,7 @@ registers every table on ``Base.metadata``, which the migrations compare against
 
 from monitor.models.alerts import Alert, WebhookDelivery, WebhookSubscription
 from monitor.models.bookkeeping import Event, Lease, Quarantine, SourceCursor
-from monitor.models.cases import Case, Mention
+from monitor.models.cases import Case, CaseViewer, Mention
 from monitor.models.connections import OAuthFlow, OAuthGrant, XUsage
 from monitor.models.customers import Customer, Identity
 from monitor.models.enums import (
@@ -31,6 +31,7 @@ __all__ = [
     "Case",
     "CaseStatus",
     "CaseTag",
+    "CaseViewer",
     "Customer",
     "Event",
     "Identity",

@@ -146,3 +146,19 @@ class Mention(Base):
     case: Mapped[Case] = relationship()
     customer: Mapped[Customer] = relationship()
     identity: Mapped[Identity] = relationship()
+
+
+class CaseViewer(Base):
+    """Who has a case open in the console: one row per case and staff member, renewed by
+    the page's heartbeat; older than the presence window (read with ``now``), it counts
+    for nothing. Kept in the database, so every `serve` process sees every viewer."""
+
+    __tablename__ = "case_viewers"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    seen_at: Mapped[datetime]

@@ -1,5 +1,6 @@
-"""Ownership and the composing lock in the console: assign from the case page and the
-queue (bulk), start/renew the lock while typing a reply, the live claim bar.
+"""Ownership, the composing lock and presence in the console: assign from the case page
+and the queue (bulk), start/renew the lock while typing a reply, the live claim bar, and
+who else is viewing the case (the page's heartbeat, :mod:`monitor.cases.presence`).
 
 Reading a case takes neither the assignment nor the lock: the lock is taken by the
 composer's first keystroke (``POST /cases/{id}/composer/typing``, renewed while typing)
@@ -14,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from monitor.cases import assignment, casefile
+from monitor.cases import assignment, casefile, presence
 from monitor.cases import service as queue
 from monitor.models import Staff
 from monitor.web.api.replies import Csrf
@@ -113,3 +114,25 @@ def claim_bar(
         request, "partials/claim_bar.html", cf=cf, staff=staff, now=now,
         is_lead=staff.role in queue.LEAD_ROLES,
     )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/presence", dependencies=[Csrf], response_class=HTMLResponse)
+def heartbeat(
+    request: Request, case_id: int, session: DbTx, now: Now, staff: CurrentStaff
+) -> HTMLResponse:
+    """The open case page's heartbeat: I am viewing it; answers who else is."""
+    try:
+        queue.get_case(session, case_id)
+    except queue.CaseNotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    presence.seen(session, case_id=case_id, staff_id=staff.id, now=now)
+    presence.sweep(session, case_id=case_id, now=now)
+    others = presence.viewers(session, case_id=case_id, now=now, besides=staff.id)
+    return render(request, "partials/viewers.html", case_id=case_id, viewers=others)
+
+
+@router.post("/cases/{case_id}/presence/leave", dependencies=[Csrf], status_code=204)
+def leave(case_id: int, session: DbTx, staff: CurrentStaff) -> Response:
+    """The page was closed or left: no longer viewing."""
+    presence.left(session, case_id=case_id, staff_id=staff.id)
+    return Response(status_code=204)
