@@ -6,7 +6,7 @@ a row per case and staff member, renewed by the page's heartbeat and ignored onc
 than the presence window.
 
 Revision ID: 0150
-Revises: 0070
+Revises: 0170
 Create Date: 2026-12-02 13:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import monitor.db
 
 revision: str = "0150"
-down_revision: str | None = "0070"
+down_revision: str | None = "0170"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
