@@ -18,6 +18,7 @@ from monitor.models import (
     CaseStatus,
     Event,
     Promise,
+    Reply,
     Role,
     Staff,
     Stage,
@@ -27,8 +28,12 @@ from monitor.promises.text import PromiseKind
 from monitor.sla.service import clear_target
 
 
-def record_staff_reply(case: Case, *, now: datetime) -> None:
-    """Staff answered: nothing the customer said before now is unanswered any more."""
+def record_staff_reply(case: Case, *, now: datetime, reply: Reply | None = None) -> None:
+    """Staff answered (by ``reply``, sent at ``now``): nothing the customer said before
+    now is unanswered any more. The reply keeps the target it ended, for the reports."""
+    if reply is not None and case.sla_due_at is not None:
+        reply.sla_kind = case.sla_kind
+        reply.sla_started_at, reply.sla_due_at = case.sla_started_at, case.sla_due_at
     case.last_staff_reply_at = now
     case.first_unanswered_at = None
     case.unanswered_count = 0

@@ -144,7 +144,7 @@ def _reply(session: Session, case: Case, staff: Staff, body: str, at: datetime, 
     )
     session.add(reply)
     session.flush()
-    queue.record_staff_reply(case, now=at)
+    queue.record_staff_reply(case, now=at, reply=reply)
     if case.apologised_at is None:
         case.apologised_at = at
     return reply

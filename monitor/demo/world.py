@@ -173,7 +173,7 @@ def _answer(
     )
     session.add(reply)
     session.flush()
-    queue.record_staff_reply(case, now=at)
+    queue.record_staff_reply(case, now=at, reply=reply)
     case.apologised_at = case.listened_at = case.agreed_at = at
     return case, reply
 

@@ -33,6 +33,12 @@ class Reply(Base):
     shared_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The response-time target this reply ended, copied from the case when it was sent
+    # (monitor/sla): first or next response, when that wait began and when it was due.
+    # Only the reply that ends a wait carries one; the recovery report reads them.
+    sla_kind: Mapped[str | None] = mapped_column(String(8))
+    sla_started_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime | None]
     # Where it goes, fixed when it is queued (see monitor/replies/service.py): the X user id or
     # email address, the external id answered (tweet id / Message-ID), and for email our
     # own Message-ID, generated before the first attempt so reconciliation can find it.
@@ -47,3 +53,7 @@ class Reply(Base):
 
 Index("ix_replies_state_next_attempt", Reply.state, Reply.next_attempt_at)
 Index("ix_replies_sent_at", Reply.sent_at)  # reports: replies sent in a period, per agent
+# Reports: a case's sent replies in order (first response, "an agent replied on it").
+Index("ix_replies_case_sent", Reply.case_id, Reply.state, Reply.sent_at, Reply.staff_id)
+# Reports: the waits that began in a period and the reply that ended each.
+Index("ix_replies_sla_started", Reply.sla_started_at, Reply.sla_kind)

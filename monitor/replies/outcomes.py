@@ -75,7 +75,7 @@ def mark_sent(
     payload = {"reply_id": reply.id, "channel": reply.channel, "external_id": delivery.external_id}
     events.append(session, kind, now=now, case_id=reply.case_id, actor=actor, payload=payload)
     case = queue.get_case(session, reply.case_id)
-    queue.record_staff_reply(case, now=now)
+    queue.record_staff_reply(case, now=now, reply=reply)
     incidents.heard_from_us(session, case_id=case.id, reply_id=reply.id, now=now)
     if case.apologised_at is None and APOLOGY.search(reply.body):
         case.apologised_at = now

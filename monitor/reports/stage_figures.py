@@ -3,7 +3,8 @@
 For the cases opened in the period, per stage: how many reached it, and the median and
 90th percentile (nearest rank) of the time from opening to reaching it. "First
 response" is the first reply sent on the case; "acknowledged" the first time staff
-opened it (the "listened" stage).
+opened it (the "listened" stage). Then first- and next-response target attainment
+(:mod:`target_figures`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from sqlalchemy.orm import Session
 from monitor.config import ReportsSettings
 from monitor.models import Case, Reply, ReplyState
 from monitor.reports.period import Filters, Period
+from monitor.reports.promise_figures import staff_names
 from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
 from monitor.reports.tables import Table
+from monitor.reports.target_figures import attainment
 
 STAGES = (
     ("acknowledged", "Acknowledged (opened by staff)", "listened_at"),
@@ -88,5 +91,6 @@ def recovery(
             rows,
             chart="bar",
             series=["median_hours", "p90_hours"],
-        )
+        ),
+        *attainment(session, period, f, now=now, names=staff_names(session)),
     ]

@@ -75,11 +75,23 @@ def build(session: Session) -> World:
                 case_id=case.id, kind=kind, actor="system", payload={}, created_at=case.created_at
             )
         )
-    for n, (case, staff, sent, override) in enumerate(
-        (
-            (c1, ana, t1 + 1.5 * H, None),
-            (c2, bob, t2 + 4 * H, None),
-            (c2, ana, at(3, 16), "a lead said so"),
+    # Response-time targets (the waits each reply ended; see test_response_targets):
+    # c1's first reply 1.5 h after a 1 h target (missed), c2's within 8 h (met), c2's
+    # next reply an hour after the customer wrote again, 30 min target (missed).
+    waits = (
+        ("first", t1, t1 + H),
+        ("first", t2, t2 + 8 * H),
+        ("next", at(3, 15), at(3, 15, 30)),
+    )
+    for n, ((case, staff, sent, override), (kind, began, due)) in enumerate(
+        zip(
+            (
+                (c1, ana, t1 + 1.5 * H, None),
+                (c2, bob, t2 + 4 * H, None),
+                (c2, ana, at(3, 16), "a lead said so"),
+            ),
+            waits,
+            strict=True,
         )
     ):
         session.add(
@@ -93,8 +105,20 @@ def build(session: Session) -> World:
                 created_at=sent,
                 sent_at=sent,
                 override_reason=override,
+                sla_kind=kind,
+                sla_started_at=began,
+                sla_due_at=due,
             )
         )
+    # Still waiting: c2's customer wrote again at 20:00 UTC on 4 March (next response due
+    # 22:00, missed at NOW); c3's first response is due after NOW (running); c4's began
+    # after the period (5 March in Berlin).
+    for case, kind, began, due in (
+        (c2, "next", at(4, 20), at(4, 22)),
+        (c3, "first", at(4, 22, 59), at(5, 13)),
+        (c4, "first", at(4, 23), at(5, 1)),
+    ):
+        case.sla_kind, case.sla_started_at, case.sla_due_at = kind, began, due
 
     def promise(
         case: Case,

@@ -4,7 +4,7 @@ cancelled and late promises, nearest-rank medians, empty periods, filters."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from monitor.config import ReportsSettings
 from monitor.reports import figures
 from monitor.reports.period import Filters, Period, parse_period
 from monitor.reports.service import ReportsError
+from monitor.reports.tables import to_csv
 from tests.reports.fixture import NOW, build
 
 SETTINGS = ReportsSettings()
@@ -96,6 +97,39 @@ def test_recovery_stages(session) -> None:
         ["Followed up", 0, 0.0, None, None],
         ["Resolved", 2, 66.7, 10.0, 20.0],
     ]
+
+
+def test_response_targets(session) -> None:
+    """Waits begun 2-4 March (Berlin): c1 first missed (email), c2 first met, c2 next
+    missed twice (answered late; unanswered past due), c3 first not due yet at NOW."""
+    build(session)
+    t = tables(session, "recovery")
+    assert t["targets"].rows == [
+        ["First response", 3, 1, 1, 1, 50.0],
+        ["Next response", 2, 0, 2, 0, 0.0],
+    ]
+    assert t["targets_over_time"].rows == [
+        ["2026-03-02", 1, 0, 1, 0.0, 0, 0, 0, None],  # c1 began 23:30 UTC on 1 March
+        ["2026-03-03", 1, 1, 0, 100.0, 1, 0, 1, 0.0],
+        ["2026-03-04", 1, 0, 0, None, 1, 0, 1, 0.0],  # c3 at 23:59 Berlin; c4 next day
+    ]
+    assert t["targets_by_channel"].rows == [
+        ["email", 1, 0, 1, 0.0, 0, 0, 0, None],
+        ["x", 2, 1, 0, 100.0, 2, 0, 2, 0.0],
+    ]
+    assert t["targets_by_agent"].rows == [
+        ["ana", 1, 0, 1, 0.0, 1, 0, 1, 0.0],
+        ["bob", 1, 1, 0, 100.0, 0, 0, 0, None],
+        ["(unanswered)", 1, 0, 0, None, 1, 0, 1, 0.0],
+    ]
+    later = datetime(2026, 3, 6, tzinfo=UTC)  # c3's target has passed too
+    out = figures.run(session, "recovery", BERLIN, Filters(), settings=SETTINGS, now=later)
+    assert out[1].rows[0] == ["First response", 3, 1, 2, 0, 33.3]
+    by_channel = tables(session, "recovery", f=Filters(channel="email"))["targets_by_channel"]
+    assert by_channel.rows == [["email", 1, 0, 1, 0.0, 0, 0, 0, None]]
+    csv = to_csv(t["targets_by_agent"]).splitlines()
+    assert csv[0].startswith("Agent,First response: waits,First response: met,")
+    assert csv[3] == "(unanswered),1,0,0,,1,0,1,0.0"
 
 
 def test_agents(session) -> None:
