@@ -10,7 +10,7 @@ open). ``ix_replies_case_sent`` (case_id, state, sent_at, staff_id) finds a case
 first response and "an agent replied on it" from the index alone. Replies sent before this revision carry no target.
 
 Revision ID: 0140
-Revises: 0170
+Revises: 0150
 Create Date: 2026-12-02 12:45:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import monitor.db
 
 revision: str = "0140"
-down_revision: str | None = "0170"
+down_revision: str | None = "0150"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
