@@ -160,19 +160,8 @@ def promise_views(session: Session, customer_id: int, *, now: datetime) -> list[
     )
     if not rows:
         return []
-    pids = [p.id for p in rows]
-    alerts: dict[int, list[AlertView]] = {}
-    for a in session.scalars(
-        select(Alert).where(Alert.promise_id.in_(pids)).order_by(Alert.id).limit(ALERT_LIMIT)
-    ):
-        alerts.setdefault(a.promise_id or 0, []).append(alert_view(a))
-    owner_ids = {p.owner_id for p in rows if p.owner_id}
-    owners: dict[int, str] = {}
-    if owner_ids:
-        for sid, name, display in session.execute(
-            select(Staff.id, Staff.name, Staff.display_name).where(Staff.id.in_(owner_ids))
-        ):
-            owners[sid] = display or name
+    alerts = _alerts_by_promise(session, [p.id for p in rows])
+    owners = _owner_names(session, {p.owner_id for p in rows if p.owner_id})
     case_ids = {p.case_id for p in rows}
     followed = dict(
         session.execute(select(Case.id, Case.followed_up_at).where(Case.id.in_(case_ids)))
@@ -180,39 +169,73 @@ def promise_views(session: Session, customer_id: int, *, now: datetime) -> list[
         .all()
     )
     history = _history(session, case_ids)
-    out = []
-    for p in rows:
-        done = followed.get(p.case_id)
-        out.append(
-            PromiseView(
-                id=p.id,
-                kind=p.kind,
-                wording=p.wording,
-                due_at=p.due_at,
-                state=p.state,
-                overdue=p.state in UNKEPT and p.due_at < now,
-                case_id=p.case_id,
-                owner_id=p.owner_id,
-                owner_name=owners.get(p.owner_id or 0, "nobody"),
-                owner_timezone=p.owner_timezone,
-                due_local=local(p.due_at, p.owner_timezone),
-                automatic=p.kind in AUTOMATIC,
-                target=p.target,
-                perform_state=(p.perform or {}).get("state"),
-                evidence=p.evidence,
-                fulfilled_at=p.fulfilled_at,
-                follow_up_due_at=p.follow_up_due_at,
-                follow_up_local=local(p.follow_up_due_at, p.owner_timezone),
-                followed_up=bool(done and p.fulfilled_at and done >= p.fulfilled_at),
-                reply_id=p.reply_id,
-                compensation=_compensation(p),
-                compensation_reason=p.compensation_reason,
-                approval=p.approval,
-                alerts=alerts.get(p.id, []),
-                history=history.get(p.id, []),
-            )
+    return [
+        _view(
+            p,
+            now=now,
+            owner_name=owners.get(p.owner_id or 0, "nobody"),
+            followed_up_at=followed.get(p.case_id),
+            alerts=alerts.get(p.id, []),
+            history=history.get(p.id, []),
         )
-    return out
+        for p in rows
+    ]
+
+
+def _alerts_by_promise(session: Session, pids: list[int]) -> dict[int, list[AlertView]]:
+    alerts: dict[int, list[AlertView]] = {}
+    for a in session.scalars(
+        select(Alert).where(Alert.promise_id.in_(pids)).order_by(Alert.id).limit(ALERT_LIMIT)
+    ):
+        alerts.setdefault(a.promise_id or 0, []).append(alert_view(a))
+    return alerts
+
+
+def _owner_names(session: Session, owner_ids: set[int]) -> dict[int, str]:
+    if not owner_ids:
+        return {}
+    rows = session.execute(
+        select(Staff.id, Staff.name, Staff.display_name).where(Staff.id.in_(owner_ids))
+    )
+    return {sid: display or name for sid, name, display in rows}
+
+
+def _view(
+    p: Promise,
+    *,
+    now: datetime,
+    owner_name: str,
+    followed_up_at: datetime | None,
+    alerts: list[AlertView],
+    history: list[HistoryItem],
+) -> PromiseView:
+    return PromiseView(
+        id=p.id,
+        kind=p.kind,
+        wording=p.wording,
+        due_at=p.due_at,
+        state=p.state,
+        overdue=p.state in UNKEPT and p.due_at < now,
+        case_id=p.case_id,
+        owner_id=p.owner_id,
+        owner_name=owner_name,
+        owner_timezone=p.owner_timezone,
+        due_local=local(p.due_at, p.owner_timezone),
+        automatic=p.kind in AUTOMATIC,
+        target=p.target,
+        perform_state=(p.perform or {}).get("state"),
+        evidence=p.evidence,
+        fulfilled_at=p.fulfilled_at,
+        follow_up_due_at=p.follow_up_due_at,
+        follow_up_local=local(p.follow_up_due_at, p.owner_timezone),
+        followed_up=bool(followed_up_at and p.fulfilled_at and followed_up_at >= p.fulfilled_at),
+        reply_id=p.reply_id,
+        compensation=_compensation(p),
+        compensation_reason=p.compensation_reason,
+        approval=p.approval,
+        alerts=alerts,
+        history=history,
+    )
 
 
 def case_alerts(session: Session, case_id: int) -> list[AlertView]:

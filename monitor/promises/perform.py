@@ -135,7 +135,6 @@ def _record(
     perform = dict(job.perform)
     perform["attempts"] = int(perform.get("attempts", 0)) + 1
     perform["last_at"] = now.isoformat()
-    base = {"promise_id": p.id, "kind": p.kind, "target": p.target}
     if kind == "ok" and value.verified:
         perform |= {"state": "member", "error": None}
         p.perform, p.perform_next_at = perform, None
@@ -150,38 +149,66 @@ def _record(
             scorer=scorer,
         )
         stats.fulfilled += 1
-        return
-    if kind == "ok" and value.state == "invited":
-        first = perform.get("state") != "invited"
-        perform |= {"state": "invited", "sent": value.as_evidence(), "error": None}
-        perform.setdefault("invited_at", now.isoformat())
-        p.perform, p.perform_next_at = perform, now + policy.verify_every
-        if first:
-            payload = {**base, "invite": value.as_evidence()}
-            events.append(
-                session, PromiseEvent.INVITE_SENT, now=now, case_id=p.case_id, payload=payload
-            )
+    elif kind == "ok" and value.state == "invited":
+        _record_invited(session, p, perform, value, now=now, policy=policy)
         stats.invited += 1
-        return
-    if kind == "transient" and perform["attempts"] < policy.max_attempts:
-        wait = policy.first_retry * (2 ** (perform["attempts"] - 1))
-        if value.retry_after:
-            wait = max(wait, timedelta(seconds=float(value.retry_after)))
-        perform["error"] = str(value)
-        p.perform, p.perform_next_at = perform, now + wait
-        payload = {**base, "error": str(value), "retry_at": (now + wait).isoformat()}
-        events.append(
-            session, PromiseEvent.PERFORM_RETRY, now=now, case_id=p.case_id, payload=payload
-        )
+    elif kind == "transient" and perform["attempts"] < policy.max_attempts:
+        _record_retry(session, p, perform, value, now=now, policy=policy)
         stats.retried += 1
-        return
-    error = "the invite was declined or revoked" if kind == "ok" else str(value)
-    perform |= {"state": "failed", "error": error}
-    p.perform, p.perform_next_at = perform, None
-    payload = {**base, "error": error}
-    events.append(session, PromiseEvent.PERFORM_FAILED, now=now, case_id=p.case_id, payload=payload)
-    _alert_owner(session, p, clock, now)
-    stats.failed += 1
+    else:
+        error = "the invite was declined or revoked" if kind == "ok" else str(value)
+        perform |= {"state": "failed", "error": error}
+        p.perform, p.perform_next_at = perform, None
+        payload = {**_event_base(p), "error": error}
+        events.append(
+            session, PromiseEvent.PERFORM_FAILED, now=now, case_id=p.case_id, payload=payload
+        )
+        _alert_owner(session, p, clock, now)
+        stats.failed += 1
+
+
+def _event_base(p: Promise) -> dict[str, Any]:
+    return {"promise_id": p.id, "kind": p.kind, "target": p.target}
+
+
+def _record_invited(
+    session: Session,
+    p: Promise,
+    perform: dict[str, Any],
+    invite: Any,
+    *,
+    now: datetime,
+    policy: PerformPolicy,
+) -> None:
+    """Invited but not yet a member: check again later; the event is written once."""
+    first = perform.get("state") != "invited"
+    perform |= {"state": "invited", "sent": invite.as_evidence(), "error": None}
+    perform.setdefault("invited_at", now.isoformat())
+    p.perform, p.perform_next_at = perform, now + policy.verify_every
+    if first:
+        payload = {**_event_base(p), "invite": invite.as_evidence()}
+        events.append(
+            session, PromiseEvent.INVITE_SENT, now=now, case_id=p.case_id, payload=payload
+        )
+
+
+def _record_retry(
+    session: Session,
+    p: Promise,
+    perform: dict[str, Any],
+    error: Any,
+    *,
+    now: datetime,
+    policy: PerformPolicy,
+) -> None:
+    """A passing failure: back off exponentially, at least as long as the server asked."""
+    wait = policy.first_retry * (2 ** (perform["attempts"] - 1))
+    if error.retry_after:
+        wait = max(wait, timedelta(seconds=float(error.retry_after)))
+    perform["error"] = str(error)
+    p.perform, p.perform_next_at = perform, now + wait
+    payload = {**_event_base(p), "error": str(error), "retry_at": (now + wait).isoformat()}
+    events.append(session, PromiseEvent.PERFORM_RETRY, now=now, case_id=p.case_id, payload=payload)
 
 
 def run(

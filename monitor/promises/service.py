@@ -148,11 +148,7 @@ def create(
     idempotency_key: str | None = None,
 ) -> Promise:
     """Record a promise made on ``case``; Slack invites are queued for performing."""
-    try:
-        kind = PromiseKind(kind)
-    except ValueError:
-        names = ", ".join(k.value for k in PromiseKind)
-        raise PromiseError(f"unknown promise kind {kind!r}; use one of: {names}") from None
+    kind = _known_kind(kind)
     wording = wording.strip()
     if not wording:
         raise PromiseError("a promise needs the wording the customer saw")
@@ -161,10 +157,8 @@ def create(
     tz = owner_timezone or (owner.timezone if owner else None) or "UTC"
     if zone(tz).key != tz:
         raise PromiseError(f"unknown time zone {tz!r}")
-    if reply_id is not None and (found := reply_case_id(session, reply_id)) != case.id:
-        if found is None:
-            raise PromiseError(f"no reply {reply_id}")
-        raise PromiseError(f"reply {reply_id} belongs to another case, not case {case.id}")
+    if reply_id is not None:
+        _check_reply_on_case(session, reply_id, case)
     if kind in AUTOMATIC and target is None:
         target = customer_email(session, case.customer_id)
     promise = Promise(
@@ -197,6 +191,22 @@ def create(
         payload=_payload(promise, target=target),
     )
     return promise
+
+
+def _known_kind(kind: PromiseKind | str) -> PromiseKind:
+    try:
+        return PromiseKind(kind)
+    except ValueError:
+        names = ", ".join(k.value for k in PromiseKind)
+        raise PromiseError(f"unknown promise kind {kind!r}; use one of: {names}") from None
+
+
+def _check_reply_on_case(session: Session, reply_id: int, case: Case) -> None:
+    found = reply_case_id(session, reply_id)
+    if found is None:
+        raise PromiseError(f"no reply {reply_id}")
+    if found != case.id:
+        raise PromiseError(f"reply {reply_id} belongs to another case, not case {case.id}")
 
 
 def get(session: Session, promise_id: int, *, for_update: bool = False) -> Promise:
