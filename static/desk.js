@@ -8,7 +8,9 @@
 
   function rows() { return Array.prototype.slice.call(document.querySelectorAll(rowsSelector)); }
 
-  function select(i) {
+  // keepFocus: mark the row without moving the focus (after a live refresh while the
+  // user is typing in a toolbar field, say).
+  function select(i, keepFocus) {
     var all = rows();
     if (!all.length) return;
     current = Math.max(0, Math.min(all.length - 1, i));
@@ -17,7 +19,7 @@
       if (k === current) tr.setAttribute("aria-selected", "true"); else tr.removeAttribute("aria-selected");
     });
     var link = all[current].querySelector("td.words a");
-    if (link) link.focus();
+    if (link && !keepFocus) link.focus();
   }
 
   function typing(ev) {
@@ -52,12 +54,14 @@
       var link = all[current].querySelector("td.words a");
       if (link) { window.location.href = link.getAttribute("href"); ev.preventDefault(); }
     }
-    else if (ev.key === "x" && current >= 0 && all[current]) {
-      var box = all[current].querySelector("input.bulk-pick");
-      if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); }
+    else if (ev.key === "x" && all.length) {
+      // The selected row (j/k), else the row holding the focus.
+      var row = current >= 0 && all[current] ? all[current] : (document.activeElement && document.activeElement.closest ? document.activeElement.closest(rowsSelector) : null);
+      var box = row ? row.querySelector("input.bulk-pick") : null;
+      if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); ev.preventDefault(); }
     }
     else if (ev.key === "r") { if (focusFirst(["reply-body"])) ev.preventDefault(); }
-    else if (ev.key === "a") { if (focusFirst(["bulk-assign-to", "claim-button", "take-over-button"])) ev.preventDefault(); }
+    else if (ev.key === "a") { if (focusFirst(["bulk-assignee", "claim-button", "take-over-button"])) ev.preventDefault(); }
   });
 
   // Filters apply as soon as one changes (the button stays for no-script use).
@@ -66,6 +70,34 @@
       if (ev.target && ev.target.tagName === "SELECT" || (ev.target && ev.target.type === "checkbox")) form.submit();
     });
   });
+
+  // Bulk selection: the header's select-all box (shown only with script: without it the
+  // rows' own boxes still work) and a count above the toolbar. The live refresh keeps
+  // the ticked boxes (console.js); the observer below re-syncs these after it.
+  var pickAll = document.getElementById("pick-all");
+  var pickCount = document.getElementById("bulk-count");
+  var pickIdle = pickCount ? pickCount.textContent : "";
+  function picks() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows input.bulk-pick")); }
+  function syncPicks() {
+    var boxes = picks(), on = boxes.filter(function (b) { return b.checked; }).length;
+    if (pickAll) {
+      pickAll.checked = boxes.length > 0 && on === boxes.length;
+      pickAll.indeterminate = on > 0 && on < boxes.length;
+    }
+    if (pickCount) pickCount.textContent = on ? on + (on === 1 ? " case selected" : " cases selected") : pickIdle;
+  }
+  if (pickAll) {
+    pickAll.hidden = false;
+    pickAll.addEventListener("change", function () {
+      var on = pickAll.checked;
+      picks().forEach(function (b) { b.checked = on; });
+      syncPicks();
+    });
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target && ev.target.classList && ev.target.classList.contains("bulk-pick")) syncPicks();
+  });
+  syncPicks();
 
   // Unread: cases that arrived while the tab was in the background, counted in the title.
   var baseTitle = document.title;
@@ -85,7 +117,9 @@
         var id = tr.getAttribute("data-case-id");
         if (!seen[id]) { seen[id] = true; fresh += 1; tr.classList.add("new-row"); }
       });
-      if (current >= 0) select(current);
+      var focused = document.activeElement;
+      if (current >= 0) select(current, focused && focused !== document.body && !tbodyParent.contains(focused));
+      syncPicks();
       if (!fresh) return;
       if (document.hidden) { unread += fresh; showUnread(); }
       if (announce) announce.textContent = fresh + (fresh === 1 ? " new case" : " new cases") + " in the queue";

@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.cases.bulk import chosen
 from monitor.cases.service import CaseNotFound, NotAllowed, QueueError, can_take_over, get_case
 from monitor.models import Case, CaseStatus, Role, Staff
 
 MAX_NOTE = 2000
-MAX_BULK = 500
 
 
 def _name(staff: Staff | None) -> str | None:
@@ -97,12 +97,7 @@ def assign_many(
     note: str = "",
 ) -> list[int]:
     """The queue's bulk action: all or nothing (one refusal refuses the batch)."""
-    ids = list(dict.fromkeys(case_ids))
-    if not ids:
-        raise QueueError("choose at least one case")
-    if len(ids) > MAX_BULK:
-        raise QueueError(f"at most {MAX_BULK} cases at once")
-    cases = [get_case(session, case_id) for case_id in ids]
+    cases = [get_case(session, case_id) for case_id in chosen(case_ids)]
     for case in cases:  # every check before any change
         check(session, case, to=to, by=by, note=note.strip())
     return [c.id for c in cases if assign(session, c, to=to, by=by, now=now, note=note)]

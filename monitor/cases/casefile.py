@@ -112,7 +112,21 @@ def _event_entry(e: Event) -> Entry | None:
         text = f"channel hop: {p.get('from', '?')} → {p.get('to', '?')} while unanswered"
         return Entry(e.created_at, "hop", e.actor, text, case_id=e.case_id, hop=True)
     kind = "promise" if e.kind.startswith("promise") else "event"
-    return Entry(e.created_at, kind, e.actor, e.kind.replace(".", " "), case_id=e.case_id)
+    text = _labelled(e.kind, p) or e.kind.replace(".", " ")
+    return Entry(e.created_at, kind, e.actor, text, case_id=e.case_id)
+
+
+def _labelled(kind: str, p: dict[str, Any]) -> str | None:
+    """Words for events other packages write on the case (tags, cause, incidents)."""
+    if kind == "case.tags":
+        added, removed = p.get("added") or [], p.get("removed") or []
+        return "tags " + " ".join([*(f"+{t}" for t in added), *(f"-{t}" for t in removed)])
+    if kind == "case.cause" and p.get("cause"):
+        return f"cause: {p['cause']}" + (" (suggested)" if p.get("suggested") else "")
+    if kind in ("incident.case_attached", "incident.case_detached") and p.get("title"):
+        verb = "attached to" if kind == "incident.case_attached" else "detached from"
+        return f"{verb} incident: {p['title']}"
+    return None
 
 
 SLA_TEXTS = {

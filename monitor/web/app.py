@@ -34,7 +34,14 @@ from monitor.web.api.replies import install as install_replies
 from monitor.web.api.search import router as search_api
 from monitor.web.api.staff import router as staff_api
 from monitor.web.bodies import RejectLoneSurrogates
-from monitor.web.console import assign_forms, cause_forms, promise_forms, survey_pages
+from monitor.web.console import (
+    assign_forms,
+    bulk_forms,
+    cause_forms,
+    promise_forms,
+    queue_page,
+    survey_pages,
+)
 from monitor.web.console import connections as console_connections
 from monitor.web.console import incidents as console_incidents
 from monitor.web.console import pages as console
@@ -173,6 +180,8 @@ def _include_routers(app: FastAPI, loaded: LoadedConfig) -> None:
     app.include_router(incidents_api.router)
     app.include_router(staff_api)
     app.include_router(console.router)
+    app.include_router(queue_page.router)
+    app.include_router(bulk_forms.router)
     app.include_router(promise_forms.router)
     app.include_router(cause_forms.router)
     app.include_router(assign_forms.router)

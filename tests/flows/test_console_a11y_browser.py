@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from monitor.db import make_sessionmaker, utcnow
+from monitor.incidents import service as incidents
 from monitor.models import Alert, Case, Promise, PromiseState, Role
 from tests.factories.replies import seed
 from tests.factories.staff import make_staff
@@ -50,6 +51,7 @@ def seeded(live: LiveServer) -> dict[str, int]:
         case = s.get(Case, found.case_id)
         assert case is not None
         admin = make_staff(s, "ada", role=Role.ADMIN)
+        incidents.declare(s, title="Slack invites fail", staff=admin, now=now)  # the toolbar's
         promise = Promise(
             case_id=found.case_id,
             customer_id=case.customer_id,

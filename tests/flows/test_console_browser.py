@@ -233,7 +233,7 @@ def test_assign_cases_from_the_queue(
     alice.check("#queue-rows tr.row:nth-child(1) input[name=case_ids]")
     alice.check("#queue-rows tr.row:nth-child(2) input[name=case_ids]")
     alice.select_option("#bulk-assignee", label="bob")
-    alice.fill("#bulk-assign input[name=note]", "bob is on billing this week")
+    alice.fill("#bulk-note", "bob is on billing this week")
     alice.click("#bulk-assign-button")
     expect(alice.locator("#queue-rows td.owner .assignee:has-text('bob')")).to_have_count(2)
     bob = sign_in(new_context, live_server, "bob")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from monitor.cases import assignment, casefile, staff_actions
+from monitor.cases import assignment, bulk, casefile, staff_actions
 from monitor.cases import service as queue
 from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.customers import linking
@@ -27,6 +27,7 @@ from monitor.web.api.schemas import (
     AssignIn,
     AssignOut,
     BulkAssignIn,
+    BulkResolveIn,
     CaseOut,
     ClaimIn,
     ClaimOut,
@@ -38,6 +39,7 @@ from monitor.web.api.schemas import (
     NoteOut,
     QueueItemOut,
     QueuePageOut,
+    ResolveOut,
     StageIn,
     case_out,
     claim_out,
@@ -254,6 +256,19 @@ def assign_cases(body: BulkAssignIn, session: DbTx, now: Now, p: Writer) -> Assi
         session, body.case_ids, to=to, by=staff, now=now, note=body.note
     )
     return AssignOut(case_ids=changed, staff_id=body.staff_id)
+
+
+@router.post("/cases/resolve", response_model=ResolveOut, responses=NOT_FOUND | CONFLICT)
+def resolve_cases(
+    body: BulkResolveIn, session: DbTx, now: Now, cfg: Config, p: Writer
+) -> ResolveOut:
+    """Resolve many cases at once (all or none: 409 naming the first case someone else
+    holds); each resolved case gets its check-in task, as when resolved alone."""
+    after = timedelta(hours=cfg.settings.reports.check_in_hours)
+    resolved = bulk.resolve_many(
+        session, body.case_ids, by=acting(p), now=now, check_in_after=after
+    )
+    return ResolveOut(case_ids=resolved)
 
 
 @router.post(

@@ -128,6 +128,14 @@ class AssignOut(BaseModel):
     staff_id: int | None
 
 
+class BulkResolveIn(BaseModel):
+    case_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class ResolveOut(BaseModel):
+    case_ids: list[int] = Field(description="cases resolved now (already resolved ones left out)")
+
+
 class LinkIn(BaseModel):
     customer_id: int
 

@@ -63,28 +63,6 @@ def assign_case(
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-@router.post("/queue/assign", dependencies=[CsrfChecked])
-def assign_from_queue(
-    request: Request,
-    session: DbTx,
-    now: Now,
-    staff: CurrentStaff,
-    case_ids: Annotated[list[int], Form()],
-    assignee: Annotated[str, Form(max_length=20)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    try:
-        to = _target(session, staff, assignee)
-        assignment.assign_many(session, case_ids, to=to, by=staff, now=now, note=note)
-    except queue.QueueError as exc:
-        code = 404 if isinstance(exc, queue.CaseNotFound) else 422
-        code = 403 if isinstance(exc, queue.NotAllowed) else code
-        return render(request, "error.html", code, message=str(exc))
-    safe = back if back.startswith("/") and not back.startswith("//") else "/"
-    return RedirectResponse(safe, status_code=303)
-
-
 @router.post("/cases/{case_id}/composer/typing", dependencies=[Csrf])
 def typing(case_id: int, session: DbTx, now: Now, cfg: Config, staff: CurrentStaff) -> JSONResponse:
     """Take or renew the composing lock: 200 with until, or 409 with who is replying."""

@@ -1,4 +1,5 @@
-"""The console's HTML pages: sign-in, the live queue, the case page, and their forms.
+"""The console's HTML pages: sign-in, the case page and its forms (the live queue is
+:mod:`monitor.web.console.queue_page`).
 
 Every page is server-rendered (Jinja2, autoescaped); the small script in /static only
 ticks waiting times and swaps in a fresh queue fragment when the live stream says
@@ -7,10 +8,8 @@ something changed. Every form posts a CSRF token; every handler delegates to the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +18,6 @@ from sse_starlette import EventSourceResponse
 
 from monitor.cases import casefile, staff_actions
 from monitor.cases import service as queue
-from monitor.cases.queries import QueueFilter, QueueKey, list_queue
 from monitor.config import LoadedConfig
 from monitor.customers import linking
 from monitor.incidents import overview as incident_views
@@ -35,8 +33,6 @@ from monitor.web.deps import Config, DbTx, Now
 from monitor.web.viewer_zone import viewer_zone
 
 CHANNELS = ("x", "x_dm", "email")
-BANDS = ("low", "medium", "high", "critical")
-STATUSES = ("open", "waiting", "resolved")
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -47,32 +43,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         request, name, context, status_code=status_code
     )
     return response
-
-
-@dataclass(frozen=True)
-class QueueParams:
-    """The queue page's query string (unknown values are ignored, not refused)."""
-
-    channel: str | None = None
-    status: str | None = None
-    band: str | None = None
-    claimed: str | None = None
-    sort: str | None = None
-    sla: str | None = None
-    after: str | None = None
-
-
-def _filters(staff: Staff, q: QueueParams, cfg: LoadedConfig) -> QueueFilter:
-    return QueueFilter(
-        channel=q.channel if q.channel in CHANNELS else None,
-        status=q.status if q.status in STATUSES else "open",
-        band=q.band if q.band in BANDS else None,
-        claimed=q.claimed if q.claimed in ("mine", "unclaimed") else None,
-        staff_id=staff.id,
-        sort="due" if q.sort == "due" else "priority",
-        sla=q.sla if q.sla in ("soon", "breached") else None,
-        soon=timedelta(minutes=cfg.settings.sla.soon_minutes),
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -168,65 +138,6 @@ def login(
 def logout(request: Request) -> Response:
     auth.sign_out(request)
     return RedirectResponse("/login", status_code=303)
-
-
-def queue_context(
-    session: DbTx, now: Now, staff: Staff, cfg: LoadedConfig, q: QueueParams
-) -> dict[str, Any]:
-    f = _filters(staff, q, cfg)
-    key = QueueKey.decode(q.after) if q.after else None
-    page = list_queue(session, now=now, filters=f, limit=50, after=key)
-    query = {
-        k: v
-        for k, v in (
-            ("channel", f.channel),
-            ("status", f.status),
-            ("band", f.band),
-            ("claimed", f.claimed),
-            ("sort", f.sort if f.sort != "priority" else None),
-            ("sla", f.sla),
-        )
-        if v
-    }
-    next_url = "/?" + urlencode({**query, "after": page.next.encode()}) if page.next else None
-    return {
-        "rows": page.rows,
-        "filters": f,
-        "now": now,
-        "staff": staff,
-        "next_url": next_url,
-        "query": urlencode(query),
-    }
-
-
-@router.get("/", response_class=HTMLResponse)
-def queue_page(
-    request: Request,
-    session: DbTx,
-    now: Now,
-    cfg: Config,
-    staff: CurrentStaff,
-    q: Annotated[QueueParams, Depends()],
-) -> HTMLResponse:
-    ctx = queue_context(session, now, staff, cfg, q)
-    owners = accounts.active_staff(session)
-    return render(
-        request, "queue.html", channels=CHANNELS, bands=BANDS, statuses=STATUSES,
-        owners=owners, **ctx,
-    )  # fmt: skip
-
-
-@router.get("/partials/queue", response_class=HTMLResponse)
-def queue_rows(
-    request: Request,
-    session: DbTx,
-    now: Now,
-    cfg: Config,
-    staff: CurrentStaff,
-    q: Annotated[QueueParams, Depends()],
-) -> HTMLResponse:
-    ctx = queue_context(session, now, staff, cfg, q)
-    return render(request, "_queue_rows.html", **ctx)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
