@@ -31,12 +31,19 @@ COUNTS = [
 NOBODY = "(nobody)"
 
 
-def _made(period: Period, f: Filters) -> list[ColumnElement[bool]]:
-    return [
-        in_period(Promise.created_at, period.start, period.end),
-        Promise.case_id == Case.id,
-        *case_filters(f),
-    ]
+def _made(period: Period, f: Filters, *, join: bool = False) -> list[ColumnElement[bool]]:
+    """Promises made in the period on the filters' cases (the case joined only when a
+    filter or ``join`` needs it: a join nobody reads costs a pass over cases)."""
+    joined = (
+        [Promise.case_id == Case.id, *case_filters(f)] if join else _on_cases(Promise.case_id, f)
+    )
+    return [in_period(Promise.created_at, period.start, period.end), *joined]
+
+
+def _on_cases(case_id: Any, f: Filters) -> list[ColumnElement[bool]]:
+    """The filters' conditions on the case of ``case_id`` (none and no join unfiltered)."""
+    on_case = case_filters(f)
+    return [case_id == Case.id, *on_case] if on_case else []
 
 
 def _count(cond: ColumnElement[bool]) -> Any:
@@ -131,7 +138,7 @@ def compensation(
             func.count(func.distinct(case((delivered, Promise.customer_id), else_=None))),
             func.count(func.distinct(case((delivered & ~later, Promise.customer_id), else_=None))),
         )
-        .where(*_made(period, f), Promise.compensation_kind.is_not(None))
+        .where(*_made(period, f, join=True), Promise.compensation_kind.is_not(None))
         .group_by(Case.cause, Promise.compensation_kind, Promise.compensation_currency)
     ).all()
     out = [
@@ -167,8 +174,7 @@ def overdue_now(session: Session, f: Filters, *, now: datetime, names: dict[int,
         .where(
             Promise.state.in_(UNKEPT),
             Promise.due_at < now,
-            Promise.case_id == Case.id,
-            *case_filters(f),
+            *_on_cases(Promise.case_id, f),
         )
         .order_by(Promise.due_at, Promise.id)
         .limit(200)
@@ -206,8 +212,7 @@ def agents(
     sent = [
         Reply.state == ReplyState.SENT,
         in_period(Reply.sent_at, period.start, period.end),
-        Reply.case_id == Case.id,
-        *case_filters(f),
+        *_on_cases(Reply.case_id, f),
     ]
     replies = {
         r[0]: r[1:]

@@ -44,7 +44,10 @@ def volume(
     session: Session, period: Period, f: Filters, *, settings: ReportsSettings, now: datetime
 ) -> list[Table]:
     labels = cause_labels(settings)
-    now_counts = _by_cause(session, period, f)
+    counts = _slot_counts(session, period, f)
+    now_counts: dict[str, int] = {}
+    for (_, c), n in counts.items():  # the period's causes from the per-day counts
+        now_counts[c] = now_counts.get(c, 0) + n
     before = _by_cause(session, period.previous(), f)
     causes = sorted(set(now_counts) | set(before), key=lambda c: (-now_counts.get(c, 0), c))
     by_cause: list[list[Any]] = [
@@ -64,7 +67,7 @@ def volume(
         ("change", "Change"),
     ]
     return [
-        over_time(session, period, f, labels=labels),
+        over_time(period, counts, labels=labels),
         Table(
             "by_cause", "Complaints by cause", cause_cols, by_cause, chart="bar", series=["cases"]
         ),
@@ -80,13 +83,19 @@ def volume(
     ]
 
 
-def over_time(session: Session, period: Period, f: Filters, *, labels: dict[str, str]) -> Table:
-    buckets = period.buckets()
-    slot = bucket_of(Case.created_at, buckets).label("slot")
+def _slot_counts(session: Session, period: Period, f: Filters) -> dict[tuple[int, str], int]:
+    """Cases opened, per (bucket index, cause)."""
+    slot = bucket_of(Case.created_at, period.buckets()).label("slot")
     rows = session.execute(
         select(slot, Case.cause, func.count()).where(*_opened(period, f)).group_by(slot, Case.cause)
     ).all()
-    counts: dict[tuple[int, str], int] = {(int(s), c or NONE): int(n) for s, c, n in rows}
+    return {(int(s), c or NONE): int(n) for s, c, n in rows}
+
+
+def over_time(
+    period: Period, counts: dict[tuple[int, str], int], *, labels: dict[str, str]
+) -> Table:
+    buckets = period.buckets()
     causes = sorted({c for _, c in counts})
     table_rows: list[list[Any]] = []
     for i, b in enumerate(buckets):
@@ -109,8 +118,17 @@ def over_time(session: Session, period: Period, f: Filters, *, labels: dict[str,
 
 def recurrence(session: Session, period: Period, f: Filters) -> Table:
     opened = _opened(period, f)
-    cases, customers = session.execute(
-        select(func.count(), func.count(func.distinct(Case.customer_id))).where(*opened)
+
+    def n_with(kind: str) -> Any:
+        return func.coalesce(func.sum(case((has_event(kind), 1), else_=0)), 0)
+
+    cases, customers, reopened, hopped = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(Case.customer_id)),
+            n_with(EventKind.CASE_REOPENED),
+            n_with(EventKind.CHANNEL_HOP),
+        ).where(*opened)
     ).one()
     repeaters = session.scalar(
         select(func.count()).select_from(
@@ -121,10 +139,6 @@ def recurrence(session: Session, period: Period, f: Filters) -> Table:
             .subquery()
         )
     )
-    reopened = session.scalar(
-        select(func.count()).where(*opened, has_event(EventKind.CASE_REOPENED))
-    )
-    hopped = session.scalar(select(func.count()).where(*opened, has_event(EventKind.CHANNEL_HOP)))
 
     def rate(n: int | None) -> float | None:
         return round(100.0 * (n or 0) / cases, 1) if cases else None

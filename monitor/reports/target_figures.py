@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, null, select, union_all
+from sqlalchemy import Subquery, case, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.models import Case, Reply, ReplyState
@@ -64,21 +64,40 @@ def _waits(period: Period, f: Filters) -> Subquery:
     return union_all(answered, waiting).subquery("waits")
 
 
-def _tally(session: Session, waits: Subquery, group: Any, now: datetime) -> dict[Any, list[int]]:
-    """Per group: [first waits, met, missed, running, next waits, met, missed, running]."""
+def _tally(
+    session: Session, waits: Subquery, period: Period, now: datetime
+) -> list[tuple[int, Any, Any, int, list[int]]]:
+    """One pass: (bucket, channel, staff, kind index, [waits, met, missed]) per group.
+    Every wait is met, missed or running (unanswered, not due yet)."""
     w = waits.c
     met = (w.answered.is_not(None)) & (w.answered <= w.due)
     missed = ((w.answered.is_not(None)) & (w.answered > w.due)) | (
         w.answered.is_(None) & (w.due < now)
     )
+    slot = bucket_of(w.started, period.buckets()).label("slot")
+    rows = session.execute(
+        select(
+            slot,
+            w.channel,
+            w.staff,
+            w.kind,
+            func.count(),
+            func.sum(case((met, 1), else_=0)),
+            func.sum(case((missed, 1), else_=0)),
+        ).group_by(slot, w.channel, w.staff, w.kind)
+    ).all()
+    kinds = [k for k, _ in KINDS]
+    return [
+        (int(sl), ch, st, kinds.index(k), [int(n), int(m or 0), int(x or 0)])
+        for sl, ch, st, k, n, m, x in rows
+        if k in kinds
+    ]
 
-    def n(cond: ColumnElement[bool] | None, kind: str) -> Any:
-        hit = w.kind == kind if cond is None else (w.kind == kind) & cond
-        return func.coalesce(func.sum(case((hit, 1), else_=0)), 0)
 
-    cols = [n(c, k) for k, _ in KINDS for c in (None, met, missed)]
-    rows = session.execute(select(group, *cols).group_by(group)).all()
-    return {r[0]: [int(x) for x in r[1:]] for r in rows}
+def _add(into: dict[Any, list[int]], key: Any, kind: int, counts: list[int]) -> None:
+    row = into.setdefault(key, [0] * (3 * len(KINDS)))
+    for j, v in enumerate(counts):
+        row[3 * kind + j] += v
 
 
 def _row(label: Any, counts: list[int]) -> list[Any]:
@@ -93,20 +112,22 @@ def _row(label: Any, counts: list[int]) -> list[Any]:
 def attainment(
     session: Session, period: Period, f: Filters, *, now: datetime, names: dict[int, str]
 ) -> list[Table]:
-    waits = _waits(period, f)
     buckets = period.buckets()
-    slot = bucket_of(waits.c.started, buckets)
     zero = [0] * (3 * len(KINDS))
-    by_slot = _tally(session, waits, slot, now)
-    by_channel = _tally(session, waits, waits.c.channel, now)
-    by_agent = _tally(session, waits, waits.c.staff, now)
-    total = _tally(session, waits, literal(0), now).get(0, zero)
-    running = _running(session, waits, now)
-    summary = [
-        [title, total[3 * i], total[3 * i + 1], total[3 * i + 2], running.get(k, 0),
-         _row("", total)[4 * i + 4]]
-        for i, (k, title) in enumerate(KINDS)
-    ]  # fmt: skip
+    by_slot: dict[Any, list[int]] = {}
+    by_channel: dict[Any, list[int]] = {}
+    by_agent: dict[Any, list[int]] = {}
+    totals: dict[Any, list[int]] = {}
+    for sl, channel, staff, kind, counts in _tally(session, _waits(period, f), period, now):
+        for into, key in ((by_slot, sl), (by_channel, channel), (by_agent, staff), (totals, 0)):
+            _add(into, key, kind, counts)
+    total = totals.get(0, zero)
+    summary = []
+    for i, (_, title) in enumerate(KINDS):
+        waits, met, missed = total[3 * i : 3 * i + 3]
+        summary.append(
+            [title, waits, met, missed, waits - met - missed, _row("", total)[4 * i + 4]]
+        )
     agents = sorted(
         (_row(UNANSWERED if s is None else names.get(s, str(s)), c) for s, c in by_agent.items()),
         key=lambda r: (r[0] == UNANSWERED, r[0]),
@@ -155,11 +176,3 @@ def attainment(
             series=PERCENTS,
         ),
     ]
-
-
-def _running(session: Session, waits: Subquery, now: datetime) -> dict[str, int]:
-    w = waits.c
-    rows = session.execute(
-        select(w.kind, func.count()).where(w.answered.is_(None), w.due >= now).group_by(w.kind)
-    ).all()
-    return {str(k): int(n) for k, n in rows}
