@@ -118,39 +118,9 @@ def event_rows(
     def add(kind: str, case_id: int | None, payload: dict[str, Any]) -> None:
         rows.append((case_id, kind, "system", enc.json(payload), created))
 
-    opened: set[int] = set()
+    opened = {id(p.case) for p in placed if p.opened}
     for p in placed:
-        if p.opened:
-            opened.add(id(p.case))
-        if p.reopened:
-            add(events.EventKind.CASE_REOPENED, p.case.id, {})
-        if p.hop_from is not None:
-            add(
-                events.EventKind.CHANNEL_HOP,
-                p.case.id,
-                {
-                    "from": p.hop_from,
-                    "to": str(p.mention.channel),
-                    "external_id": p.mention.external_id,
-                },
-            )
-            if p.mention.public and p.hop_from in PRIVATE_CHANNELS:
-                add(
-                    events.EventKind.PUBLIC_RISK,
-                    p.case.id,
-                    {"from": p.hop_from, "external_id": p.mention.external_id},
-                )
-        add(
-            events.EventKind.MENTION_CREATED,
-            p.case.id,
-            {
-                "channel": str(p.mention.channel),
-                "external_id": p.mention.external_id,
-                "opened_case": p.opened,
-                "score": p.case.score,
-                "band": p.case.band,
-            },
-        )
+        _placement_events(p, add)
     for case in cases:
         if id(case) not in opened:
             add(
@@ -172,6 +142,29 @@ def event_rows(
                 },
             )
     return rows
+
+
+def _placement_events(p: Placed, add: Callable[[str, int | None, dict[str, Any]], None]) -> None:
+    """The events one placed message causes: reopen, channel hop, public risk, creation."""
+    if p.reopened:
+        add(events.EventKind.CASE_REOPENED, p.case.id, {})
+    if p.hop_from is not None:
+        hop = {"from": p.hop_from, "to": str(p.mention.channel)}
+        add(events.EventKind.CHANNEL_HOP, p.case.id, hop | {"external_id": p.mention.external_id})
+        if p.mention.public and p.hop_from in PRIVATE_CHANNELS:
+            risk = {"from": p.hop_from, "external_id": p.mention.external_id}
+            add(events.EventKind.PUBLIC_RISK, p.case.id, risk)
+    add(
+        events.EventKind.MENTION_CREATED,
+        p.case.id,
+        {
+            "channel": str(p.mention.channel),
+            "external_id": p.mention.external_id,
+            "opened_case": p.opened,
+            "score": p.case.score,
+            "band": p.case.band,
+        },
+    )
 
 
 def enc_iso(moment: datetime | None) -> str | None:

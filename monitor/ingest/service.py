@@ -26,6 +26,7 @@ from monitor import events
 from monitor.cases.assignment import auto_assign
 from monitor.cases.service import clear_on_reopen
 from monitor.customers.placement import Placer
+from monitor.customers.placement_rows import CaseRow
 from monitor.ingest.column_fit import REPLACEMENT, UNSTORABLE, fit_to_columns
 from monitor.ingest.rows import (
     EVENT_COLUMNS,
@@ -158,10 +159,7 @@ def store_mentions(
     cases = list({id(p.case): p.case for p in placed}.values())
     rescore_cases(session, cases, scorer=scorer, now=now)
     targeted = [c for c in cases if fix_target(c, options.sla)]
-    for p in placed:  # a public risk alerts the lead at once (monitor.sla.clock)
-        risky = p.case.public_risk and p.hop_from in PRIVATE_CHANNELS and p.mention.public
-        if risky and p.case.sla_due_at is not None:
-            p.case.sla_next_action_at = now
+    _alert_public_risk_now(placed, now=now)
     late = [c for c in targeted if c.sla_due_at is not None and c.sla_due_at <= now]
     rescore_cases(session, late, scorer=scorer, now=now)  # a backlog can arrive overdue
     existing = [c for c in cases if c.id is not None]
@@ -169,16 +167,7 @@ def store_mentions(
     clear_on_reopen(session, [p.case.id for p in placed if p.reopened and p.case.id])
     if options.auto_assign:
         auto_assign(session, [c.id for c in placer.new_cases if c.id is not None], now=now)
-    enc = encoder(session)
-    at = enc.datetime(now)
-    rows = [mention_row(p, source=source, received=at, enc=enc) for p in placed]
-    insert_rows(session, TABLES["mentions"], MENTION_COLUMNS, rows)
-    insert_rows(
-        session,
-        TABLES["events"],
-        EVENT_COLUMNS,
-        event_rows(placed, cases, created=at, enc=enc, targeted=targeted),
-    )
+    _insert_mentions_and_events(session, placed, cases, targeted, source=source, now=now)
     events.notify(session)  # wake live consoles in every process once this commits
     session.expire_all()
     return Stored(
@@ -189,6 +178,31 @@ def store_mentions(
         case_ids=tuple(c.id for c in cases if c.id is not None),
         rejected=tuple(rejected),
     )
+
+
+def _alert_public_risk_now(placed: list[Placed], *, now: datetime) -> None:
+    """A private wait gone public alerts the lead at once (monitor.sla.clock)."""
+    for p in placed:
+        risky = p.case.public_risk and p.hop_from in PRIVATE_CHANNELS and p.mention.public
+        if risky and p.case.sla_due_at is not None:
+            p.case.sla_next_action_at = now
+
+
+def _insert_mentions_and_events(
+    session: Session,
+    placed: list[Placed],
+    cases: list[CaseRow],
+    targeted: list[CaseRow],
+    *,
+    source: str,
+    now: datetime,
+) -> None:
+    enc = encoder(session)
+    at = enc.datetime(now)
+    rows = [mention_row(p, source=source, received=at, enc=enc) for p in placed]
+    insert_rows(session, TABLES["mentions"], MENTION_COLUMNS, rows)
+    event_table_rows = event_rows(placed, cases, created=at, enc=enc, targeted=targeted)
+    insert_rows(session, TABLES["events"], EVENT_COLUMNS, event_table_rows)
 
 
 def _refused_by_database(exc: Exception) -> bool:

@@ -196,21 +196,7 @@ def queue_reply_with_promises(
         )
         return Sent(queued, list(existing))
     made = [
-        promises.create(
-            session,
-            case=case,
-            kind=kind,
-            wording=draft.wording,
-            due_at=due,
-            owner=owner,
-            now=now,
-            timing=timing,
-            # the owner's zone; one who chose none: the zone the due time was typed in
-            owner_timezone=zone(owner.timezone or draft.timezone).key,
-            reply_id=queued.reply.id,
-            target=draft.target or None,
-            actor=staff.name,
-        )
+        _create_promise(session, case, staff, queued.reply.id, kind, draft, owner, due, now, timing)
         for kind, draft, owner, due in checked
     ]
     for promise, comp in zip(made, comps, strict=True):
@@ -221,6 +207,35 @@ def queue_reply_with_promises(
     if any(p.approval == Approval.PENDING for p in made):
         _hold(session, queued.reply, staff=staff, now=now)
     return Sent(queued, made)
+
+
+def _create_promise(
+    session: Session,
+    case: Case,
+    staff: Staff,
+    reply_id: int,
+    kind: PromiseKind,
+    draft: PromiseDraft,
+    owner: Staff,
+    due: datetime,
+    now: datetime,
+    timing: promises.Timing,
+) -> Promise:
+    return promises.create(
+        session,
+        case=case,
+        kind=kind,
+        wording=draft.wording,
+        due_at=due,
+        owner=owner,
+        now=now,
+        timing=timing,
+        # the owner's zone; one who chose none: the zone the due time was typed in
+        owner_timezone=zone(owner.timezone or draft.timezone).key,
+        reply_id=reply_id,
+        target=draft.target or None,
+        actor=staff.name,
+    )
 
 
 def _hold(session: Session, reply: Reply, *, staff: Staff, now: datetime) -> None:
