@@ -11,7 +11,7 @@ Goal: each report p95 < 1 s.
 
     .venv/bin/python bench/reports.py [--cases 1000000] [--runs 7]
         [--backends sqlite,postgresql] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--reuse]
+        [--reuse] [--seed-only] [--no-year]
 
 The data (written by this script) spans one year: about 2,700 cases a day by 400,000
 customers, each case with a mention, 90 % with a sent reply, 30 % with a promise in
@@ -138,7 +138,7 @@ def bench(url: str, args: argparse.Namespace) -> None:
             Filters(agent_id=3),
         ),
         ("365 days", Period(last - timedelta(days=364), last, "Europe/Berlin"), Filters()),
-    ]
+    ][: 3 if args.year else 2]
     print(f"{'report':10} {'period':20} {'p50 ms':>9} {'p95 ms':>9}   indexes used / full scans")
     for name in figures.REPORTS:
         for label, period, f in asks:
@@ -171,6 +171,12 @@ def main() -> int:
         action="store_true",
         help="keep the seeded databases (SQLite file in the temp folder, PostgreSQL "
         "database cm_bench_reports_N) and use them again next time",
+    )
+    ap.add_argument(
+        "--year",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the year-long period (--no-year: the 30-day ones only)",
     )
     ap.add_argument("--seed-only", action="store_true", help="with --reuse: seed, no timings")
     args = ap.parse_args()
