@@ -119,16 +119,8 @@ def over_time(
 def recurrence(session: Session, period: Period, f: Filters) -> Table:
     opened = _opened(period, f)
 
-    def n_with(kind: str) -> Any:
-        return func.coalesce(func.sum(case((has_event(kind), 1), else_=0)), 0)
-
-    cases, customers, reopened, hopped = session.execute(
-        select(
-            func.count(),
-            func.count(func.distinct(Case.customer_id)),
-            n_with(EventKind.CASE_REOPENED),
-            n_with(EventKind.CHANNEL_HOP),
-        ).where(*opened)
+    cases, customers = session.execute(
+        select(func.count(), func.count(func.distinct(Case.customer_id))).where(*opened)
     ).one()
     repeaters = session.scalar(
         select(func.count()).select_from(
@@ -139,6 +131,13 @@ def recurrence(session: Session, period: Period, f: Filters) -> Table:
             .subquery()
         )
     )
+
+    # Separate statements: an EXISTS in the WHERE clause is a semi-join (one pass over
+    # the events of that kind), where a CASE over it is a subplan per case on PostgreSQL.
+    reopened = session.scalar(
+        select(func.count()).where(*opened, has_event(EventKind.CASE_REOPENED))
+    )
+    hopped = session.scalar(select(func.count()).where(*opened, has_event(EventKind.CHANNEL_HOP)))
 
     def rate(n: int | None) -> float | None:
         return round(100.0 * (n or 0) / cases, 1) if cases else None
