@@ -17,16 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from monitor.cases.service import (
     Action,
+    CaseNotFound,
     QueueError,
     advance_stage,
     ensure_may_act,
-    get_case,
 )
-from monitor.models import Staff, Stage
+from monitor.models import Case, Staff, Stage
+from monitor.storage.sql_lists import one_of
 
 MAX_BULK = 500
 
@@ -41,6 +43,22 @@ def chosen(case_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+def _load(session: Session, ids: list[int]) -> list[Case]:
+    """The cases in the order given, with their customers (the check-in names them), in
+    one read; CaseNotFound naming the first missing one."""
+    stmt = (
+        select(Case)
+        .where(one_of(Case.id, ids, session.get_bind().dialect))
+        .options(selectinload(Case.customer))
+        .execution_options(populate_existing=True)
+    )
+    found = {case.id: case for case in session.scalars(stmt)}
+    missing = [case_id for case_id in ids if case_id not in found]
+    if missing:
+        raise CaseNotFound(f"no case with id {missing[0]}")
+    return [found[case_id] for case_id in ids]
+
+
 def resolve_many(
     session: Session,
     case_ids: Iterable[int],
@@ -53,7 +71,7 @@ def resolve_many(
     was resolved already is left as it is). Someone else's live claim on any case
     refuses the batch (ClaimConflict naming it), as it refuses resolving that case alone;
     with ``check_in_after`` each resolved case gets its check-in task, as alone."""
-    cases = [get_case(session, case_id) for case_id in chosen(case_ids)]
+    cases = _load(session, chosen(case_ids))
     for case in cases:  # every check before any change
         ensure_may_act(session, case, staff=by, action=Action.STAGE, now=now)
     return [

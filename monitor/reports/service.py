@@ -133,10 +133,17 @@ def retag(
     if len(cases) != len(ids):
         missing = sorted(set(ids) - {c.id for c in cases})
         raise ReportsError(f"no case with id {missing[0]}")
+    held: dict[int, set[str]] = {case.id: set() for case in cases}
+    if ids:  # one read for the batch (a read per case would also flush per case)
+        found = session.execute(
+            select(CaseTag.case_id, CaseTag.tag).where(CaseTag.case_id.in_(ids))
+        )
+        for case_id, tag in found.tuples():
+            held[case_id].add(tag)
     for case in cases:
         if cause is not None:
             set_cause(session, case, cause=cause, staff=staff, settings=settings, now=now)
-        have = set(tags_of(session, case.id))
+        have = held[case.id]
         new = [t for t in adding if t not in have]
         gone = [t for t in removing if t in have]
         session.add_all(CaseTag(case_id=case.id, tag=t, created_at=now) for t in new)

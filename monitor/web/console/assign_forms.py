@@ -1,6 +1,7 @@
 """Ownership, the composing lock and presence in the console: assign from the case page
-and the queue (bulk), start/renew the lock while typing a reply, the live claim bar, and
-who else is viewing the case (the page's heartbeat, :mod:`monitor.cases.presence`).
+(the queue's bulk assign is in :mod:`.bulk_forms`), start/renew the lock while typing a
+reply, the live claim bar, and who else is viewing the case (the page's heartbeat,
+:mod:`monitor.cases.presence`).
 
 Reading a case takes neither the assignment nor the lock: the lock is taken by the
 composer's first keystroke (``POST /cases/{id}/composer/typing``, renewed while typing)
