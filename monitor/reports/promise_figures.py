@@ -35,12 +35,12 @@ def _made(period: Period, f: Filters, *, join: bool = False) -> list[ColumnEleme
     """Promises made in the period on the filters' cases (the case joined only when a
     filter or ``join`` needs it: a join nobody reads costs a pass over cases)."""
     joined = (
-        [Promise.case_id == Case.id, *case_filters(f)] if join else _on_cases(Promise.case_id, f)
+        [Promise.case_id == Case.id, *case_filters(f)] if join else on_cases(Promise.case_id, f)
     )
     return [in_period(Promise.created_at, period.start, period.end), *joined]
 
 
-def _on_cases(case_id: Any, f: Filters) -> list[ColumnElement[bool]]:
+def on_cases(case_id: Any, f: Filters) -> list[ColumnElement[bool]]:
     """The filters' conditions on the case of ``case_id`` (none and no join unfiltered)."""
     on_case = case_filters(f)
     return [case_id == Case.id, *on_case] if on_case else []
@@ -174,7 +174,7 @@ def overdue_now(session: Session, f: Filters, *, now: datetime, names: dict[int,
         .where(
             Promise.state.in_(UNKEPT),
             Promise.due_at < now,
-            *_on_cases(Promise.case_id, f),
+            *on_cases(Promise.case_id, f),
         )
         .order_by(Promise.due_at, Promise.id)
         .limit(200)
@@ -212,7 +212,7 @@ def agents(
     sent = [
         Reply.state == ReplyState.SENT,
         in_period(Reply.sent_at, period.start, period.end),
-        *_on_cases(Reply.case_id, f),
+        *on_cases(Reply.case_id, f),
     ]
     replies = {
         r[0]: r[1:]

@@ -6,7 +6,8 @@ after it. A wait belongs to the period it began in. Answered waits are the repli
 ended one (each keeps the target it ended: ``replies.sla_*``); waits still unanswered
 are the cases' current targets. Met: answered by the due time. Missed: answered after
 it, or unanswered past it at ``now``. Running: unanswered, not due yet (left out of
-the % met). By channel is the case's channel (of its latest contact); by agent is who
+the % met). By channel is the channel answered on (of the case's latest contact for
+the open ones: the case is joined only when a filter needs it); by agent is who
 sent the reply that ended the wait, "(unanswered)" for the open ones.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.models import Case, Reply, ReplyState
 from monitor.reports.period import Filters, Period
+from monitor.reports.promise_figures import on_cases as _on_cases
 from monitor.reports.sql import bucket_of, case_filters, in_period
 from monitor.reports.tables import Table
 
@@ -40,14 +42,13 @@ def _waits(period: Period, f: Filters) -> Subquery:
         Reply.sla_started_at.label("started"),
         Reply.sla_due_at.label("due"),
         Reply.sent_at.label("answered"),
-        Case.channel.label("channel"),
+        Reply.channel.label("channel"),
         Reply.staff_id.label("staff"),
     ).where(
         Reply.state == ReplyState.SENT,
         Reply.sla_kind.is_not(None),
         in_period(Reply.sla_started_at, period.start, period.end),
-        Reply.case_id == Case.id,
-        *case_filters(f),
+        *_on_cases(Reply.case_id, f),
     )
     waiting = select(
         Case.sla_kind,

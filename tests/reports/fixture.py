@@ -98,7 +98,7 @@ def build(session: Session) -> World:
             Reply(
                 case_id=case.id,
                 staff_id=staff.id,
-                channel="x",
+                channel=case.channel,
                 body="Sorry, Dan",
                 idempotency_key=f"r{n}",
                 state="sent",
