@@ -43,6 +43,8 @@ def test_resolve_many_is_all_or_nothing_by_the_claim(session: Session) -> None:
     assert events_of(session, EventKind.STAGE_CHANGED) == []
     with pytest.raises(queue.CaseNotFound, match="no case with id 999999"):
         bulk.resolve_many(session, [a.id, 999999], by=alice, now=later(1))
+    with pytest.raises(queue.CaseNotFound, match=f"no case with id {2**70}"):
+        bulk.resolve_many(session, [a.id, 2**70], by=alice, now=later(1))  # beyond 64 bits
     with pytest.raises(queue.QueueError, match="at least one"):
         bulk.resolve_many(session, [], by=alice, now=later(1))
     assert a.status == CaseStatus.OPEN
