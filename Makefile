@@ -22,6 +22,6 @@ test: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check monitor responders
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy monitor responders
 	$(BIN)/lint-imports

@@ -25,6 +25,8 @@ from sqlalchemy.orm import QueryableAttribute
 
 from monitor.db import json_dumps
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 def one_of(
     column: QueryableAttribute[Any], values: Iterable[Any], dialect: Dialect
@@ -33,8 +35,9 @@ def one_of(
 
     Strings must not hold NUL: ``json_each`` would cut them there (ingestion never looks
     one up: :mod:`monitor.ingest.column_fit` keeps NUL out of every stored identifier).
+    Integers beyond 64 bits are left out: no row holds one, and no driver binds one.
     """
-    listed = list(values)
+    listed = [v for v in values if not isinstance(v, int) or INT64_MIN <= v <= INT64_MAX]
     if dialect.name == "sqlite":
         rows = func.json_each(bindparam(None, json_dumps(listed), type_=String())).table_valued(
             "value"

@@ -41,9 +41,9 @@ def test_the_past_populates_every_report(session: Session, scorer: Scorer) -> No
     assert len(table("agents", "agents")) == 3
     assert table("outcome", "outcome")[1][1] > 0  # surveys answered
     overdue = session.scalar(
-        select(func.count()).select_from(Promise).where(
-            Promise.state.in_((PromiseState.OPEN, PromiseState.OVERDUE)), Promise.due_at < T0
-        )
+        select(func.count())
+        .select_from(Promise)
+        .where(Promise.state.in_((PromiseState.OPEN, PromiseState.OVERDUE)), Promise.due_at < T0)
     )
     assert overdue == 0
     assert list_queue(session, now=T0).rows == []  # the past is answered

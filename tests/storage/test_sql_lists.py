@@ -103,3 +103,11 @@ def test_the_index_is_searched(session: Session) -> None:
         raw = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
         plan = "\n".join(str(r[-1]) for r in raw)
         assert "SEARCH mentions USING COVERING INDEX" in plan, plan
+
+
+def test_an_integer_beyond_64_bits_matches_nothing_and_is_no_error(session: Session) -> None:
+    ids = _customers(session)
+    dialect = session.connection().dialect
+    wanted = [ids["Pat"], 2**63, -(2**63) - 1, 10**30]
+    found = session.scalars(select(Customer.id).where(one_of(Customer.id, wanted, dialect))).all()
+    assert found == [ids["Pat"]]

@@ -56,3 +56,14 @@ def test_declare_attach_view_and_change_status_over_the_api(
     assert app_client.get(f"{url}/suggestions", headers=r).status_code == 200
     sugg = app_client.get(f"/api/v1/cases/{ids[0]}/incident-suggestions", headers=r)
     assert sugg.status_code == 200
+
+
+def test_attaching_a_case_id_beyond_64_bits_is_not_found(web_app: WebApp, app_client: Any) -> None:
+    ids, w, _r = setup(web_app)
+    body = {"title": "Outage", "status_text": "Down.", "workaround": "", "terms": []}
+    made = app_client.post("/api/v1/incidents", json=body, headers=w).json()
+    url = f"/api/v1/incidents/{made['id']}"
+    got = app_client.post(f"{url}/cases", json={"case_ids": [ids[0], 2**64]}, headers=w)
+    assert got.status_code == 404, got.text
+    assert str(2**64) in got.json()["detail"]
+    assert app_client.get(url, headers=w).json()["affected"] == 0  # all or nothing
