@@ -300,12 +300,13 @@ def demo(cli: Path, work: Path) -> None:
         url = re.search(r"console:\s+(http://\S+)", log.read_text())
         expect(url is not None, "demo prints the console URL", log.read_text())
         assert url is not None
-        with httpx.Client(base_url=url.group(1), timeout=10) as client:
-            ok(
-                "demo",
-                f"console at {url.group(1)}; "
-                + local_assets(client, "/login", {"text/css", "text/javascript"}),
-            )
+        try:
+            with httpx.Client(base_url=url.group(1), timeout=10) as client:
+                assets = local_assets(client, "/login", {"text/css", "text/javascript"})
+        except httpx.TransportError as exc:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise SmokeFailure(f"demo at {url.group(1)} did not answer ({exc}): {tail}") from exc
+        ok("demo", f"console at {url.group(1)}; {assets}")
 
 
 def main() -> int:

@@ -182,6 +182,9 @@ def _bind(host: str, port: int, *, hint: str) -> socket.socket:
             raise CannotListen(f"port {port} on {host} is in use: {hint}") from None
         reason = exc.strerror or str(exc)
         raise CannotListen(f"cannot listen on {host} port {port}: {reason}") from None
+    # listening now, not when the server starts: a browser (or script) that reads the
+    # printed URL and connects before then waits in the backlog instead of being refused
+    sock.listen(socket.SOMAXCONN)
     return sock
 
 

@@ -147,3 +147,16 @@ def test_an_address_that_is_not_local_is_one_line(tmp_path: Path) -> None:
     proc = run_cli("demo", "--host", "192.0.2.1", "--port", "0", "--db", str(tmp_path / "d.db"))
     line = one_line_error(proc)
     assert "cannot listen on 192.0.2.1 port 0" in line and proc.returncode == 3
+
+
+def test_the_port_listens_before_the_url_is_printed() -> None:
+    """The demo prints its URL before uvicorn starts; a client that connects at once
+    (a script reading the URL, CI's wheel smoke test) must wait, not be refused."""
+    from monitor.runtime import _bind
+
+    sock = _bind("127.0.0.1", 0, hint="")
+    try:
+        client = socket.create_connection(sock.getsockname(), timeout=2)
+        client.close()
+    finally:
+        sock.close()

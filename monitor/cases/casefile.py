@@ -9,7 +9,7 @@ message that arrived on a different channel from the one before as a channel hop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,6 +31,7 @@ from monitor.models import (
 )
 from monitor.promises.case_view import AlertView, PromiseView, case_alerts, promise_views
 from monitor.sla.service import ClockView, clock_view
+from monitor.zones import zone_or_utc
 
 __all__ = ["CaseFile", "Entry", "PromiseView", "load"]
 
@@ -104,8 +105,8 @@ def _event_entry(e: Event) -> Entry | None:
         }[EventKind(e.kind)]
         return Entry(e.created_at, "claim", e.actor, verb, case_id=e.case_id)
     if e.kind in SLA_TEXTS:
-        text = SLA_TEXTS[EventKind(e.kind)].format(**{"kind": "?", "due": "?", **_sla_fields(p)})
-        return Entry(e.created_at, "sla", e.actor, text, case_id=e.case_id, meta=dict(p))
+        meta = {**p, "event": e.kind}
+        return Entry(e.created_at, "sla", e.actor, sla_text(meta), case_id=e.case_id, meta=meta)
     if e.kind == EventKind.ASSIGNED:
         return Entry(e.created_at, "assign", e.actor, _assign_text(p), case_id=e.case_id)
     if e.kind == EventKind.CHANNEL_HOP:
@@ -137,12 +138,20 @@ SLA_TEXTS = {
 }
 
 
-def _sla_fields(p: dict[str, Any]) -> dict[str, str]:
+def sla_text(meta: dict[str, Any], timezone: str | None = None) -> str:
+    """A response-time event in words, its due time in ``timezone`` (UTC when None)."""
+    template = SLA_TEXTS[EventKind(meta["event"])]
+    return template.format(**{"kind": "?", "due": "?", **_sla_fields(meta, timezone)})
+
+
+def _sla_fields(p: dict[str, Any], timezone: str | None) -> dict[str, str]:
     out = {"kind": str(p.get("kind") or "?")}
     due = p.get("due_at")
     if isinstance(due, str):
         try:
-            out["due"] = f"{datetime.fromisoformat(due):%a %d %b %H:%M} UTC"
+            at = datetime.fromisoformat(due)
+            at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone_or_utc(timezone))
+            out["due"] = f"{at:%a %d %b %H:%M %Z}"
         except ValueError:
             out["due"] = due
     return out

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from monitor.cases.casefile import sla_text
 from monitor.reports.tables import cell
 from monitor.sla.service import clock_view
 from monitor.web import text
@@ -106,5 +107,6 @@ def install(env: Environment) -> None:
             "duration": duration,
             "cell": cell,  # a report figure, the same text as its CSV cell
             "sla_clock": sla_clock,
+            "sla_text": sla_text,  # a response-time event, its due time in the viewer's zone
         }
     )

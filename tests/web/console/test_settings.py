@@ -51,3 +51,26 @@ def test_the_viewer_zone_comes_from_the_setting_else_a_valid_browser_cookie(
         assert s.scalars(select(Staff.timezone).where(Staff.name == "noor")).one() is None
     # No CSRF token, no change.
     assert app_client.post("/settings", data={"timezone": "UTC"}).status_code in (400, 403)
+
+
+def test_response_target_events_on_the_case_read_in_the_viewer_zone(web_app, app_client) -> None:
+    from datetime import UTC, datetime
+
+    from monitor import events
+    from monitor.events import EventKind
+    from tests.factories.cases import make_case
+
+    web_app.add_staff("kenji")
+    due = "2026-11-02T09:30:00+00:00"
+    with make_sessionmaker(web_app.engine).begin() as s:
+        s.scalars(select(Staff).where(Staff.name == "kenji")).one().timezone = "Asia/Tokyo"
+        case_id = make_case(s, customer="Dan", channel="email").id
+        at = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+        for kind in (EventKind.SLA_SET, EventKind.SLA_BREACHED):
+            payload = {"kind": "first", "due_at": due}
+            events.append(s, kind, now=at, case_id=case_id, payload=payload)
+    login(app_client, "kenji")
+    page = html.unescape(app_client.get(f"/cases/{case_id}").text)
+    assert "first response due Mon 02 Nov 18:30 JST" in page
+    assert "first response target missed (due Mon 02 Nov 18:30 JST)" in page
+    assert "09:30 UTC" not in page
