@@ -5,6 +5,7 @@ Screenshots of every open page land in artifacts/ when a test fails.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,11 @@ def test_claim_in_one_context_refused_in_another(
     bob.click("td.words a")
     bob.wait_for_selector("text=Claimed by")
     assert "alice" in bob.inner_text("#claim-bar")
-    with bob.expect_response(lambda r: r.request.method == "POST") as response:
+    # the claim's answer, not the page's presence heartbeat (also a POST, every 5 s)
+    claimed = re.compile(r"/cases/\d+/claim$")
+    with bob.expect_response(
+        lambda r: r.request.method == "POST" and claimed.search(r.url) is not None
+    ) as response:
         bob.click("#claim-button")
     assert response.value.status == 409
     bob.wait_for_selector("#case-error")
