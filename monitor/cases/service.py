@@ -26,6 +26,7 @@ from monitor.models import (
 from monitor.promises import service as promises
 from monitor.promises.text import PromiseKind
 from monitor.sla.service import clear_target
+from monitor.storage.sql_lists import INT64_MAX, INT64_MIN
 
 
 def record_staff_reply(case: Case, *, now: datetime, reply: Reply | None = None) -> None:
@@ -139,6 +140,8 @@ def held_by_other(case: Case, staff: Staff, now: datetime) -> bool:
 
 
 def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+    if not INT64_MIN <= case_id <= INT64_MAX:  # no row holds it, no driver binds it
+        raise CaseNotFound(f"no case with id {case_id}")
     stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
     if for_update:
         stmt = stmt.with_for_update()

@@ -75,3 +75,13 @@ def test_round_robin_spreads_new_cases(session: Session, scorer: Scorer) -> None
     session.flush()
     owners = [c.assignee_id for c in session.scalars(select(Case).order_by(Case.id))]
     assert sorted(owners) == sorted([alice.id, bob.id, alice.id, bob.id])  # type: ignore[type-var]
+
+
+def test_an_id_beyond_64_bits_is_no_such_case_alone_or_in_a_batch(session: Session) -> None:
+    lena = make_staff(session, "lena", role=Role.LEAD)
+    a = make_case(session)
+    with pytest.raises(queue.CaseNotFound, match=f"no case with id {2**70}"):
+        queue.get_case(session, 2**70)
+    with pytest.raises(queue.CaseNotFound, match=f"no case with id {2**70}"):
+        assignment.assign_many(session, [a.id, 2**70], to=lena, by=lena, now=T0)
+    assert session.get(Case, a.id).assignee_id is None  # type: ignore[union-attr]

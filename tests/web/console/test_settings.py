@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from monitor import events
 from monitor.db import make_sessionmaker
+from monitor.events import EventKind
 from monitor.models import Staff
+from tests.factories.cases import make_case
 from tests.fixtures.web import csrf_of, login
 
 
@@ -54,12 +58,6 @@ def test_the_viewer_zone_comes_from_the_setting_else_a_valid_browser_cookie(
 
 
 def test_response_target_events_on_the_case_read_in_the_viewer_zone(web_app, app_client) -> None:
-    from datetime import UTC, datetime
-
-    from monitor import events
-    from monitor.events import EventKind
-    from tests.factories.cases import make_case
-
     web_app.add_staff("kenji")
     due = "2026-11-02T09:30:00+00:00"
     with make_sessionmaker(web_app.engine).begin() as s:
