@@ -34,7 +34,7 @@ COLUMNS = {
     "cases": "id customer_id status channel subject priority score band reasons "
     "unanswered_count public created_at updated_at listened_at apologised_at agreed_at "
     "acted_at followed_up_at resolved_at cause cause_confirmed sla_step public_risk "
-    "sla_kind sla_started_at sla_due_at first_unanswered_at",
+    "sla_kind sla_started_at sla_due_at first_unanswered_at first_reply_at first_reply_by_id",
     "mentions": "id channel external_id source customer_id identity_id case_id author text "
     "text_for_scoring created_at received_at raw reasons thread_refs attachments public",
     "replies": "id case_id staff_id channel body idempotency_key state attempts created_at "
@@ -61,6 +61,8 @@ def _case_rows(n: int, customers: int) -> Iterator[tuple[str, tuple[Any, ...]]]:
         replied = rng.random() < 0.9
         first_due = created + (1 + rng.random() * 3) * H
         open_wait = not replied and resolved is None
+        sent = created + rng.random() * 6 * H if replied else None
+        staff = rng.randint(1, AGENTS) if replied else None
         yield "cases", (
             i, cust, "resolved" if resolved else "open", channel, "", 10.0, 10, "low", "[]",
             0, False, created, created, created + rng.random() * 4 * H,
@@ -70,15 +72,13 @@ def _case_rows(n: int, customers: int) -> Iterator[tuple[str, tuple[Any, ...]]]:
             resolved + 24 * H if resolved and rng.random() < 0.3 else None,
             resolved, rng.choice(CAUSES), rng.random() < 0.5, 0, False,
             "first" if open_wait else None, created if open_wait else None,
-            first_due if open_wait else None, created if open_wait else None,
+            first_due if open_wait else None, created if open_wait else None, sent, staff,
         )  # fmt: skip
         yield "mentions", (
             i, "email", f"m{i}", "bench", cust, cust, i, "c", "my refund is late", "",
             created, created, b"", "[]", "[]", "[]", False,
         )  # fmt: skip
         if replied:
-            sent = created + rng.random() * 6 * H
-            staff = rng.randint(1, AGENTS)
             ids["reply"] += 1
             yield "replies", (
                 ids["reply"], i, staff, channel, "Sorry", f"r{i}", "sent", 1, sent, sent,

@@ -29,12 +29,21 @@ from monitor.sla.service import clear_target
 from monitor.storage.sql_lists import INT64_MAX, INT64_MIN
 
 
+def stamp_first_reply(case: Case, reply: Reply, *, sent_at: datetime) -> None:
+    """Keep the case's first reply (the earliest sent, for the reports): a reply
+    reconciled as sent before the one on record takes its place."""
+    if case.first_reply_at is None or sent_at < case.first_reply_at:
+        case.first_reply_at, case.first_reply_by_id = sent_at, reply.staff_id
+
+
 def record_staff_reply(case: Case, *, now: datetime, reply: Reply | None = None) -> None:
     """Staff answered (by ``reply``, sent at ``now``): nothing the customer said before
     now is unanswered any more. The reply keeps the target it ended, for the reports."""
     if reply is not None and case.sla_due_at is not None:
         reply.sla_kind = case.sla_kind
         reply.sla_started_at, reply.sla_due_at = case.sla_started_at, case.sla_due_at
+    if reply is not None:
+        stamp_first_reply(case, reply, sent_at=reply.sent_at or now)
     case.last_staff_reply_at = now
     case.first_unanswered_at = None
     case.unanswered_count = 0

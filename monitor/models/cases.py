@@ -55,6 +55,10 @@ class Case(Base):
     last_customer_at: Mapped[datetime | None]
     first_unanswered_at: Mapped[datetime | None]
     last_staff_reply_at: Mapped[datetime | None]
+    # The first reply ever sent on the case and who sent it (a staff id, no FK), for the
+    # reports' "first response"; stamped with the reply (monitor.cases.service).
+    first_reply_at: Mapped[datetime | None]
+    first_reply_by_id: Mapped[int | None]
     listened_at: Mapped[datetime | None]
     apologised_at: Mapped[datetime | None]
     agreed_at: Mapped[datetime | None]
@@ -112,6 +116,8 @@ Index(
     Case.id,
 )
 Index("ix_cases_resolved_at", Case.resolved_at)
+# Reports: first replies sent in a period, per agent, and how long each case waited.
+Index("ix_cases_first_reply", Case.first_reply_at, Case.first_reply_by_id, Case.created_at)
 # "Breaching soon": open cases by due time, a range scan from the most overdue.
 Index("ix_cases_sla_due", Case.status, Case.sla_due_at, Case.id)
 # Reports: waits still unanswered, by when they began.

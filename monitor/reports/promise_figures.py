@@ -227,7 +227,7 @@ def agents(
             .group_by(Reply.staff_id)
         ).all()
     }
-    first = _first_responses(session, sent, period)
+    first = _first_responses(session, period, f)
     owned = _counts(session, Promise.owner_id, period, f)
     names = staff_names(session)
     ids = sorted({i for i in (*replies, *owned) if i is not None}, key=lambda i: names.get(i, ""))
@@ -262,26 +262,12 @@ def agents(
     return [Table("agents", "Per agent", columns, rows, chart="bar", series=["cases"])]
 
 
-def _first_responses(
-    session: Session, sent: list[ColumnElement[bool]], period: Period
-) -> dict[int, float | None]:
+def _first_responses(session: Session, period: Period, f: Filters) -> dict[int, float | None]:
     """Median wait for the first reply, per agent who sent it, for first replies sent in
-    the period."""
-    ranked = (
-        select(
-            Reply.staff_id.label("staff_id"),
-            seconds(session, Reply.sent_at, Case.created_at).label("wait"),
-            Reply.sent_at.label("sent_at"),
-            func.row_number()
-            .over(partition_by=Reply.case_id, order_by=(Reply.sent_at, Reply.id))
-            .label("rn"),
-        )
-        .where(Reply.state == ReplyState.SENT, Reply.case_id == Case.id)
-        .where(Reply.case_id.in_(select(Reply.case_id).where(*sent).correlate(None)))
-        .subquery()
-    )
-    firsts = select(ranked.c.staff_id, ranked.c.wait).where(
-        ranked.c.rn == 1, in_period(ranked.c.sent_at, period.start, period.end)
-    )
+    the period (from the case's own first-reply stamp)."""
+    firsts = select(
+        Case.first_reply_by_id,
+        seconds(session, Case.first_reply_at, Case.created_at),
+    ).where(in_period(Case.first_reply_at, period.start, period.end), *case_filters(f))
     found = percentiles(session, firsts, (0.5,))
     return {k: hours(v[1][0]) for k, v in found.items() if k is not None}

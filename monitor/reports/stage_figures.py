@@ -2,21 +2,21 @@
 
 For the cases opened in the period, per stage: how many reached it, and the median and
 90th percentile (nearest rank) of the time from opening to reaching it. "First
-response" is the first reply sent on the case; "acknowledged" the first time staff
-opened it (the "listened" stage). Then first- and next-response target attainment
+response" is the first reply sent on the case (``cases.first_reply_at``);
+"acknowledged" the "listened" stage, stamped by a staff action (a mark, a note or the
+first reply). Then first- and next-response target attainment
 (:mod:`target_figures`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.config import ReportsSettings
-from monitor.models import Case, Reply, ReplyState
+from monitor.models import Case
 from monitor.reports.period import Filters, Period
 from monitor.reports.promise_figures import staff_names
 from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
@@ -24,25 +24,14 @@ from monitor.reports.tables import Table
 from monitor.reports.target_figures import attainment
 
 STAGES = (
-    ("acknowledged", "Acknowledged (opened by staff)", "listened_at"),
-    ("first_response", "First response", None),
+    ("acknowledged", "Acknowledged (listened)", "listened_at"),
+    ("first_response", "First response", "first_reply_at"),
     ("apologised", "Apologised", "apologised_at"),
     ("agreed", "Agreed the fix", "agreed_at"),
     ("acted", "Acted (promise kept)", "acted_at"),
     ("followed_up", "Followed up", "followed_up_at"),
     ("resolved", "Resolved", "resolved_at"),
 )
-
-
-def _reached(session: Session, key: str, column: str | None) -> Any:
-    if column is not None:
-        return getattr(Case, column)
-    return (
-        select(func.min(Reply.sent_at))
-        .where(Reply.case_id == Case.id, Reply.state == ReplyState.SENT)
-        .correlate(Case)
-        .scalar_subquery()
-    )
 
 
 def recovery(
@@ -57,7 +46,7 @@ def recovery(
     waits = (
         select(
             *(
-                seconds(session, _reached(session, key, col), Case.created_at).label(key)
+                seconds(session, getattr(Case, col), Case.created_at).label(key)
                 for key, _, col in STAGES
             )
         )

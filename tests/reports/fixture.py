@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from monitor.cases.service import stamp_first_reply
 from monitor.models import Case, CaseTag, Customer, Event, Promise, Reply, Survey
 from tests.factories.staff import make_staff
 
@@ -94,22 +95,22 @@ def build(session: Session) -> World:
             strict=True,
         )
     ):
-        session.add(
-            Reply(
-                case_id=case.id,
-                staff_id=staff.id,
-                channel=case.channel,
-                body="Sorry, Dan",
-                idempotency_key=f"r{n}",
-                state="sent",
-                created_at=sent,
-                sent_at=sent,
-                override_reason=override,
-                sla_kind=kind,
-                sla_started_at=began,
-                sla_due_at=due,
-            )
+        reply = Reply(
+            case_id=case.id,
+            staff_id=staff.id,
+            channel=case.channel,
+            body="Sorry, Dan",
+            idempotency_key=f"r{n}",
+            state="sent",
+            created_at=sent,
+            sent_at=sent,
+            override_reason=override,
+            sla_kind=kind,
+            sla_started_at=began,
+            sla_due_at=due,
         )
+        session.add(reply)
+        stamp_first_reply(case, reply, sent_at=sent)  # as sending it does
     # Still waiting: c2's customer wrote again at 20:00 UTC on 4 March (next response due
     # 22:00, missed at NOW); c3's first response is due after NOW (running); c4's began
     # after the period (5 March in Berlin).

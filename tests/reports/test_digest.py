@@ -48,7 +48,7 @@ def test_digest_text(session) -> None:
         "Top causes: Billing 2 (+2), Delivery 2 (+1).",
         "Promises: 6 made, 1 broken, 1 kept late; 2 overdue now.",
         "Slowest stages (median / 90th percentile, hours): Resolved 10.0 / 20.0; "
-        "First response 1.5 / 4.0; Acknowledged (opened by staff) 1.0 / 3.0.",
+        "First response 1.5 / 4.0; Acknowledged (listened) 1.0 / 3.0.",
     ]
 
 

@@ -89,7 +89,7 @@ def test_recovery_stages(session) -> None:
     build(session)
     rows = tables(session, "recovery")["stages"].rows
     assert rows == [
-        ["Acknowledged (opened by staff)", 2, 66.7, 1.0, 3.0],
+        ["Acknowledged (listened)", 2, 66.7, 1.0, 3.0],
         ["First response", 2, 66.7, 1.5, 4.0],
         ["Apologised", 1, 33.3, 2.0, 2.0],
         ["Agreed the fix", 0, 0.0, None, None],
@@ -164,7 +164,7 @@ def test_an_empty_period_has_zeros_and_no_medians(session) -> None:
     assert vol["recurrence"].rows[3] == ["Cases reopened", 0, None]
     assert tables(session, "promises", empty)["by_kind"].rows == []
     assert tables(session, "recovery", empty)["stages"].rows[0] == [
-        "Acknowledged (opened by staff)",
+        "Acknowledged (listened)",
         0,
         None,
         None,
