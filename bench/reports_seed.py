@@ -4,7 +4,8 @@ Rows are made in Python (one seeded random stream, so both databases get the sam
 as plain tuples in the driver's own form, then written by ``COPY ... FROM STDIN`` on
 PostgreSQL and by the sqlite3 module's ``executemany`` on SQLite: no ORM, no per-value
 type processing. With ``reuse`` a database already seeded with the same number of cases
-(a row in ``bench_seeded``) is kept as it is.
+(a row in ``bench_seeded_v2``) is kept as it is. Ids rise with the time a row was
+made, as on a live desk (``bench_seeded``, before, shuffled them over the year).
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ def _case_rows(n: int, customers: int) -> Iterator[tuple[str, tuple[Any, ...]]]:
     rng = random.Random(18)
     start = NOW - timedelta(days=DAYS)
     ids = {"reply": 0, "promise": 0, "event": 0, "survey": 0}
-    for i in range(1, n + 1):
-        created = start + timedelta(seconds=rng.random() * DAYS * 86400)
+    # Cases in the order they arrived (ids rise with time), as on a live desk: a period's
+    # rows sit together in the table, as they do in production.
+    arrivals = sorted(rng.random() for _ in range(n))
+    for i, arrival in enumerate(arrivals, start=1):
+        created = start + timedelta(seconds=arrival * DAYS * 86400)
         cust = rng.randint(1, customers)
         resolved = created + rng.random() * 72 * H if rng.random() < 0.8 else None
         channel = rng.choice(CHANNELS)
@@ -170,9 +174,11 @@ def _lite(value: Any) -> Any:
 
 def seeded(engine: Engine, n: int) -> bool:
     with engine.connect() as conn:
-        if not engine.dialect.has_table(conn, "bench_seeded"):
+        if engine.dialect.has_table(conn, "bench_seeded"):
+            raise SystemExit(f"{engine.url}: seeded by an older version of this bench; drop it")
+        if not engine.dialect.has_table(conn, "bench_seeded_v2"):
             return False
-        return conn.execute(text("SELECT count(*) FROM bench_seeded WHERE cases = :n"),
+        return conn.execute(text("SELECT count(*) FROM bench_seeded_v2 WHERE cases = :n"),
                             {"n": n}).scalar() == 1  # fmt: skip
 
 
@@ -198,8 +204,8 @@ def load(engine: Engine, n: int) -> None:
                           "promises", "events", "surveys"):  # fmt: skip
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"(SELECT max(id) FROM {table}))")  # fmt: skip
-        cur.execute("CREATE TABLE bench_seeded (cases integer)")
-        cur.execute(f"INSERT INTO bench_seeded VALUES ({int(n)})")
+        cur.execute("CREATE TABLE bench_seeded_v2 (cases integer)")
+        cur.execute(f"INSERT INTO bench_seeded_v2 VALUES ({int(n)})")
         cur.close()
         dbapi.commit()
     finally:

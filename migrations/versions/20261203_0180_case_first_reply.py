@@ -1,4 +1,4 @@
-"""cases: when the first reply was sent and by whom, for the reports
+"""reports: cases keep when the first reply was sent and by whom; covering reply indexes
 
 The recovery report's "first response" and the per-agent median first response read a
 case's first sent reply. They found it per case in ``replies`` (a correlated lookup, or
@@ -9,6 +9,13 @@ earliest one, so a reconciled reply found sent earlier moves it back), and fille
 from the replies already sent. ``ix_cases_first_reply`` (first_reply_at,
 first_reply_by_id, created_at) answers "first replies sent in a period, per agent" from
 the index alone.
+
+Two reply indexes become covering and lead with ``state``: ``ix_replies_sent`` (state,
+sent_at, staff_id, case_id, override_reason) replaces ``ix_replies_sent_at``, and
+``ix_replies_waits`` (state, sla_started_at, sla_kind, sla_due_at, sent_at, channel,
+staff_id) replaces ``ix_replies_sla_started``. SQLite without statistics (the app never
+runs ANALYZE) took ``ix_replies_state`` for "sent, in the period", which is every sent
+reply, over the range index; and each row then went to the table.
 
 Revision ID: 0180
 Revises: 0140
@@ -41,6 +48,20 @@ BACKFILL = (
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.drop_index("ix_replies_sent_at")
+        batch_op.drop_index("ix_replies_sla_started")
+        batch_op.create_index(
+            "ix_replies_sent",
+            ["state", "sent_at", "staff_id", "case_id", "override_reason"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_replies_waits",
+            ["state", "sla_started_at", "sla_kind", "sla_due_at", "sent_at", "channel",
+             "staff_id"],
+            unique=False,
+        )  # fmt: skip
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("first_reply_at", monitor.db.UTCDateTime(timezone=True), nullable=True)
@@ -60,3 +81,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_cases_first_reply")
         batch_op.drop_column("first_reply_by_id")
         batch_op.drop_column("first_reply_at")
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.drop_index("ix_replies_waits")
+        batch_op.drop_index("ix_replies_sent")
+        batch_op.create_index("ix_replies_sla_started", ["sla_started_at", "sla_kind"])
+        batch_op.create_index("ix_replies_sent_at", ["sent_at"])

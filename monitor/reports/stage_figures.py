@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import ReportsSettings
 from monitor.models import Case
 from monitor.reports.period import Filters, Period
 from monitor.reports.promise_figures import staff_names
-from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
+from monitor.reports.sql import case_filters, column_percentiles, hours, in_period, seconds
 from monitor.reports.tables import Table
 from monitor.reports.target_figures import attainment
 
@@ -41,27 +41,14 @@ def recovery(
         in_period(Case.created_at, period.start, period.end),
         *case_filters(f),
     ]
-    # One pass over the period's cases (materialized, so each row is read once), then
-    # one (stage, seconds) row per stage reached for the percentiles.
-    waits = (
-        select(
-            *(
-                seconds(session, getattr(Case, col), Case.created_at).label(key)
-                for key, _, col in STAGES
-            )
-        )
-        .where(*opened)
-        .cte("waits")
-        .prefix_with("MATERIALIZED")
-    )
-    parts = [
-        select(literal(key).label("stage"), waits.c[key].label("secs")) for key, _, _ in STAGES
-    ]
-    found = percentiles(session, select(union_all(*parts).subquery()), (0.5, 0.9))
+    # One pass over the period's cases: the wait to each stage, per stage column.
+    waits = select(
+        *(seconds(session, getattr(Case, col), Case.created_at).label(k) for k, _, col in STAGES)
+    ).where(*opened)
+    found = column_percentiles(session, waits, (0.5, 0.9))
     cases = session.scalar(select(func.count()).where(*opened)) or 0
     rows = []
-    for key, label, _ in STAGES:
-        n, (p50, p90) = found.get(key, (0, [None, None]))
+    for (_, label, _), (n, (p50, p90)) in zip(STAGES, found, strict=True):
         rows.append(
             [label, n, round(100.0 * n / cases, 1) if cases else None, hours(p50), hours(p90)]
         )
