@@ -52,11 +52,20 @@ def _postgresql(session: Session) -> bool:
 
 
 def bucket_of(column: Any, buckets: Sequence[Bucket]) -> ColumnElement[Any]:
-    """The index of the bucket a time falls in (rows are already inside the period)."""
-    if len(buckets) == 1:
-        return literal(0)
-    whens = [(column < b.end, i) for i, b in enumerate(buckets[:-1])]
-    return case(*whens, else_=len(buckets) - 1)
+    """The index of the bucket a time falls in (rows are already inside the period): a
+    binary search of CASEs, so a row of a 53-week year is compared 6 times, not 52."""
+    return _bucket_between(column, buckets, 0, len(buckets))
+
+
+def _bucket_between(column: Any, buckets: Sequence[Bucket], lo: int, hi: int) -> ColumnElement[Any]:
+    """The index in [lo, hi) of the bucket of ``column``, known to be in one of them."""
+    if hi - lo == 1:
+        return literal(lo)
+    mid = (lo + hi) // 2
+    return case(
+        (column < buckets[mid].start, _bucket_between(column, buckets, lo, mid)),
+        else_=_bucket_between(column, buckets, mid, hi),
+    )
 
 
 def in_period(column: Any, start: Any, end: Any) -> ColumnElement[bool]:
