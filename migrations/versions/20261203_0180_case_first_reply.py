@@ -69,6 +69,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("first_reply_by_id", sa.Integer(), nullable=True))
     op.execute(BACKFILL)
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_customer_id")
+        batch_op.create_index(
+            "ix_cases_customer_created", ["customer_id", "created_at"], unique=False
+        )
         batch_op.create_index(
             "ix_cases_first_reply",
             ["first_reply_at", "first_reply_by_id", "created_at"],
@@ -79,6 +83,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_first_reply")
+        batch_op.drop_index("ix_cases_customer_created")
+        batch_op.create_index("ix_cases_customer_id", ["customer_id"], unique=False)
         batch_op.drop_column("first_reply_by_id")
         batch_op.drop_column("first_reply_at")
     with op.batch_alter_table("replies", schema=None) as batch_op:
