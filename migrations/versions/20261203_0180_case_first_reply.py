@@ -62,6 +62,9 @@ def upgrade() -> None:
              "staff_id"],
             unique=False,
         )  # fmt: skip
+        batch_op.create_index(
+            "ix_replies_staff_case", ["staff_id", "state", "case_id"], unique=False
+        )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("first_reply_at", monitor.db.UTCDateTime(timezone=True), nullable=True)
@@ -88,6 +91,7 @@ def downgrade() -> None:
         batch_op.drop_column("first_reply_by_id")
         batch_op.drop_column("first_reply_at")
     with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.drop_index("ix_replies_staff_case")
         batch_op.drop_index("ix_replies_waits")
         batch_op.drop_index("ix_replies_sent")
         batch_op.create_index("ix_replies_sla_started", ["sla_started_at", "sla_kind"])

@@ -64,6 +64,8 @@ Index(
 )
 # Reports: a case's sent replies in order (first response, "an agent replied on it").
 Index("ix_replies_case_sent", Reply.case_id, Reply.state, Reply.sent_at, Reply.staff_id)
+# Reports: the cases an agent replied on (the agent and team filters).
+Index("ix_replies_staff_case", Reply.staff_id, Reply.state, Reply.case_id)
 # Reports: the waits that began in a period and the reply that ended each (covering).
 Index(
     "ix_replies_waits",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from monitor.config import ReportsSettings
 from monitor.reports import promise_figures, queries, stage_figures
 from monitor.reports.period import Filters, Period
+from monitor.reports.sql import without_jit
 from monitor.reports.tables import Table
 
 Report = Callable[..., list[Table]]
@@ -33,4 +34,5 @@ def run(
 ) -> list[Table]:
     """The tables of report ``name`` (KeyError for an unknown name)."""
     _, report = REPORTS[name]
+    without_jit(session)
     return report(session, period, filters, settings=settings, now=now)

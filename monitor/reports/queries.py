@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from monitor.config import ReportsSettings
@@ -224,10 +224,11 @@ def _complained_again(session: Session, resolved: list[ColumnElement[bool]]) -> 
     30 days after the resolution."""
     later = aliased(Case)
     gap = seconds(session, later.created_at, Case.resolved_at)
+    # Opened after the resolution, so never the case itself (which was opened before).
     again = exists().where(
         later.customer_id == Case.customer_id,
-        later.id != Case.id,
-        and_(later.created_at > Case.resolved_at, gap <= AGAIN_DAYS * 86400),
+        later.created_at > Case.resolved_at,
+        gap <= AGAIN_DAYS * 86400,
     )
     n, k = session.execute(
         select(func.count(), func.coalesce(func.sum(case((again, 1), else_=0)), 0)).where(*resolved)
