@@ -65,6 +65,12 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_replies_staff_case", ["staff_id", "state", "case_id"], unique=False
         )
+    with op.batch_alter_table("promises", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_promises_state_due",
+            ["state", "due_at", "id", "case_id", "kind", "owner_id"],
+            unique=False,
+        )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("first_reply_at", monitor.db.UTCDateTime(timezone=True), nullable=True)
@@ -84,6 +90,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("promises", schema=None) as batch_op:
+        batch_op.drop_index("ix_promises_state_due")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_first_reply")
         batch_op.drop_index("ix_cases_customer_created")

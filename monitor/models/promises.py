@@ -18,6 +18,8 @@ class Promise(Base):
     __table_args__ = (
         Index("ix_promises_state_next_action", "state", "next_action_at"),
         Index("ix_promises_created_at", "created_at"),  # reports: promises made in a period
+        # Reports: the promises overdue right now, oldest first, from the index alone.
+        Index("ix_promises_state_due", "state", "due_at", "id", "case_id", "kind", "owner_id"),
     )
 
     id: Mapped[int] = id_column()
