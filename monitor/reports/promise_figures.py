@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from monitor.config import ReportsSettings
 from monitor.models import Case, Mention, Promise, PromiseState, Reply, ReplyState, Staff
 from monitor.reports.period import Filters, Period
-from monitor.reports.sql import case_filters, hours, in_period, percentiles, seconds
+from monitor.reports.sql import (
+    case_column_filters,
+    case_filters,
+    case_id_filters,
+    hours,
+    in_period,
+    percentiles,
+    seconds,
+)
 from monitor.reports.tables import Table
 
 UNKEPT = (PromiseState.OPEN, PromiseState.OVERDUE, PromiseState.ESCALATED)
@@ -41,9 +49,11 @@ def _made(period: Period, f: Filters, *, join: bool = False) -> list[ColumnEleme
 
 
 def on_cases(case_id: Any, f: Filters) -> list[ColumnElement[bool]]:
-    """The filters' conditions on the case of ``case_id`` (none and no join unfiltered)."""
-    on_case = case_filters(f)
-    return [case_id == Case.id, *on_case] if on_case else []
+    """The filters' conditions on the case of ``case_id``: the case is joined only for
+    a filter on its own row (channel, cause); the others read ``case_id`` alone."""
+    columns = case_column_filters(f)
+    joined = [case_id == Case.id, *columns] if columns else []
+    return [*joined, *case_id_filters(f, case_id)]
 
 
 def _count(cond: ColumnElement[bool]) -> Any:

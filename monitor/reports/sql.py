@@ -77,15 +77,27 @@ def in_period(column: Any, start: Any, end: Any) -> ColumnElement[bool]:
 
 def case_filters(f: Filters) -> list[ColumnElement[bool]]:
     """Conditions on ``Case`` for the filters (join or correlate Case in the query)."""
+    return [*case_column_filters(f), *case_id_filters(f, Case.id)]
+
+
+def case_column_filters(f: Filters) -> list[ColumnElement[bool]]:
+    """The filters read from the case's own row (channel, cause)."""
     out: list[ColumnElement[bool]] = []
     if f.channel:
         out.append(Case.channel == f.channel)
     if f.cause:
         out.append(Case.cause.is_(None) if f.cause == "none" else Case.cause == f.cause)
+    return out
+
+
+def case_id_filters(f: Filters, case_id: Any) -> list[ColumnElement[bool]]:
+    """The filters that need only the case's id (a tag; an agent or team replied on it),
+    so a row that carries ``case_id`` is filtered without joining its case."""
+    out: list[ColumnElement[bool]] = []
     if f.tag:
-        out.append(exists().where(CaseTag.case_id == Case.id, CaseTag.tag == f.tag))
+        out.append(exists().where(CaseTag.case_id == case_id, CaseTag.tag == f.tag))
     by = aliased(Reply)  # not the Reply of a query the filter is applied to
-    sent = [by.case_id == Case.id, by.state == ReplyState.SENT]
+    sent = [by.case_id == case_id, by.state == ReplyState.SENT]
     if f.agent_id is not None:
         out.append(exists().where(*sent, by.staff_id == f.agent_id))
     if f.team_id is not None:
