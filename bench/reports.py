@@ -16,7 +16,8 @@ Goal: each report p95 < 1 s.
 The data (written by this script) spans one year: about 2,700 cases a day by 400,000
 customers, each case with a mention, 90 % with a sent reply, 30 % with a promise in
 every state, 5 % reopened, 5 % hopped channel, 5 % with an answered survey, 10 %
-tagged; first-response and next-response targets on the replies. It is written by
+tagged; first-response and next-response targets on the replies; ids in arrival order,
+as on a live desk. It is written by
 bench/reports_seed.py (COPY on PostgreSQL, executemany on SQLite). The PostgreSQL run
 creates (and drops) its own database on the given server; with --reuse both databases
 are kept and a second run skips the seeding (migrations new since are applied).
