@@ -35,15 +35,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The first sent reply of each case (earliest sent_at, then lowest id), as
-# ix_replies_case_sent (case_id, state, sent_at, staff_id) finds it.
+# ix_replies_case_sent (case_id, state, sent_at, staff_id) finds it; NULLs sort first on
+# SQLite and last on PostgreSQL, so a reply marked sent without a time is left out.
 _FIRST = (
     "FROM replies r WHERE r.case_id = cases.id AND r.state = 'sent' "
-    "ORDER BY r.sent_at, r.id LIMIT 1"
+    "AND r.sent_at IS NOT NULL ORDER BY r.sent_at, r.id LIMIT 1"
 )
 BACKFILL = (
     f"UPDATE cases SET first_reply_at = (SELECT r.sent_at {_FIRST}), "
     f"first_reply_by_id = (SELECT r.staff_id {_FIRST}) "
-    "WHERE EXISTS (SELECT 1 FROM replies r WHERE r.case_id = cases.id AND r.state = 'sent')"
+    "WHERE EXISTS (SELECT 1 FROM replies r WHERE r.case_id = cases.id AND r.state = 'sent' "
+    "AND r.sent_at IS NOT NULL)"
 )
 
 

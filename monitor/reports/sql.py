@@ -136,7 +136,8 @@ def percentiles(
 def _driver_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """The rows as the driver's cursor gives them, a chunk at a time: SQLite's plain
     floats, strings, integers and NULLs (wrapping 82,000 rows in SQLAlchemy rows took
-    longer than the query)."""
+    longer than the query). Flushed first, as ``session.execute`` would."""
+    session.flush()
     result = session.connection().execute(stmt)
     try:
         while rows := result.cursor.fetchmany(CHUNK_ROWS):
