@@ -16,9 +16,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor import events
+from monitor.cases.service import CaseNotFound
 from monitor.config import ReportsSettings
 from monitor.models import Case, CaseTag, Mention, Staff
 from monitor.reports.causes import Suggestion, suggest
+from monitor.storage.sql_lists import one_of
 
 TAG = re.compile(r"^[\w][\w.:/+-]{0,39}$")
 MAX_BULK = 500
@@ -124,15 +126,19 @@ def retag(
     settings: ReportsSettings,
     now: datetime,
 ) -> int:
-    """Add and remove tags (and optionally set the cause) on many cases; returns how many."""
+    """Add and remove tags (and optionally set the cause) on many cases; returns how many.
+
+    All or nothing: CaseNotFound names the first missing case (as bulk resolve and
+    assign do), an id beyond what the database holds included."""
     adding, removing = clean_tags(add), clean_tags(remove)
     ids = sorted(set(case_ids))
     if len(ids) > MAX_BULK:
         raise ReportsError(f"at most {MAX_BULK} cases at once")
-    cases = list(session.scalars(select(Case).where(Case.id.in_(ids)))) if ids else []
+    dialect = session.get_bind().dialect
+    cases = list(session.scalars(select(Case).where(one_of(Case.id, ids, dialect)))) if ids else []
     if len(cases) != len(ids):
         missing = sorted(set(ids) - {c.id for c in cases})
-        raise ReportsError(f"no case with id {missing[0]}")
+        raise CaseNotFound(f"no case with id {missing[0]}")
     held: dict[int, set[str]] = {case.id: set() for case in cases}
     if ids:  # one read for the batch (a read per case would also flush per case)
         found = session.execute(

@@ -89,8 +89,10 @@ def test_bulk_tags_add_remove_and_refuse_unknown_cases(session) -> None:
     assert b.cause == "app_crash" and b.cause_confirmed
     reports.retag(session, [a.id], remove=["outage"], staff=staff, settings=SETTINGS, now=T0)
     assert reports.tags_of(session, a.id) == ["ios-17"]
-    with pytest.raises(reports.ReportsError, match="no case with id"):
+    with pytest.raises(queue.CaseNotFound, match="no case with id 1000000000"):
         reports.retag(session, [a.id, 10**9], add=["x"], staff=staff, settings=SETTINGS, now=T0)
+    with pytest.raises(queue.CaseNotFound, match=f"no case with id {2**70}"):
+        reports.retag(session, [a.id, 2**70], add=["x"], staff=staff, settings=SETTINGS, now=T0)
     with pytest.raises(reports.ReportsError, match="tag 'no spaces'"):
         reports.retag(session, [a.id], add=["no spaces"], staff=staff, settings=SETTINGS, now=T0)
 

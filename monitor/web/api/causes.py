@@ -122,9 +122,10 @@ def put_cause(
     return case_cause_out(cause_view(session, case, settings))
 
 
-@router.post("/cases/tags", response_model=TagsOut)
+@router.post("/cases/tags", response_model=TagsOut, responses=NOT_FOUND)
 def bulk_tags(body: TagsIn, session: DbTx, now: Now, cfg: Config, p: Writer) -> TagsOut:
-    """Tag many cases at once (and optionally set their cause), all or nothing."""
+    """Tag many cases at once (and optionally set their cause), all or nothing (404
+    naming the first case that does not exist)."""
     staff = acting(p)
     try:
         n = reports.retag(

@@ -43,7 +43,8 @@ def test_cause_suggested_then_confirmed_then_bulk_tagged(web_app, app_client) ->
     missing = app_client.post(
         "/api/v1/cases/tags", json={"case_ids": [a, 10**9], "add": ["zzz"]}, headers=auth
     )
-    assert missing.status_code == 422
+    assert missing.status_code == 404, missing.text  # as bulk resolve and assign answer
+    assert missing.json()["detail"] == f"no case with id {10**9}"
     # all or nothing: the existing case did not get the tag
     assert app_client.get(f"/api/v1/cases/{a}/cause", headers=auth).json()["tags"] == ["ios-17"]
     assert app_client.get("/api/v1/cases/999999/cause", headers=auth).status_code == 404

@@ -110,7 +110,7 @@ def test_tag_and_cause_then_attach_to_an_incident(
     assert r.status_code == 422
     assert refusal(r.text).startswith("Nothing was changed: tag 'bad tag!': letters, digits")
     r = post(app_client, "tag", desk, [one, 999999], tags="ios-17")
-    assert r.status_code == 422 and refusal(r.text) == "Nothing was changed: no case with id 999999"
+    assert r.status_code == 404 and refusal(r.text) == "Nothing was changed: no case with id 999999"
     assert count(web_app, select(func.count()).select_from(CaseTag)) == 0
     r = post(app_client, "tag", desk, [one, three], tags="ios-17, Invoice-v2", cause="billing")
     assert notice(app_client.get(r.headers["location"]).text) == "2 cases tagged"
