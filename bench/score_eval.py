@@ -4,11 +4,11 @@
         [--no-teacher] [--threads 2]
 
 With the ``[train]`` extra installed, every fit below is the project's full recipe: the
-teacher (all-MiniLM-L6-v2) is fine-tuned on that fit's training rows only, labels them
-and the unlabelled general text, and the numpy student is distilled from it. One
-encoder and its cache of frozen-layer states serve all fits (the cache holds no labels);
-each fit fine-tunes a fresh copy from the pretrained weights. ``--no-teacher`` measures
-the labels-only recipe (the model shipped before issue 16).
+teacher's heads over the frozen encoder (all-MiniLM-L6-v2, :mod:`monitor.scoring.probe`)
+are fitted on that fit's training rows only, the teacher labels them and the unlabelled
+general text, and the numpy student is distilled from it. The encoder's pooled states
+are computed once per text and serve all fits (they hold no labels). ``--no-teacher``
+measures the labels-only recipe (the model shipped before issue 16).
 
 Quality uses only the development data, with no peeking: the text model is refitted
 on the training folds (the project's own ``train.fit``) and scored on the held-out
@@ -75,19 +75,6 @@ TEACHING: dict[str, Any] = {}
 ENCODER_BLEND = ScoringSettings().encoder_blend
 
 
-class Pretuned:
-    """The teacher as last fine-tuned (on a superset of held-out rows), labelling only."""
-
-    def __init__(self, teacher: Any) -> None:
-        self.teacher = teacher
-
-    def soft_targets(self, sets: list[ds.Labelled], unlabelled: list[str]) -> Any:
-        return self.teacher.labels_for(sets, unlabelled)
-
-    def describe(self) -> dict[str, Any]:
-        return dict(self.teacher.describe())
-
-
 DEFAULT_SHARE = TrainParams().teacher_blend
 # columns: the labels-only recipe (before issue 16), then students with these teacher
 # shares (one fit gives them all), then the encoder tier over the default student
@@ -95,20 +82,16 @@ SHARES: dict[str, tuple[float, float] | None] = {
     "labels": None,
     "t0.3": (0.3, 0.3),
     f"t{DEFAULT_SHARE:g}": (DEFAULT_SHARE, TrainParams().teacher_blend_severity),
-    "t0.8": (0.8, 0.8),
+    "t0.7": (0.7, 0.7),
 }
 TIER_BASE = f"t{DEFAULT_SHARE:g}"
 
 
 def fit(
-    sets: list[ds.Labelled],
-    aux: AuxHeads | None,
-    general: Cooccurrence | None,
-    pretuned: bool = False,
+    sets: list[ds.Labelled], aux: AuxHeads | None, general: Cooccurrence | None
 ) -> dict[str, TextModel]:
+    """Every variant of one fit; the teacher's heads are fitted on ``sets`` alone."""
     teacher = TEACHING.get("teacher")
-    if teacher is not None and pretuned:
-        teacher = Pretuned(teacher)
     kinds = SHARES if teacher is not None else {"labels": None}
     unlabelled = TEACHING.get("unlabelled", []) if teacher is not None else []
     models = fit_variants(
@@ -142,7 +125,7 @@ def run(model: TextModel, data: ds.Labelled, channel: str | None = None) -> list
 def run_tier(
     model: TextModel, data: ds.Labelled, channel: str | None = None
 ) -> list[TextScore] | None:
-    """The encoder tier: the fit's own fine-tuned teacher blended into its student."""
+    """The encoder tier: the fit's own teacher blended into its student."""
     teacher = TEACHING.get("teacher")
     if teacher is None:
         return None
@@ -196,36 +179,26 @@ def cross_validate(
     return got
 
 
-LODO_GROUPS = 3  # the teacher is fine-tuned once per group of left-out domains
-
-
 def unseen_domains(
     xci: ds.Labelled, ces: ds.Labelled, aux: AuxHeads | None, general: Cooccurrence | None
 ) -> dict[str, dict[str, float]]:
     """Per left-out brand domain, complaint ROC-AUC of the student (and the tier).
 
-    The teacher of a fit never sees the left-out domain: it is fine-tuned once per group
-    of domains with the whole group left out (a third of the brand tweets; a harder test
-    for the teacher than for the student), and then only labels for each fit.
+    Each fit, its teacher's heads included, trains without the left-out domain and
+    without the random tweets that every test set shares.
     """
     out: dict[str, dict[str, float]] = {}
     brands = sorted({g for g in xci.groups if not g.startswith("random")})
     random_idx = [i for i, g in enumerate(xci.groups) if g.startswith("random")]
     rnd = set(random_idx[::6])  # an equal share of random tweets kept out of every fit
-    for k in range(LODO_GROUPS):
-        group = set(brands[k::LODO_GROUPS])
-        teacher = TEACHING.get("teacher")
-        if teacher is not None:
-            keep = [i for i, g in enumerate(xci.groups) if g not in group and i not in rnd]
-            teacher.fine_tune([subset(xci, keep), ces])
-        for dom in sorted(group):
-            train_idx = [i for i, g in enumerate(xci.groups) if g != dom and i not in rnd]
-            test_idx = [i for i, g in enumerate(xci.groups) if g == dom] + sorted(rnd)
-            models = fit([subset(xci, train_idx), ces], aux, general, pretuned=True)
-            test = subset(xci, test_idx)
-            for kind, scores in score_all(models, test).items():
-                auc = float(roc_auc_score(test.labels, [s.complaint for s in scores]))
-                out.setdefault(kind, {})[dom] = auc
+    for dom in brands:
+        train_idx = [i for i, g in enumerate(xci.groups) if g != dom and i not in rnd]
+        test_idx = [i for i, g in enumerate(xci.groups) if g == dom] + sorted(rnd)
+        models = fit([subset(xci, train_idx), ces], aux, general)
+        test = subset(xci, test_idx)
+        for kind, scores in score_all(models, test).items():
+            auc = float(roc_auc_score(test.labels, [s.complaint for s in scores]))
+            out.setdefault(kind, {})[dom] = auc
     return {k: dict(sorted(v.items())) for k, v in out.items() if v}
 
 
@@ -447,9 +420,9 @@ def teaching(args: argparse.Namespace) -> str:
         return "labels only (--no-teacher)"
     if not teacher_available():
         return f"labels only: {INSTALL_HINT}"
-    from monitor.scoring.distil import FineTunedTeacher, TeacherParams
+    from monitor.scoring.probe import ProbeParams, ProbeTeacher
 
-    teacher = FineTunedTeacher(TeacherParams(threads=args.threads))
+    teacher = ProbeTeacher(ProbeParams(threads=args.threads))
     TEACHING["teacher"] = teacher
     TEACHING["unlabelled"] = distil_texts(args.data)
     return f"teacher {teacher.describe()}, distilled over {len(TEACHING['unlabelled'])} texts"
@@ -464,7 +437,8 @@ def report_model_file() -> None:
     print(f"  trained with: teacher {model.meta.get('teacher')}")
     top = path.with_name("model.encoder.npz")
     if top.is_file():
-        print(f"  encoder tier file {top.name}: {top.stat().st_size / 1e6:.2f} MB (fine-tuned top)")
+        size = top.stat().st_size / 1e6
+        print(f"  encoder tier file {top.name}: {size:.2f} MB (the teacher's heads)")
 
 
 def report_throughput(lines: int) -> None:

@@ -18,11 +18,11 @@ class ScoringSettings(Section):
 
     model_path: str | None = None
     # "student": the numpy model file (tens of thousands of messages/s per core);
-    # "encoder": also run the fine-tuned sentence encoder and blend it in (tens of
+    # "encoder": also run the teacher (sentence encoder + heads) and blend it in (tens of
     # messages/s; needs the [train] extra's encoder packages and <model>.encoder.npz).
     tier: Literal["student", "encoder"] = "student"
     # share of the encoder in the text heads when tier is "encoder"
-    encoder_blend: float = Field(default=0.5, ge=0, le=1)
+    encoder_blend: float = Field(default=0.6, ge=0, le=1)
     # band = the highest threshold the score reaches (below `medium` it is "low")
     band_medium: int = Field(default=30, ge=0, le=100)
     band_high: int = Field(default=55, ge=0, le=100, validate_default=True)

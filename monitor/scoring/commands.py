@@ -158,7 +158,7 @@ def train_scorer(
 ) -> tuple[dict[str, float], str]:
     """Train the text model from ``data_dir`` into ``out``; also says how it was taught.
 
-    The teacher (a fine-tuned sentence encoder, the ``[train]`` extra) is used when it
+    The teacher (heads over a sentence encoder's layers, the ``[train]`` extra) is used when it
     is installed and ``use_teacher`` is set; otherwise the heads learn from the labels
     alone, and the returned note says why.
     """
@@ -169,13 +169,14 @@ def train_scorer(
         return train_to_file(data_dir, out), "teacher: off (--no-teacher), labels only"
     if not teacher_available():
         return train_to_file(data_dir, out), f"teacher: not installed, labels only; {INSTALL_HINT}"
-    from monitor.scoring.distil import FineTunedTeacher, TeacherParams
     from monitor.scoring.encoder_tier import encoder_file
+    from monitor.scoring.probe import ProbeParams, ProbeTeacher
 
-    teacher = FineTunedTeacher(TeacherParams(threads=threads))
+    teacher = ProbeTeacher(ProbeParams(threads=threads))
     figures = train_to_file(data_dir, out, teacher=teacher)
     top = encoder_file(out)
     teacher.save_top(top)
     figures["encoder_file_bytes"] = float(top.stat().st_size)
-    note = f"teacher: {teacher.describe()['encoder']}, fine-tuned, distilled; its top in {top}"
+    name = teacher.describe()["encoder"]
+    note = f"teacher: {name}, heads on its layers 4-6, distilled; heads in {top}"
     return figures, note

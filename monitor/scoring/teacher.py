@@ -6,9 +6,8 @@ of torch. Nothing here is imported when scoring: ``score`` and ingest never need
 
 :mod:`minilm_torch` holds the 6-layer BERT encoder written out (about 60 lines, the same
 arithmetic as the reference implementation), so the raw safetensors file is all we
-load; no sentence-transformers or transformers code runs. ``lower`` runs the frozen
-bottom layers, ``upper`` the layers being fine-tuned: :mod:`distil` runs the bottom once
-per text and caches its output, so fine-tuning the top layers costs only them.
+load; no sentence-transformers or transformers code runs. :mod:`probe` reads texts with
+it and fits the teacher's heads on what its layers hold.
 """
 
 from __future__ import annotations

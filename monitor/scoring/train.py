@@ -1,9 +1,10 @@
 """Train the text model from the development data (``complaint-monitor train-scorer``).
 
-With a teacher (issue 16; :mod:`distil`, the ``[train]`` extra): the sentence encoder
-all-MiniLM-L6-v2 is fine-tuned on the same labelled rows, labels them and a fixed share
-of unlabelled general text (:func:`distil_texts`), and ridge heads over the same
-features learn its outputs (:mod:`student`). Each head is then
+With a teacher (issue 16; :mod:`probe`, the ``[train]`` extra): heads over the frozen
+sentence encoder all-MiniLM-L6-v2 (its layers 4-6, pooled) are fitted on the same
+labelled rows; the teacher labels them and the unlabelled general text
+(:func:`distil_texts`), and ridge heads over the same features learn its outputs
+(:mod:`student`). Each head is then
 ``(1 - teacher_blend) * hard-label head + teacher_blend * distilled head``, before the
 severity and auxiliary blends below; the model file's format does not change.
 
@@ -84,13 +85,13 @@ class TrainParams:
     aux_c: float = 2.0  # inverse L2 strength of the auxiliary heads
     embed_dims: int = 100  # unsupervised word-vector columns in every head (0: none)
     embed_weight: float = 1.0  # scale of those columns (relative to their L2 penalty)
-    teacher_blend: float = 0.6  # share of the teacher-distilled heads in the complaint heads
-    teacher_blend_severity: float = 0.6  # ... in the severity heads
+    teacher_blend: float = 0.5  # share of the teacher-distilled heads in the complaint heads
+    teacher_blend_severity: float = 0.5  # ... in the severity heads
     student_alpha: float = 1.0  # L2 strength of the distilled (ridge) heads
 
 
 class Teacher(Protocol):
-    """What :func:`fit` needs of a teacher (:class:`distil.FineTunedTeacher`)."""
+    """What :func:`fit` needs of a teacher (:class:`probe.ProbeTeacher`)."""
 
     def soft_targets(
         self, train_sets: Sequence[ds.Labelled], unlabelled: Sequence[str]
@@ -210,7 +211,7 @@ def fit(
     ``aux`` (from :func:`fit_aux`) is blended into the short-text complaint head.
     ``general`` (from :func:`general_cooccurrence`) adds unlabelled text to what the
     word vectors learn from; they always learn from the training texts themselves.
-    ``teacher`` (:class:`distil.FineTunedTeacher`) is fine-tuned on ``train_sets`` and
+    ``teacher`` (:class:`probe.ProbeTeacher`) learns from ``train_sets`` and
     labels them and ``unlabelled``; heads distilled from its outputs are blended in.
     """
     params = params or TrainParams()
@@ -343,14 +344,17 @@ def general_texts(data_dir: Path) -> list[str]:
     ]
 
 
-DISTIL_TEXTS = 8000
+DISTIL_TEXTS = 60_000
 
 
 def distil_texts(data_dir: Path, n: int = DISTIL_TEXTS) -> list[str]:
-    """A fixed, evenly spaced share of :func:`general_texts` for the teacher to label.
+    """An evenly spaced share of :func:`general_texts` for the teacher to label (all of
+    them by default: about 50,800).
 
-    Labelling costs the teacher's top layers per text; on a 2-core CPU 8,000 short texts
-    keep a fit within minutes.
+    The probe reads a short text in about 2 ms on a 2-core CPU, once per text and
+    training run. Cross-validated (3 folds, a teacher share of 0.3, a weaker teacher than
+    the probe: the last layer alone), x-ci complaint ROC-AUC was 0.9206 over all of them
+    and 0.9190 over 8,000, the earlier default.
     """
     texts = general_texts(data_dir)
     step = max(1, len(texts) // n)
