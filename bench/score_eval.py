@@ -227,9 +227,13 @@ def generated_lines(n: int) -> list[str]:
     return lines
 
 
-def score_rate(lines: list[str], config: str | None = None) -> float:
-    """Messages per second of the real ``complaint-monitor score``, pinned to one core."""
-    exe = shutil.which("complaint-monitor", path=str(ROOT / ".venv" / "bin"))
+def score_rate(lines: list[str], config: str | None = None, own_venv: bool = False) -> float:
+    """Messages per second of the real ``complaint-monitor score``, pinned to one core.
+
+    The project's .venv (the default install, no torch) unless ``own_venv``: this
+    interpreter's, which has the [train] extra the encoder tier needs.
+    """
+    exe = None if own_venv else shutil.which("complaint-monitor", path=str(ROOT / ".venv" / "bin"))
     cmd = [exe] if exe else [sys.executable, "-m", "monitor"]
     if config:
         cmd += ["--config", config]
@@ -268,7 +272,7 @@ def encoder_tier_rate(n: int) -> float | None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text("scoring:\n  tier: encoder\n", encoding="utf-8")
-        return score_rate(generated_lines(n), str(config))
+        return score_rate(generated_lines(n), str(config), own_venv=True)
 
 
 def main() -> None:
