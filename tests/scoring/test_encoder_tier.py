@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from monitor.scoring import encoder_tier as tier
 from monitor.scoring import load_model
 from monitor.scoring.teacher import teacher_available
 from tests.cli_helpers import run_cli
+from tests.support import missing_service
 
 D = tier.HIDDEN
 
@@ -108,8 +108,9 @@ def test_an_unavailable_encoder_tier_is_a_one_line_error(tmp_path: Path) -> None
     assert len(lines) == 1 and "scoring.tier 'encoder'" in lines[0]
 
 
-@pytest.mark.skipif(not teacher_available(), reason="needs the [train] extra (torch, encoder)")
 def test_numpy_forward_pass_equals_the_torch_teacher() -> None:
+    if not teacher_available():
+        missing_service("needs the [train] extra (torch, encoder)")
     import torch
 
     from monitor.scoring import teacher
@@ -136,8 +137,9 @@ def test_numpy_forward_pass_equals_the_torch_teacher() -> None:
     assert np.allclose(ours, pooled @ weights["head.weight"].T, atol=1e-3)
 
 
-@pytest.mark.skipif(not teacher_available(), reason="needs the [train] extra (encoder package)")
 def test_the_shipped_encoder_tier_scores_through_the_command(tmp_path: Path) -> None:
+    if not teacher_available():
+        missing_service("needs the [train] extra (encoder package)")
     assert tier.encoder_file(None).is_file(), "model.encoder.npz ships beside model.npz"
     config = tmp_path / "config.yaml"
     config.write_text("scoring:\n  tier: encoder\n", encoding="utf-8")

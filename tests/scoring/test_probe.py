@@ -13,10 +13,14 @@ from monitor.scoring import data as ds
 from monitor.scoring import encoder_tier as tier
 from monitor.scoring import load_model
 from monitor.scoring.teacher import teacher_available
+from tests.support import missing_service
 
-pytestmark = pytest.mark.skipif(
-    not teacher_available(), reason="needs the [train] extra (torch, encoder)"
-)
+
+@pytest.fixture(autouse=True)
+def _needs_the_teacher() -> None:
+    if not teacher_available():
+        missing_service("needs the [train] extra (torch, encoder)")
+
 
 TWEETS = ds.Labelled(
     "x",
@@ -47,6 +51,8 @@ REVIEWS = ds.Labelled(
 
 @pytest.fixture(scope="module")
 def teacher():  # type: ignore[no-untyped-def]
+    if not teacher_available():
+        missing_service("needs the [train] extra (torch, encoder)")
     from monitor.scoring.probe import ProbeParams, ProbeTeacher
 
     t = ProbeTeacher(ProbeParams(complaint_c=1.0, severity_alpha=1.0))
