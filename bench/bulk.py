@@ -17,8 +17,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/bulk.py`, this folder comes first on sys.path, where bench/queue.py
-# would shadow the standard library's `queue`: drop it, put the repository root instead.
+# Run as `python bench/bulk.py`: the repository root first on sys.path (for monitor and
+# bench.support) instead of this folder.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 

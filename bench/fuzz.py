@@ -18,7 +18,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # bench/queue.py shadows queue
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository root, for monitor
 
 from sqlalchemy import create_engine, make_url, text
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run from the repo root, not bench/: bench/queue.py would shadow the stdlib's queue.
+# Run as `python bench/promises.py`: the repository root first on sys.path, for monitor.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse

@@ -22,13 +22,6 @@ core, beside VADER (vaderSentiment, a dev dependency) in the same run.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Python puts this script's folder first on sys.path; bench/ holds modules (queue.py)
-# whose names shadow the standard library, which breaks importing scikit-learn.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import json
 import logging
@@ -36,8 +29,10 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -18,22 +18,16 @@ The PostgreSQL run creates (and drops) its own database on the given server.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/search.py`, this folder comes first on sys.path, and its queue.py
-# would shadow the standard library's `queue` (which psycopg imports): drop it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
 import argparse
 import random
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url

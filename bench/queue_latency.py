@@ -7,7 +7,7 @@ Prints, per backend:
 
 Goals: first page p95 < 50 ms; a new mention appears in < 1 s.
 
-    .venv/bin/python bench/queue.py [--cases 100000] [--requests 200] [--appear 20]
+    .venv/bin/python bench/queue_latency.py [--cases 100000] [--requests 200] [--appear 20]
         [--backends sqlite,postgresql] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 The PostgreSQL run creates (and drops) its own database on the given server.
@@ -18,9 +18,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/queue.py`, this file's folder comes first on sys.path and its name
-# would shadow the standard library's `queue` (which asyncio/anyio import): drop it, and
-# put the repository root there instead (for `bench.support`).
+# Run as `python bench/queue_latency.py`: the repository root first on sys.path (for
+# monitor and bench.support) instead of this folder.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
