@@ -18,10 +18,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/queue_latency.py`: the repository root first on sys.path (for
-# monitor and bench.support) instead of this folder.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+# Run as `python bench/queue_latency.py`: the repository root first on sys.path, for
+# monitor and bench.support.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import tempfile

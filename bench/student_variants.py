@@ -81,7 +81,8 @@ class Fold:
             + [False] * len(self.unlabelled),
             dtype=bool,
         )
-        self.on_teacher = teacher.describe()
+        self.teacher_description = teacher.describe()
+        self.general = general_cooccurrence(data)  # unlabelled word co-occurrences, read once
 
     def loss_inputs(self) -> tuple[Any, Any, Any, Any]:
         """Standardised clipped targets, their loss weights (as the ridge student's), mean, sd."""
@@ -101,10 +102,8 @@ class Fold:
         print(f"  {name:36s} {auc:.4f} / {rho:.4f}   ({c_auc:.3f} / {c_sev:.3f})", flush=True)
 
 
-def linear_student(fold: Fold, data: Path) -> Any:
-    cols = fit_word_columns(
-        [t for d in fold.train_sets for t in d.texts], general_cooccurrence(data), 100
-    )
+def linear_student(fold: Fold) -> Any:
+    cols = fit_word_columns([t for d in fold.train_sets for t in d.texts], fold.general, 100)
     weights, bias = fit_student_heads(fold.texts, fold.is_long, fold.targets, cols)
     return fx.design(fx.counts(fold.test.texts)) @ weights + bias
 
@@ -118,13 +117,13 @@ def shipped_recipe(fold: Fold, data: Path) -> Any:
             return fold.targets[:n], fold.targets[n:]
 
         def describe(self) -> dict[str, Any]:
-            return fold.on_teacher
+            return fold.teacher_description
 
     model = fit(
         fold.train_sets,
         TrainParams(),
         fit_aux(aux_sets(data)),
-        general_cooccurrence(data),
+        fold.general,
         Cached(),
         fold.unlabelled,
     )
@@ -261,7 +260,7 @@ def main() -> None:
     fold = Fold(args.data, args.fold, args.threads)
     print(f"fold {args.fold} of 3; ROC-AUC / Spearman (correlation with the teacher)")
     fold.report("teacher (probe)", fold.teacher_out)
-    linear = linear_student(fold, args.data)
+    linear = linear_student(fold)
     fold.report("linear student (shipped kind)", linear)
     for width in (16, 64):
         hidden_student(fold, width, args.epochs, fold.report)
