@@ -1,7 +1,7 @@
 """Measure the frustration scorer: cross-validated ranking quality and throughput.
 
     .venv/bin/python bench/score_eval.py --data ../shared/datasets [--folds 5] [--lines 100000]
-        [--no-teacher] [--threads 2]
+        [--no-teacher] [--threads 2] [--tier-blends 0.8,1]
 
 With the ``[train]`` extra installed, every fit below is the project's full recipe: the
 teacher's heads over the frozen encoder (all-MiniLM-L6-v2, :mod:`monitor.scoring.probe`)
@@ -101,9 +101,7 @@ def score_all(
     """Each variant's TextScores on ``data``, and the encoder tier's where it runs."""
     out = {kind: run(model, data, channel) for kind, model in models.items()}
     if TIER_BASE in models:
-        tier = run_tier(models[TIER_BASE], data, channel)
-        if tier is not None:
-            out["tier"] = tier
+        out.update(run_tier(models[TIER_BASE], data, channel))
     return out
 
 
@@ -119,16 +117,23 @@ def run(model: TextModel, data: ds.Labelled, channel: str | None = None) -> list
 
 def run_tier(
     model: TextModel, data: ds.Labelled, channel: str | None = None
-) -> list[TextScore] | None:
-    """The encoder tier: the fit's own teacher blended into its student."""
+) -> dict[str, list[TextScore]]:
+    """The encoder tier: the fit's own teacher blended into its student.
+
+    ``tier`` at the configured ``encoder_blend``, plus one ``e<share>`` column for each
+    share of ``--tier-blends`` (``e1`` is the teacher alone).
+    """
     teacher = TEACHING.get("teacher")
     if teacher is None:
-        return None
+        return {}
     chans = [channel or data.channel] * len(data.texts)
     out, normed, toks = model.raw_outputs(data.texts)
     taught = teacher.outputs(data.texts, chans[0] in LONG_CHANNELS)
-    mixed = (1.0 - ENCODER_BLEND) * out + ENCODER_BLEND * taught
-    return scores_from_outputs(mixed, data.texts, chans, normed, toks)
+    shares = {"tier": ENCODER_BLEND} | {f"e{b:g}": b for b in TEACHING.get("blends", [])}
+    return {
+        kind: scores_from_outputs((1.0 - b) * out + b * taught, data.texts, chans, normed, toks)
+        for kind, b in shares.items()
+    }
 
 
 def vader_scores(texts: list[str]) -> np.ndarray:
@@ -280,6 +285,11 @@ def main() -> None:
     ap.add_argument("--no-aux", action="store_true", help="without the auxiliary heads")
     ap.add_argument("--no-teacher", action="store_true", help="labels only (the old recipe)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for the teacher")
+    ap.add_argument(
+        "--tier-blends",
+        default="",
+        help="extra encoder-tier shares to print beside the configured one, e.g. 0.8,1",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -287,6 +297,7 @@ def main() -> None:
         report_throughput(args.lines)
         report_model_file()
         return
+    TEACHING["blends"] = [float(b) for b in args.tier_blends.split(",") if b.strip()]
     xci, ces = ds.load_xci(args.data), ds.load_cesamard(args.data)
     emo, vt = ds.load_tweeteval_emotion(args.data), ds.load_vader_tweets(args.data)
     # auxiliary heads learn from general text only (no x-ci / cesamard labels): fitted once
