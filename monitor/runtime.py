@@ -14,13 +14,15 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Engine
 
 from monitor.config import ConfigError, LoadedConfig, ServerSettings
 from monitor.db import check_connection, make_engine
-from monitor.priority.service import Scorer
+
+if TYPE_CHECKING:  # the scorer (numpy, the text model) loads only for commands that score
+    from monitor.priority.service import Scorer
 
 log = logging.getLogger(__name__)
 

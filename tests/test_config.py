@@ -67,6 +67,13 @@ def test_malformed_yaml_gives_position(tmp_path: Path) -> None:
         load_config(p, environ={})
 
 
+def test_malformed_yaml_points_at_the_line_of_the_mistake(tmp_path: Path) -> None:
+    # libyaml (the fast parser) points past the end of the file: line 4, column 1
+    p = write(tmp_path, "sources:\n  twitter: [1,\n  b")
+    with pytest.raises(ConfigError, match=r"not valid YAML \(line 3, column 4\)"):
+        load_config(p, environ={})
+
+
 def test_top_level_must_be_mapping(tmp_path: Path) -> None:
     p = write(tmp_path, "- a\n- b\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
