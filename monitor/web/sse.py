@@ -69,10 +69,16 @@ class Broadcaster:
         self.listening = False
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._lifespans = 0  # app lifespans using it; the first starts it, the last stops it
 
     # --- lifecycle (called from the app lifespan) -------------------------------------
 
     async def start(self) -> None:
+        """Start tailing; a second lifespan of the same app (two test clients at once)
+        shares the running tailer instead of replacing the first one's."""
+        self._lifespans += 1
+        if self._lifespans > 1:
+            return
         self._wake = asyncio.Event()
         self.last_id = await anyio.to_thread.run_sync(self._latest_id)
         self._tasks.append(asyncio.create_task(self._tail(), name="events-tailer"))
@@ -80,6 +86,9 @@ class Broadcaster:
             self._tasks.append(asyncio.create_task(self._listen(), name="events-listener"))
 
     async def stop(self) -> None:
+        self._lifespans = max(self._lifespans - 1, 0)
+        if self._lifespans > 0:  # another lifespan still runs on the tailer
+            return
         for task in self._tasks:
             task.cancel()
         if self._tasks:  # bounded: a wedged database call must not hang the shutdown

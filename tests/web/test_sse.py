@@ -71,3 +71,40 @@ def test_events_from_another_process_reach_subscribers(committed_engine: Engine)
     assert "secret" not in "".join(messages)  # the stream never carries content
     if committed_engine.dialect.name == "postgresql":
         assert listening
+
+
+def test_a_second_lifespan_ending_leaves_the_first_ones_updates_running(
+    committed_engine: Engine,
+) -> None:
+    # Two lifespans of one app at once, each on its own loop: what two TestClients of the
+    # same app do. Ending the second must neither stop nor replace the first's tailer.
+    live = Broadcaster(committed_engine, listen_poll_seconds=0.2)
+    first_ready, second_done = threading.Event(), threading.Event()
+
+    async def first() -> str:
+        await live.start()
+        try:
+            stream = live.stream(live.subscribe())
+            assert (await anext(stream))["event"] == "hello"
+            first_ready.set()
+            await asyncio.to_thread(second_done.wait, 30)
+            with make_sessionmaker(committed_engine).begin() as s:
+                events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"x": 1})
+            message = await asyncio.wait_for(anext(stream), 3)
+            return str(message["data"])
+        finally:
+            await live.stop()
+
+    async def second() -> None:
+        await live.start()
+        await live.stop()
+
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.update(got=run_in_own_loop(first)))
+    thread.start()
+    assert first_ready.wait(30)
+    run_in_own_loop(second)
+    second_done.set()
+    thread.join(60)
+    assert '"kind": "case.updated"' in box.get("got", ""), box
+    assert not live._tasks  # the last lifespan to end stopped the tailer
