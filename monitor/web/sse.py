@@ -80,7 +80,11 @@ class Broadcaster:
         if self._lifespans > 1:
             return
         self._wake = asyncio.Event()
-        self.last_id = await anyio.to_thread.run_sync(self._latest_id)
+        try:
+            self.last_id = await anyio.to_thread.run_sync(self._latest_id)
+        except BaseException:  # the app does not start; a later start must really start
+            self._lifespans -= 1
+            raise
         self._tasks.append(asyncio.create_task(self._tail(), name="events-tailer"))
         if self.postgres:
             self._tasks.append(asyncio.create_task(self._listen(), name="events-listener"))

@@ -108,3 +108,29 @@ def test_a_second_lifespan_ending_leaves_the_first_ones_updates_running(
     thread.join(60)
     assert '"kind": "case.updated"' in box.get("got", ""), box
     assert not live._tasks  # the last lifespan to end stopped the tailer
+
+
+def test_a_start_that_failed_does_not_count_as_running(committed_engine: Engine) -> None:
+    live = Broadcaster(committed_engine)
+    reads = {"n": 0}
+    latest = live._latest_id
+
+    def flaky_latest_id() -> int:
+        reads["n"] += 1
+        if reads["n"] == 1:
+            raise OSError("database restarting")
+        return latest()
+
+    live._latest_id = flaky_latest_id  # type: ignore[method-assign]
+
+    async def scenario() -> int:
+        with pytest.raises(OSError):
+            await live.start()  # the app's start-up fails here
+        await live.start()  # started again, e.g. by the next test client
+        try:
+            return len(live._tasks)
+        finally:
+            await live.stop()
+
+    assert run_in_own_loop(scenario) >= 1  # the second start is a real one
+    assert not live._tasks
