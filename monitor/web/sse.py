@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,23 @@ class Subscription:
     overflowed: bool = False
 
 
+@dataclass(eq=False)
+class _Tail:
+    """One event loop's tailer: its wake-up, tasks and subscribers.
+
+    An app normally has one lifespan, so one tail. Two lifespans of the same app at once
+    (two test clients, each on its own loop) each get their own: asyncio objects belong
+    to one loop, so neither may wake, feed or cancel the other's.
+    """
+
+    wake: asyncio.Event
+    last_id: int
+    lifespans: int = 1
+    listening: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    subscribers: set[Subscription] = field(default_factory=set)
+
+
 class Broadcaster:
     """Tails the events table and fans new events out to subscribers (one per process)."""
 
@@ -64,64 +82,93 @@ class Broadcaster:
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self.postgres = engine.dialect.name == "postgresql"
         self.poll_seconds = listen_poll_seconds if self.postgres else poll_seconds
-        self.last_id = 0
-        self.subscribers: set[Subscription] = set()
-        self.listening = False
-        self._wake: asyncio.Event | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._lifespans = 0  # app lifespans using it; the first starts it, the last stops it
+        self._tails: dict[asyncio.AbstractEventLoop, _Tail] = {}
+        self._lock = threading.Lock()  # the loops of several lifespans share the dict
+
+    def _tail_here(self) -> _Tail | None:
+        with self._lock:
+            return self._tails.get(asyncio.get_running_loop())
+
+    @property
+    def last_id(self) -> int:
+        """The last event id this loop's tailer has passed on (0 before it starts)."""
+        tail = self._tail_here()
+        return tail.last_id if tail else 0
+
+    @property
+    def listening(self) -> bool:
+        """Whether this loop's tailer has its PostgreSQL ``LISTEN`` in place."""
+        tail = self._tail_here()
+        return bool(tail and tail.listening)
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return bool(self._tails)
 
     # --- lifecycle (called from the app lifespan) -------------------------------------
 
     async def start(self) -> None:
-        """Start tailing; a second lifespan of the same app (two test clients at once)
-        shares the running tailer instead of replacing the first one's."""
-        self._lifespans += 1
-        if self._lifespans > 1:
-            return
-        self._wake = asyncio.Event()
-        try:
-            self.last_id = await anyio.to_thread.run_sync(self._latest_id)
-        except BaseException:  # the app does not start; a later start must really start
-            self._lifespans -= 1
-            raise
-        self._tasks.append(asyncio.create_task(self._tail(), name="events-tailer"))
+        """Start tailing on the running loop (once per loop; a failed start leaves none)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            tail = self._tails.get(loop)
+            if tail is not None:
+                tail.lifespans += 1
+                return
+        last_id = await anyio.to_thread.run_sync(self._latest_id)
+        tail = _Tail(wake=asyncio.Event(), last_id=last_id)
+        tail.tasks.append(asyncio.create_task(self._tail(tail), name="events-tailer"))
         if self.postgres:
-            self._tasks.append(asyncio.create_task(self._listen(), name="events-listener"))
+            tail.tasks.append(asyncio.create_task(self._listen(tail), name="events-listener"))
+        with self._lock:
+            self._tails[loop] = tail
 
     async def stop(self) -> None:
-        self._lifespans = max(self._lifespans - 1, 0)
-        if self._lifespans > 0:  # another lifespan still runs on the tailer
-            return
-        for task in self._tasks:
+        """Stop this loop's tailer when its last lifespan ends; end its streams."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            tail = self._tails.get(loop)
+            if tail is None:
+                return
+            tail.lifespans -= 1
+            if tail.lifespans > 0:
+                return
+            del self._tails[loop]
+        for task in tail.tasks:
             task.cancel()
-        if self._tasks:  # bounded: a wedged database call must not hang the shutdown
-            await asyncio.wait(self._tasks, timeout=5)
-        self._tasks.clear()
-        for sub in list(self.subscribers):
-            self._offer(sub, None)
+        if tail.tasks:  # bounded: a wedged database call must not hang the shutdown
+            await asyncio.wait(tail.tasks, timeout=5)
+        for sub in list(tail.subscribers):
+            self._offer(tail, sub, None)
 
     # --- subscribers --------------------------------------------------------------------
 
     def subscribe(self) -> Subscription:
+        """A subscription fed by the running loop's tailer (none before it starts)."""
         sub = Subscription()
-        self.subscribers.add(sub)
+        tail = self._tail_here()
+        if tail is not None:
+            tail.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self.subscribers.discard(sub)
+        with self._lock:
+            tails = list(self._tails.values())
+        for tail in tails:
+            tail.subscribers.discard(sub)
 
-    def _offer(self, sub: Subscription, item: Published | None) -> None:
+    def _offer(self, tail: _Tail, sub: Subscription, item: Published | None) -> None:
         try:
             sub.queue.put_nowait(item)
         except asyncio.QueueFull:  # a stalled client: end its stream, it will reconnect
             sub.overflowed = True
-            self.subscribers.discard(sub)
+            tail.subscribers.discard(sub)
 
-    def publish(self, items: list[Published]) -> None:
-        for sub in list(self.subscribers):
+    def _publish(self, tail: _Tail, items: list[Published]) -> None:
+        for sub in list(tail.subscribers):
             for item in items:
-                self._offer(sub, item)
+                self._offer(tail, sub, item)
 
     async def stream(self, sub: Subscription) -> AsyncIterator[dict[str, Any]]:
         """The SSE messages for one connected client."""
@@ -146,24 +193,23 @@ class Broadcaster:
             rows = events.since(s, after, limit=500)
             return [Published(e.id, e.kind, e.case_id) for e in rows]
 
-    async def _tail(self) -> None:
-        assert self._wake is not None
+    async def _tail(self, tail: _Tail) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
+                await asyncio.wait_for(tail.wake.wait(), timeout=self.poll_seconds)
+            tail.wake.clear()
             try:
                 while True:
-                    batch = await anyio.to_thread.run_sync(self._read, self.last_id)
+                    batch = await anyio.to_thread.run_sync(self._read, tail.last_id)
                     if not batch:
                         break
-                    self.last_id = batch[-1].id
-                    self.publish(batch)
+                    tail.last_id = batch[-1].id
+                    self._publish(tail, batch)
             except Exception:  # the database may be restarting; try again next round
                 log.exception("reading new events failed")
                 await asyncio.sleep(1)
 
-    async def _listen(self) -> None:
+    async def _listen(self, tail: _Tail) -> None:
         import psycopg
 
         url = self.engine.url.set(drivername="postgresql")
@@ -173,15 +219,14 @@ class Broadcaster:
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f'LISTEN "{events.NOTIFY_CHANNEL}"')
-                    self.listening, delay = True, 0.5
-                    assert self._wake is not None
-                    self._wake.set()  # catch up on anything committed while reconnecting
+                    tail.listening, delay = True, 0.5
+                    tail.wake.set()  # catch up on anything committed while reconnecting
                     async for _note in conn.notifies():
-                        self._wake.set()
+                        tail.wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("LISTEN connection lost (%s); polling until it is back", exc)
-            self.listening = False
+            tail.listening = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30)

@@ -73,41 +73,66 @@ def test_events_from_another_process_reach_subscribers(committed_engine: Engine)
         assert listening
 
 
-def test_a_second_lifespan_ending_leaves_the_first_ones_updates_running(
-    committed_engine: Engine,
+async def _receive_one_update(live: Broadcaster, engine: Engine, go: threading.Event) -> str:
+    """One lifespan: subscribe, wait for ``go``, commit an event, return what arrives."""
+    await live.start()
+    try:
+        stream = live.stream(live.subscribe())
+        assert (await anext(stream))["event"] == "hello"
+        await asyncio.to_thread(go.wait, 30)
+        with make_sessionmaker(engine).begin() as s:
+            events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"x": 1})
+        message = await asyncio.wait_for(anext(stream), 3)
+        return str(message["data"])
+    finally:
+        await live.stop()
+
+
+@pytest.mark.parametrize("ends_first", ["second", "first"])
+def test_two_lifespans_at_once_each_keep_their_updates(
+    committed_engine: Engine, ends_first: str
 ) -> None:
     # Two lifespans of one app at once, each on its own loop: what two TestClients of the
-    # same app do. Ending the second must neither stop nor replace the first's tailer.
+    # same app do. Whichever ends first must neither stop nor disturb the other's updates.
     live = Broadcaster(committed_engine, listen_poll_seconds=0.2)
-    first_ready, second_done = threading.Event(), threading.Event()
+    started, first_go = threading.Event(), threading.Event()
+    box: dict[str, Any] = {}
 
-    async def first() -> str:
+    def first() -> None:
+        box["first"] = run_in_own_loop(
+            lambda: _receive_one_update(live, committed_engine, first_go)
+        )
+
+    async def second() -> str:
         await live.start()
+        started.set()
         try:
-            stream = live.stream(live.subscribe())
-            assert (await anext(stream))["event"] == "hello"
-            first_ready.set()
-            await asyncio.to_thread(second_done.wait, 30)
-            with make_sessionmaker(committed_engine).begin() as s:
-                events.append(s, events.EventKind.CASE_UPDATED, now=T0, payload={"x": 1})
-            message = await asyncio.wait_for(anext(stream), 3)
-            return str(message["data"])
+            if ends_first == "first":  # keep running while the first ends, then update
+                await asyncio.to_thread(thread.join, 60)
+                at_once = threading.Event()
+                at_once.set()
+                return await _receive_one_update(live, committed_engine, at_once)
+            return ""
         finally:
             await live.stop()
 
-    async def second() -> None:
-        await live.start()
-        await live.stop()
-
-    box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.update(got=run_in_own_loop(first)))
+    thread = threading.Thread(target=first)
     thread.start()
-    assert first_ready.wait(30)
-    run_in_own_loop(second)
-    second_done.set()
-    thread.join(60)
-    assert '"kind": "case.updated"' in box.get("got", ""), box
-    assert not live._tasks  # the last lifespan to end stopped the tailer
+    if ends_first == "second":
+        box["second"] = run_in_own_loop(second)
+        first_go.set()
+        thread.join(60)
+        assert '"kind": "case.updated"' in box.get("first", ""), box
+    else:
+        second_thread = threading.Thread(target=lambda: box.update(second=run_in_own_loop(second)))
+        second_thread.start()
+        assert started.wait(30)
+        first_go.set()
+        thread.join(60)
+        second_thread.join(60)
+        assert '"kind": "case.updated"' in box.get("first", ""), box
+        assert '"kind": "case.updated"' in box.get("second", ""), box
+    assert not live.running  # the last lifespan to end stopped its tailer
 
 
 def test_a_start_that_failed_does_not_count_as_running(committed_engine: Engine) -> None:
@@ -123,14 +148,14 @@ def test_a_start_that_failed_does_not_count_as_running(committed_engine: Engine)
 
     live._latest_id = flaky_latest_id  # type: ignore[method-assign]
 
-    async def scenario() -> int:
+    async def scenario() -> bool:
         with pytest.raises(OSError):
             await live.start()  # the app's start-up fails here
         await live.start()  # started again, e.g. by the next test client
         try:
-            return len(live._tasks)
+            return live.running
         finally:
             await live.stop()
 
-    assert run_in_own_loop(scenario) >= 1  # the second start is a real one
-    assert not live._tasks
+    assert run_in_own_loop(scenario)  # the second start is a real one
+    assert not live.running
