@@ -68,7 +68,6 @@ def test_malformed_yaml_gives_position(tmp_path: Path) -> None:
 
 
 def test_malformed_yaml_points_at_the_line_of_the_mistake(tmp_path: Path) -> None:
-    # libyaml (the fast parser) points past the end of the file: line 4, column 1
     p = write(tmp_path, "sources:\n  twitter: [1,\n  b")
     with pytest.raises(ConfigError, match=r"not valid YAML \(line 3, column 4\)"):
         load_config(p, environ={})

@@ -127,7 +127,7 @@ def load_config(
     data: Any = {}
     if cfg_path.exists():
         try:
-            data = _parse_yaml(cfg_path.read_text(encoding="utf-8"))
+            data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -168,16 +168,3 @@ def load_config(
     return LoadedConfig(
         settings=settings, secrets=secrets, path=cfg_path if cfg_path.exists() else None
     )
-
-
-def _parse_yaml(text: str) -> Any:
-    """``yaml.safe_load``, with libyaml's safe loader where PyYAML was built with it (its
-    wheels are): the same documents, about ten times faster than the pure-Python parser,
-    which took 0.13 s of every command's start-up. A document libyaml refuses is parsed
-    again by the pure-Python one, whose error points at the line where the mistake is."""
-    if yaml.__with_libyaml__:
-        try:
-            return yaml.load(text, Loader=yaml.CSafeLoader)
-        except yaml.YAMLError:
-            pass
-    return yaml.safe_load(text)
