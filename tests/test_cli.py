@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from monitor.db import make_engine, make_sessionmaker
 from monitor.models import ApiToken, Staff
@@ -88,6 +88,18 @@ def test_db_upgrade_brings_an_empty_database_to_head(empty_db_url: str) -> None:
     try:
         assert migrate.current_revision(eng) == migrate.head_revision()
         assert "mentions" in inspect(eng).get_table_names()
+        # the search indexes on expressions, which SQLite's reflection cannot see
+        with eng.connect() as conn:
+            names = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'index'")
+                if eng.dialect.name == "sqlite"
+                else text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+            ).scalars()
+            assert {
+                "ix_search_customers_name",
+                "ix_search_identities_username",
+                "ix_search_identities_handle",
+            } <= set(names)
         again = run_cli("db", "upgrade", env={"DATABASE_URL": empty_db_url})
         assert again.returncode == 0, again.stderr
         assert run_cli("db", "current", env={"DATABASE_URL": empty_db_url}).returncode == 0
