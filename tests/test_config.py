@@ -61,12 +61,6 @@ def test_missing_secret_names_key_and_variable(tmp_path: Path) -> None:
     assert "s3cret" not in repr(loaded)
 
 
-def test_malformed_yaml_gives_position(tmp_path: Path) -> None:
-    p = write(tmp_path, "database:\n  url: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"not valid YAML \(line \d+, column \d+\)"):
-        load_config(p, environ={})
-
-
 def test_malformed_yaml_points_at_the_line_of_the_mistake(tmp_path: Path) -> None:
     p = write(tmp_path, "sources:\n  twitter: [1,\n  b")
     with pytest.raises(ConfigError, match=r"not valid YAML \(line 3, column 4\)"):

@@ -119,7 +119,7 @@ def test_two_lifespans_at_once_each_keep_their_updates(
     thread = threading.Thread(target=first)
     thread.start()
     if ends_first == "second":
-        box["second"] = run_in_own_loop(second)
+        run_in_own_loop(second)
         first_go.set()
         thread.join(60)
         assert '"kind": "case.updated"' in box.get("first", ""), box
